@@ -1,0 +1,37 @@
+"""moto in server mode on 127.0.0.1, reached by boto3 over real HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+LOCAL_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """Start moto on a free loopback port; yield its endpoint URL."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def use_endpoint(endpoint: str) -> dict[str, str]:
+    """Point this process's botocore at ``endpoint``; return the previous values."""
+    previous = {k: os.environ.get(k, "") for k in [*LOCAL_ENV, "AWS_ENDPOINT_URL"]}
+    os.environ.update(LOCAL_ENV)
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    return previous

@@ -1,0 +1,115 @@
+"""The task message: the project's own versioned JSON on the task topic.
+
+The worker serves both the alarm topic and the task topic and tells them apart
+by the message itself: a body that :func:`parse_task` accepts is a task;
+anything else is a notification.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from logthread.search.model import SearchQuery, TimeWindow
+
+MARKER = "logthread.task"
+VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """Where the worker answers."""
+
+    channel: str
+    thread_ts: str = ""  # "" = start a new parent message
+    response_url: str = ""  # fallback when the bot can't post in the channel
+    user_id: str = ""
+    team_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTask:
+    query: SearchQuery
+    reply: ReplyTo
+    origin: str = "command"  # command | button
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        q = self.query
+        return json.dumps(
+            {
+                "type": MARKER,
+                "version": VERSION,
+                "kind": "search",
+                "origin": self.origin,
+                "query": {
+                    "request_id": q.request_id,
+                    "functions": list(q.functions),
+                    "log_groups": list(q.log_groups),
+                    "window": None
+                    if q.window is None
+                    else {"start_ms": q.window.start_ms, "end_ms": q.window.end_ms},
+                    "context_lines": q.context_lines,
+                    "max_lines": q.max_lines,
+                },
+                "reply": {
+                    "channel": self.reply.channel,
+                    "thread_ts": self.reply.thread_ts,
+                    "response_url": self.reply.response_url,
+                    "user_id": self.reply.user_id,
+                    "team_id": self.reply.team_id,
+                },
+                "extra": self.extra,
+            },
+            separators=(",", ":"),
+        )
+
+
+class NotATask(ValueError):
+    """The message is not one of ours: treat it as a notification."""
+
+
+def parse_task(body: str) -> SearchTask:
+    """Read a task message; raise :class:`NotATask` for anything else.
+
+    A message that says it is ours but has an unknown version or a broken shape
+    raises ``ValueError`` (not ``NotATask``): it must not be posted as an alarm.
+    """
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise NotATask(str(exc)) from None
+    if not isinstance(data, dict) or data.get("type") != MARKER:
+        raise NotATask("no task marker")
+    if data.get("version") != VERSION:
+        raise ValueError(f"unsupported task version: {data.get('version')!r}")
+    try:
+        q = data["query"]
+        r = data["reply"]
+        window = q.get("window")
+        query = SearchQuery(
+            request_id=str(q["request_id"]),
+            functions=tuple(str(f) for f in q.get("functions", ())),
+            log_groups=tuple(str(g) for g in q.get("log_groups", ())),
+            window=None
+            if not window
+            else TimeWindow(int(window["start_ms"]), int(window["end_ms"])),
+            context_lines=int(q.get("context_lines", 0)),
+            max_lines=int(q.get("max_lines", 500)),
+        )
+        reply = ReplyTo(
+            channel=str(r["channel"]),
+            thread_ts=str(r.get("thread_ts", "")),
+            response_url=str(r.get("response_url", "")),
+            user_id=str(r.get("user_id", "")),
+            team_id=str(r.get("team_id", "")),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed task message: {exc}") from None
+    return SearchTask(
+        query=query,
+        reply=reply,
+        origin=str(data.get("origin", "command")),
+        extra=dict(data.get("extra") or {}),
+    )
