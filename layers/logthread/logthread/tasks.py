@@ -113,3 +113,45 @@ def parse_task(body: str) -> SearchTask:
         origin=str(data.get("origin", "command")),
         extra=dict(data.get("extra") or {}),
     )
+
+
+# Buttons carry the query they re-run. The value is compact JSON (Slack caps it at
+# 2,000 characters); the ingress re-authorizes every log group it names on click,
+# so a tampered value can never widen what a user may read.
+BUTTON_VALUE_LIMIT = 2000
+
+
+def button_value(query: SearchQuery) -> str:
+    """Encode ``query`` for a button; raises ValueError past Slack's 2,000 chars."""
+    value = json.dumps(
+        {
+            "v": VERSION,
+            "id": query.request_id,
+            "f": list(query.functions),
+            "g": list(query.log_groups),
+            "w": None if query.window is None else [query.window.start_ms, query.window.end_ms],
+            "c": query.context_lines,
+        },
+        separators=(",", ":"),
+    )
+    if len(value) > BUTTON_VALUE_LIMIT:
+        raise ValueError("button value over Slack's 2,000 character limit")
+    return value
+
+
+def query_from_button(value: str) -> SearchQuery:
+    """Decode a button value; raises ValueError for anything malformed."""
+    try:
+        data = json.loads(value)
+        if not isinstance(data, dict) or data.get("v") != VERSION:
+            raise ValueError("unknown button value version")
+        window = data.get("w")
+        return SearchQuery(
+            request_id=str(data["id"]),
+            functions=tuple(str(f) for f in data.get("f") or ()),
+            log_groups=tuple(str(g) for g in data.get("g") or ()),
+            window=None if not window else TimeWindow(int(window[0]), int(window[1])),
+            context_lines=int(data.get("c") or 0),
+        )
+    except (KeyError, TypeError, IndexError, json.JSONDecodeError) as exc:
+        raise ValueError(f"malformed button value: {exc}") from None
