@@ -1,0 +1,123 @@
+"""Who may ask, and which log groups they may read.
+
+Two checks, both against :class:`logthread.config.Access`:
+
+* the requester: Slack team, channel and user allowlists (an empty list lets
+  anyone through);
+* the targets: every log group a search would read must start with one of
+  ``access.log_group_prefixes``. Function names count as ``/aws/lambda/<name>``.
+
+Slash commands and button clicks go through the same checks, so a button
+value edited to name a forbidden group is refused like a typed command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from logthread.commands import quote
+from logthread.config import Access
+from logthread.ids import function_log_group
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """Who sent the request, as Slack says (the signature vouches for it)."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    user_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of a check.
+
+    ``reason`` is for the log only; ``message`` is the polite text shown to a
+    refused user.
+    """
+
+    allowed: bool
+    reason: str = ""
+    message: str = ""
+
+
+ALLOWED = Decision(True)
+
+
+def authorize_requester(access: Access, requester: Requester) -> Decision:
+    """Check the team, channel and user allowlists.
+
+    Parameters
+    ----------
+    access:
+        The configured allowlists.
+    requester:
+        Team, channel and user ids from the signed Slack request.
+
+    Returns
+    -------
+    Decision
+    """
+    if access.teams and requester.team_id not in access.teams:
+        return Decision(
+            False,
+            f"team {requester.team_id} not allowed",
+            "Sorry, `/logsearch` isn't enabled for this workspace.",
+        )
+    if access.channels and requester.channel_id not in access.channels:
+        return Decision(
+            False,
+            f"channel {requester.channel_id} not allowed",
+            "Sorry, `/logsearch` isn't enabled in this channel. "
+            "Try it in a channel your team uses for operations.",
+        )
+    if access.users and requester.user_id not in access.users:
+        return Decision(
+            False,
+            f"user {requester.user_id} not allowed",
+            "Sorry, you're not on the list of people who may search logs with `/logsearch`. "
+            "Ask the app's administrators if you need access.",
+        )
+    return ALLOWED
+
+
+def target_log_groups(
+    access: Access, functions: Iterable[str], log_groups: Iterable[str]
+) -> list[str]:
+    """Every log group (or prefix) a search would read; no target = the allowed prefixes."""
+    groups = [function_log_group(f) for f in functions]
+    groups.extend(log_groups)
+    return groups or list(access.log_group_prefixes)
+
+
+def authorize_targets(
+    access: Access, functions: Iterable[str], log_groups: Iterable[str]
+) -> Decision:
+    """Refuse when any function's or log group's name falls outside the allowed prefixes."""
+    groups = target_log_groups(access, functions, log_groups)
+    refused = [g for g in groups if not access.may_read(g)]
+    if not refused:
+        return ALLOWED
+    allowed = ", ".join(quote(p) for p in access.log_group_prefixes) or "none"
+    return Decision(
+        False,
+        f"log groups not allowed: {', '.join(refused)}",
+        f"Sorry, you may not search {', '.join(quote(g) for g in refused[:3])}. "
+        f"Searches may read log groups starting with: {allowed}.",
+    )
+
+
+def authorize(
+    access: Access,
+    requester: Requester,
+    functions: Iterable[str] = (),
+    log_groups: Iterable[str] = (),
+) -> Decision:
+    """Both checks: the requester first, then every target."""
+    decision = authorize_requester(access, requester)
+    if not decision.allowed:
+        return decision
+    return authorize_targets(access, functions, log_groups)

@@ -1,0 +1,66 @@
+"""The task bus: how the ingress hands a search to the worker.
+
+:class:`TaskBus` is the seam; :class:`SnsTaskBus` publishes to the task SNS
+topic that the worker subscribes to (the same worker takes alarms, and tells
+the two apart by the message itself). :class:`MemoryTaskBus` keeps tasks in a
+list for tests of the ingress logic that need no AWS at all.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+from logthread.tasks import SearchTask
+
+# SNS subjects are ASCII, at most 100 characters; CloudWatch alarms set their own.
+TASK_SUBJECT = "logthread task"
+
+
+class TaskBus(ABC):
+    """Where tasks go."""
+
+    @abstractmethod
+    def publish(self, task: SearchTask) -> str:
+        """Send ``task``; return the message id."""
+
+
+class SnsTaskBus(TaskBus):
+    """Publishes each task as the message body on an SNS topic.
+
+    Parameters
+    ----------
+    sns_client:
+        A boto3 SNS client (built once per process by the caller).
+    topic_arn:
+        The task topic.
+    """
+
+    def __init__(self, sns_client: Any, topic_arn: str) -> None:
+        if not topic_arn:
+            raise ValueError("SnsTaskBus needs a topic ARN (TASK_TOPIC_ARN)")
+        self._sns = sns_client
+        self.topic_arn = topic_arn
+
+    def publish(self, task: SearchTask) -> str:
+        response = self._sns.publish(
+            TopicArn=self.topic_arn,
+            Message=task.to_json(),
+            Subject=TASK_SUBJECT,
+            MessageAttributes={
+                "logthread_kind": {"DataType": "String", "StringValue": "task"},
+                "origin": {"DataType": "String", "StringValue": task.origin or "command"},
+            },
+        )
+        return str(response["MessageId"])
+
+
+class MemoryTaskBus(TaskBus):
+    """Keeps published tasks in :attr:`tasks` (tests, the bench's in-process baseline)."""
+
+    def __init__(self) -> None:
+        self.tasks: list[SearchTask] = []
+
+    def publish(self, task: SearchTask) -> str:
+        self.tasks.append(task)
+        return f"memory-{len(self.tasks)}"

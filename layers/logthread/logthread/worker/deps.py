@@ -1,0 +1,93 @@
+"""What the worker works with: the seams to logs, Slack, storage, and the clock.
+
+Built once per process by :func:`from_env` (the Lambda handler keeps it between
+invocations); tests build :class:`WorkerDeps` directly around moto and the
+Slack stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from logthread.config import Config
+
+if TYPE_CHECKING:
+    from logthread.chat import Chat
+
+
+@dataclass(slots=True)
+class WorkerDeps:
+    """The worker's dependencies.
+
+    Attributes
+    ----------
+    logs:
+        boto3 CloudWatch Logs client.
+    chat:
+        Where results are posted (:class:`logthread.chat.Chat`).
+    config:
+        The validated configuration.
+    store:
+        :class:`logthread.store.EpisodeStore` for the alarm path (None when the
+        deployment has no table, e.g. search-only tests).
+    now:
+        Clock returning epoch seconds.
+    remaining_ms:
+        Milliseconds left in this invocation (Lambda's context), None outside Lambda.
+    cloudwatch:
+        boto3 CloudWatch client, for alarm lookups (None when unused).
+    """
+
+    logs: Any
+    chat: Chat
+    config: Config
+    store: Any = None
+    now: Callable[[], float] = time.time
+    remaining_ms: Callable[[], int] | None = None
+    cloudwatch: Any = None
+
+    def now_ms(self) -> int:
+        """The clock in epoch milliseconds."""
+        return int(self.now() * 1000)
+
+    def deadline_seconds(self, configured: float, reserve_seconds: float = 8.0) -> float:
+        """A search budget that leaves ``reserve_seconds`` to post the result.
+
+        The configured deadline, shortened when the invocation has less time left.
+        """
+        if self.remaining_ms is None:
+            return configured
+        left = self.remaining_ms() / 1000 - reserve_seconds
+        return max(1.0, min(configured, left))
+
+
+def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
+    """Build the deps from the environment (once per process, by the handler).
+
+    Reads the config (``LOGTHREAD_CONFIG`` / ``LOGTHREAD_CONFIG_JSON``), the bot
+    token (``SLACK_SECRET_ARN`` or ``SLACK_BOT_TOKEN``), ``SLACK_API_URL`` and
+    ``TABLE_NAME``; boto3 clients come from :func:`logthread.aws.client`.
+    """
+    from logthread import config as config_module
+    from logthread.aws import client
+    from logthread.chat import SlackChat, make_web_client
+    from logthread.secrets import bot_token
+
+    env = os.environ if env is None else env
+    chat = SlackChat(make_web_client(bot_token(env), env.get("SLACK_API_URL") or None))
+    store = None
+    if table := env.get("TABLE_NAME"):
+        from logthread.store import EpisodeStore
+
+        store = EpisodeStore(client("dynamodb"), table)
+    return WorkerDeps(
+        logs=client("logs"),
+        chat=chat,
+        config=config_module.load(env),
+        store=store,
+        cloudwatch=client("cloudwatch"),
+    )
