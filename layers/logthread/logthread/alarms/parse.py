@@ -224,8 +224,8 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
 
 
 def _math_metric(m: dict[str, Any]) -> MetricRef:
-    stat = m.get("MetricStat") if isinstance(m.get("MetricStat"), dict) else {}
-    metric = stat.get("Metric") if isinstance(stat.get("Metric"), dict) else {}
+    stat = _obj(m.get("MetricStat"))
+    metric = _obj(stat.get("Metric"))
     return MetricRef(
         namespace=_s(metric.get("Namespace")),
         name=_s(metric.get("MetricName")),
@@ -243,12 +243,11 @@ def _math_metric(m: dict[str, Any]) -> MetricRef:
 
 def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     problems: list[str] = []
-    detail = doc.get("detail") if isinstance(doc.get("detail"), dict) else {}
-    conf = detail.get("configuration") if isinstance(detail.get("configuration"), dict) else {}
-    state = detail.get("state") if isinstance(detail.get("state"), dict) else {}
-    previous = detail.get("previousState") if isinstance(detail.get("previousState"), dict) else {}
-    resources = doc.get("resources") if isinstance(doc.get("resources"), list) else []
-    arn = next((r for r in resources if isinstance(r, str) and _ARN.match(r)), "")
+    detail = _obj(doc.get("detail"))
+    conf = _obj(detail.get("configuration"))
+    state = _obj(detail.get("state"))
+    previous = _obj(detail.get("previousState"))
+    arn = next((r for r in _list(doc.get("resources")) if isinstance(r, str) and _ARN.match(r)), "")
     parts = _ARN.match(arn)
     name = _s(detail.get("alarmName")) or (parts["name"] if parts else "")
     if not name:
@@ -270,7 +269,7 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
             label=_s(m.get("label")),
             expression=_s(m.get("expression")),
         )
-        for m in conf.get("metrics") or ()
+        for m in _list(conf.get("metrics"))
         if isinstance(m, dict)
     )
     rule = _s(conf.get("alarmRule"))
@@ -378,6 +377,14 @@ def _broken_json(raw: str, subject: str) -> Alarm:
 
 
 # -- Small readers --------------------------------------------------------------------------
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _s(value: Any) -> str:
