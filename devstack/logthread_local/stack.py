@@ -1,0 +1,484 @@
+"""The embedded local stack: the whole bot on this machine, no AWS account, no Slack workspace.
+
+One :class:`LocalStack` starts, on free loopback ports:
+
+- moto server as AWS, with the task topic, the alarm topic and the table the SAM
+  template declares (names in :data:`RESOURCES`);
+- an SQS queue subscribed to each topic with raw delivery off, so the worker is
+  handed the real SNS envelope (moto can't deliver SNS to Lambda without Docker);
+- a pump thread per queue that hands each message to the worker's Lambda handler
+  as the SQS event Lambda would build, and deletes it once handled (a message the
+  worker keeps failing moves to a dead-letter queue after three receives);
+- the Slack Web API stand-in (or a real workspace, when given a bot token);
+- the ingress, served over HTTP as API Gateway's HTTP API calls it (payload v2:
+  lower-cased headers, base64 body, ``requestContext.http``).
+
+Everything stops on :meth:`LocalStack.stop`, on leaving the ``with`` block, and
+(for ``make demo`` and ``logthread dev``) on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from logthread_local import slackreq
+from logthread_local.aws import LOCAL_ENV, moto_server
+from logthread_local.gateway import Gateway
+from logthread_local.lambdas import (
+    ACCOUNT_ID,
+    REGION,
+    Handler,
+    LambdaContext,
+    load_handler,
+    sqs_record,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Mirrors template.yaml: the topics, the table (pk ``id`` S, TTL ``expiration``)
+# and the worker's dead-letter queue. Locally the names are fixed so that a
+# developer can find them with the AWS CLI pointed at the stack.
+RESOURCES = {
+    "task_topic": "logthread-tasks",
+    "alarm_topic": "logthread-alarms",
+    "table": "logthread",
+    "dlq": "logthread-worker-dlq",
+}
+MAX_RECEIVES = 3
+POLL_SECONDS = 0.05
+
+log = logging.getLogger("logthread_local.stack")
+
+
+@dataclass
+class Delivery:
+    """One message the pump handed to the worker."""
+
+    topic: str  # "task" | "alarm"
+    envelope: dict[str, Any]  # the SNS envelope, as the SQS body carried it
+    error: str = ""
+
+
+class LocalStack:
+    """The bot, end to end, on loopback. Use as a context manager.
+
+    Parameters
+    ----------
+    slack_token, signing_secret:
+        With a real bot token the worker posts to that Slack workspace (slack_sdk's
+        default base URL) and no stand-in starts. Without one, the stand-in serves.
+    config:
+        The logthread configuration document (as ``LOGTHREAD_CONFIG_JSON`` takes it).
+    ingress_handler, worker_handler:
+        Override the Lambda handlers (tests); default: functions/*/app.py.
+    aws_endpoint:
+        Reuse a running moto server instead of starting one.
+    quiet:
+        Keep the handlers' Powertools logs and moto's access log off the terminal.
+    """
+
+    def __init__(
+        self,
+        *,
+        slack_token: str = "",
+        signing_secret: str = "",
+        default_channel: str = "C0ALERTS",
+        config: Mapping[str, Any] | None = None,
+        ingress_handler: Handler | None = None,
+        worker_handler: Handler | None = None,
+        aws_endpoint: str = "",
+        quiet: bool = True,
+    ) -> None:
+        self.real_slack = bool(slack_token)
+        self.bot_token = slack_token or "xoxb-local-logthread"
+        self.signing_secret = signing_secret or "local-signing-secret"
+        self.default_channel = default_channel
+        self.config = dict(config or {"default_channel": default_channel})
+        self.quiet = quiet
+        self._ingress_handler = ingress_handler
+        self._worker_handler = worker_handler
+        self._given_endpoint = aws_endpoint
+        self.aws_endpoint = ""
+        self.ingress_url = ""
+        self.slack: Any = None  # the SlackStandin, when not on real Slack
+        self.slack_api_url = ""
+        self.task_topic_arn = ""
+        self.alarm_topic_arn = ""
+        self.table_name = RESOURCES["table"]
+        self.queues: dict[str, str] = {}  # "task"/"alarm"/"dlq" -> queue URL
+        self.deliveries: list[Delivery] = []
+        self.ingress_calls: list[tuple[dict[str, Any], Any]] = []
+        self.ingress_base = ""
+        self._cleanups: list[Callable[[], None]] = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._saved_env: dict[str, str | None] = {}
+        self._started = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        """Start every part; on any failure, stop what had started and re-raise."""
+        if self._started:
+            return self
+        self._started = True
+        try:
+            self._start_aws()
+            self._start_slack()
+            self._set_env()
+            self._create_resources()
+            self._load_handlers()
+            self._start_ingress()
+            self._start_pumps()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop the pumps, the ingress, the stand-in and moto; restore the environment."""
+        self._stop.set()
+        while self._cleanups:
+            cleanup = self._cleanups.pop()
+            try:
+                cleanup()
+            except Exception:  # one part failing to stop must not keep the others running
+                log.exception("stopping a local stack part failed")
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _start_aws(self) -> None:
+        if self.quiet:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if self._given_endpoint:
+            self.aws_endpoint = self._given_endpoint
+            return
+        ctx = moto_server()
+        self.aws_endpoint = ctx.__enter__()
+
+        def _stop_moto() -> None:
+            ctx.__exit__(None, None, None)
+
+        self._cleanups.append(_stop_moto)
+
+    def _start_slack(self) -> None:
+        if self.real_slack:
+            self.slack_api_url = ""
+            return
+        from logthread_local.slack_standin import SlackStandin
+
+        standin = SlackStandin()
+        started = standin.start() if hasattr(standin, "start") else standin
+        self.slack = started if started is not None else standin
+        self.slack_api_url = self.slack.url
+        self._cleanups.append(self.slack.stop)
+
+    def _set_env(self) -> None:
+        env = {
+            **LOCAL_ENV,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "TASK_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{RESOURCES['task_topic']}",
+            "TABLE_NAME": self.table_name,
+            "DEFAULT_CHANNEL": self.default_channel,
+            "SLACK_BOT_TOKEN": self.bot_token,
+            "SLACK_SIGNING_SECRET": self.signing_secret,
+            "LOGTHREAD_CONFIG_JSON": json.dumps(self.config),
+            "POWERTOOLS_SERVICE_NAME": "logthread",
+            "POWERTOOLS_METRICS_NAMESPACE": "logthread",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            # EMF metrics go to stdout; locally they'd only bury the conversation.
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+        if self.quiet:
+            env["POWERTOOLS_LOG_LEVEL"] = "ERROR"
+        if self.slack_api_url:
+            env["SLACK_API_URL"] = self.slack_api_url
+        unset = ["AWS_PROFILE", "SLACK_SECRET_ARN", "LOGTHREAD_CONFIG"]
+        if not self.slack_api_url:
+            unset.append("SLACK_API_URL")
+        for key in [*env, *unset]:
+            self._saved_env.setdefault(key, os.environ.get(key))
+        for key in unset:
+            os.environ.pop(key, None)
+        os.environ.update(env)
+        # Process-wide clients built before the stack would point at another endpoint.
+        from logthread import aws as core_aws
+
+        core_aws.client.cache_clear()
+        core_aws._session.cache_clear()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on the stack's moto server."""
+        session: Any = boto3.session.Session()
+        return session.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=REGION,
+            aws_access_key_id=LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+            config=BotoConfig(retries={"mode": "standard", "max_attempts": 3}),
+        )
+
+    def _create_resources(self) -> None:
+        sns, sqs, ddb = self.client("sns"), self.client("sqs"), self.client("dynamodb")
+        self.task_topic_arn = sns.create_topic(Name=RESOURCES["task_topic"])["TopicArn"]
+        self.alarm_topic_arn = sns.create_topic(Name=RESOURCES["alarm_topic"])["TopicArn"]
+        existing = ddb.list_tables()["TableNames"]
+        if self.table_name not in existing:
+            ddb.create_table(
+                TableName=self.table_name,
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            ddb.update_time_to_live(
+                TableName=self.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+            )
+        dlq_url = sqs.create_queue(QueueName=RESOURCES["dlq"])["QueueUrl"]
+        dlq_arn = self._queue_arn(sqs, dlq_url)
+        self.queues["dlq"] = dlq_url
+        for topic, arn in (("task", self.task_topic_arn), ("alarm", self.alarm_topic_arn)):
+            url = sqs.create_queue(
+                QueueName=f"logthread-local-{topic}-delivery",
+                Attributes={
+                    "VisibilityTimeout": "5",
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
+                    ),
+                },
+            )["QueueUrl"]
+            sns.subscribe(
+                TopicArn=arn,
+                Protocol="sqs",
+                Endpoint=self._queue_arn(sqs, url),
+                Attributes={"RawMessageDelivery": "false"},
+            )
+            self.queues[topic] = url
+
+    @staticmethod
+    def _queue_arn(sqs: Any, url: str) -> str:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        return str(attrs["Attributes"]["QueueArn"])
+
+    def _load_handlers(self) -> None:
+        tag = uuid.uuid4().hex[:8]
+        if self._ingress_handler is None:
+            self._ingress_handler = load_handler(
+                ROOT / "functions/ingress/app.py", f"logthread_local._ingress_app_{tag}"
+            )
+        if self._worker_handler is None:
+            self._worker_handler = load_handler(
+                ROOT / "functions/worker/app.py", f"logthread_local._worker_app_{tag}"
+            )
+
+    # -- ingress over HTTP -------------------------------------------------------------------
+
+    def _start_ingress(self) -> None:
+        gateway = Gateway(self.invoke_ingress, poll=POLL_SECONDS).start()
+        self.ingress_base, self.ingress_url = gateway.base_url, gateway.url
+        self._cleanups.append(gateway.stop)
+
+    def invoke_ingress(self, event: dict[str, Any]) -> Any:
+        """Call the ingress Lambda handler with an API Gateway v2 event."""
+        assert self._ingress_handler is not None
+        ctx = LambdaContext("logthread-ingress", timeout_seconds=10, memory_limit_in_mb=256)
+        result = self._ingress_handler(event, ctx)
+        with self._lock:
+            self.ingress_calls.append((event, result))
+        return result
+
+    # -- SNS -> SQS -> worker ----------------------------------------------------------------
+
+    def _start_pumps(self) -> None:
+        for topic in ("task", "alarm"):
+            thread = threading.Thread(
+                target=self._pump, args=(topic,), name=f"pump-{topic}", daemon=True
+            )
+            thread.start()
+            self._cleanups.append(lambda t=thread: t.join(timeout=10))  # type: ignore[misc]
+
+    def _pump(self, topic: str) -> None:
+        sqs = self.client("sqs")
+        url = self.queues[topic]
+        arn = self._queue_arn(sqs, url)
+        while not self._stop.is_set():
+            try:
+                got = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=1,
+                    WaitTimeSeconds=0,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("receiving from the %s queue failed", topic)
+                self._stop.wait(0.5)
+                continue
+            messages = got.get("Messages", [])
+            for message in messages:
+                self._deliver(sqs, topic, url, arn, message)
+            if not messages:
+                # Short polls, so that stop() never waits on a long poll.
+                self._stop.wait(POLL_SECONDS)
+
+    def _deliver(self, sqs: Any, topic: str, url: str, arn: str, message: dict[str, Any]) -> None:
+        assert self._worker_handler is not None
+        with self._lock:
+            self._in_flight += 1
+        delivery = Delivery(topic, json.loads(message["Body"]))
+        try:
+            event = {"Records": [sqs_record(message, arn)]}
+            ctx = LambdaContext("logthread-worker", timeout_seconds=60)
+            result = self._worker_handler(event, ctx)
+            failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+            if failures:
+                delivery.error = f"batchItemFailures: {failures}"
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        except Exception as exc:  # Lambda would retry, then dead-letter; so does the redrive
+            delivery.error = f"{type(exc).__name__}: {exc}"
+            log.exception("the worker failed on a %s message", topic)
+            try:  # make it visible again at once rather than after the visibility timeout
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            except Exception:
+                log.debug("could not reset visibility", exc_info=True)
+        finally:
+            with self._lock:
+                self.deliveries.append(delivery)
+                self._in_flight -= 1
+
+    def wait_idle(self, timeout: float = 30.0, *, settle: float = 0.3) -> bool:
+        """Wait until both queues are empty and the worker is idle; False on timeout.
+
+        ``settle`` is how long things must stay quiet, since a handler may publish
+        a follow-up message just as it finishes.
+        """
+        sqs = self.client("sqs")
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = self._in_flight > 0
+            for topic in ("task", "alarm"):
+                if busy:
+                    break
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=self.queues[topic],
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                    ],
+                )["Attributes"]
+                busy = any(int(v) for v in attrs.values())
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The messages the worker kept failing on (peeked, left in the DLQ)."""
+        sqs = self.client("sqs")
+        got = sqs.receive_message(
+            QueueUrl=self.queues["dlq"], MaxNumberOfMessages=10, VisibilityTimeout=0
+        )
+        return [json.loads(m["Body"]) for m in got.get("Messages", [])]
+
+    # -- what a user or AWS does -------------------------------------------------------------
+
+    def publish_alarm(self, message: Mapping[str, Any] | str, subject: str = "") -> str:
+        """Publish a notification to the alarm topic as CloudWatch would; return its id."""
+        body = message if isinstance(message, str) else json.dumps(message)
+        kwargs: dict[str, Any] = {"TopicArn": self.alarm_topic_arn, "Message": body}
+        if subject:
+            kwargs["Subject"] = subject[:100]
+        return str(self.client("sns").publish(**kwargs)["MessageId"])
+
+    def put_log_lines(
+        self,
+        log_group: str,
+        lines: Iterable[tuple[int, str]],
+        *,
+        log_stream: str = "",
+    ) -> str:
+        """Write ``(timestamp_ms, message)`` lines to a log group (created if missing).
+
+        The stream defaults to a Lambda-style ``YYYY/MM/DD/[$LATEST]<hex>`` named
+        for the first line's UTC day. Returns the stream name.
+        """
+        events: list[dict[str, Any]] = sorted(
+            ({"timestamp": int(t), "message": m} for t, m in lines), key=_ts
+        )
+        if not events:
+            return log_stream
+        logs = self.client("logs")
+        if not log_stream:
+            day = time.strftime("%Y/%m/%d", time.gmtime(events[0]["timestamp"] / 1000))
+            log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=log_group)
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=log_group, logStreamName=log_stream)
+        for i in range(0, len(events), 1000):
+            logs.put_log_events(
+                logGroupName=log_group, logStreamName=log_stream, logEvents=events[i : i + 1000]
+            )
+        return log_stream
+
+    def slash_command(self, text: str, **fields: str) -> dict[str, Any]:
+        """Send ``/logsearch <text>`` to the ingress as Slack would; return the response."""
+        response_url = fields.pop("response_url", "") or self._response_url()
+        body = slackreq.slash_command_body(text, response_url=response_url, **fields)
+        return self.post_to_ingress(body)
+
+    def click(self, message: Mapping[str, Any], action: Mapping[str, Any], **fields: Any) -> dict:
+        """Click ``action`` (a button element of ``message``) as Slack would post it."""
+        response_url = fields.pop("response_url", "") or self._response_url()
+        body = slackreq.block_actions_body(message, action, response_url=response_url, **fields)
+        return self.post_to_ingress(body)
+
+    def post_to_ingress(self, body: str, *, timestamp: int | None = None) -> dict[str, Any]:
+        """POST a form body to the local ingress URL, signed with the stack's secret."""
+        headers = slackreq.signed_headers(self.signing_secret, body, timestamp=timestamp)
+        return slackreq.post(self.ingress_url, body, headers)
+
+    def _response_url(self) -> str:
+        if self.slack is not None and hasattr(self.slack, "response_url"):
+            url = self.slack.response_url
+            return str(url() if callable(url) else url)
+        return ""
+
+
+def _ts(event: dict[str, Any]) -> int:
+    return int(event["timestamp"])
