@@ -179,6 +179,19 @@ def _targets(args: list[str]) -> list[str]:
     names = [n for n in ",".join(args).split(",") if n]
     if not names:
         raise CommandError("`in` needs a function name or a log group (starting with `/`).")
+    return validate_targets(names)
+
+
+def validate_targets(names: list[str]) -> list[str]:
+    """Check function names and log groups (``/…``); return them de-duplicated.
+
+    Also used on button values, which a client could have edited.
+
+    Raises
+    ------
+    CommandError
+        Naming the first bad target.
+    """
     if len(names) > MAX_TARGETS:
         raise CommandError(f"at most {MAX_TARGETS} functions or log groups per search.")
     out: list[str] = []

@@ -1,0 +1,375 @@
+"""The ingress core: Slack request in, ack out, the search handed to the worker.
+
+One route, ``POST /slack/events``, takes both slash commands (a form body) and
+interactivity (a form body whose ``payload`` field is JSON), as Bolt apps do.
+Every request is answered at once: the ingress verifies, authorizes, parses and
+publishes a task to the bus; it never searches (Slack gives it 3 seconds, cold
+start included). The worker posts the result.
+
+Knows nothing of Lambda: ``functions/ingress/app.py`` adapts API Gateway events
+to :class:`~logthread.http.HttpRequest`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aws_lambda_powertools import Logger
+
+from logthread import commands
+from logthread.authz import Decision, Requester, authorize, authorize_requester
+from logthread.bus import TaskBus
+from logthread.config import Config
+from logthread.http import HttpRequest, HttpResponse
+from logthread.search.model import SearchQuery, TimeWindow
+from logthread.tasks import ReplyTo, SearchTask, query_from_button
+from logthread.verify import RequestVerifier
+
+logger = Logger(service="logthread", child=True)
+
+ROUTE = "/slack/events"
+SEARCH_AGAIN = "logthread.search_again"
+MORE_CONTEXT = "logthread.more_context"
+WIDEN_FACTOR = 4
+MORE_CONTEXT_STEP = 10
+
+Responder = Callable[[str, str], None]
+
+
+def webhook_responder(response_url: str, text: str) -> None:
+    """Send an ephemeral message through ``response_url`` (slack_sdk's WebhookClient)."""
+    from slack_sdk.webhook import WebhookClient
+
+    WebhookClient(response_url, timeout=2).send(
+        text=text, response_type="ephemeral", replace_original=False
+    )
+
+
+@dataclass(slots=True)
+class IngressDeps:
+    """What the ingress works with.
+
+    Attributes
+    ----------
+    verifier:
+        Checks Slack's signature (with its own clock).
+    bus:
+        Where tasks go (:class:`~logthread.bus.SnsTaskBus` in AWS).
+    config:
+        Access allowlists and search limits.
+    now:
+        Clock in epoch seconds for ``last 2h`` and button windows.
+    respond:
+        ``(response_url, text)``: tells a button clicker they were refused
+        (a button's HTTP answer is not shown to the user).
+    """
+
+    verifier: RequestVerifier
+    bus: TaskBus
+    config: Config
+    now: Callable[[], float] = time.time
+    respond: Responder = webhook_responder
+
+
+def handle(request: HttpRequest, deps: IngressDeps) -> HttpResponse:
+    """Answer one Slack request.
+
+    Parameters
+    ----------
+    request:
+        The request, body exactly as received (after base64 decoding).
+    deps:
+        Verifier, bus, config, clock.
+
+    Returns
+    -------
+    HttpResponse
+        401 (empty) for a bad, stale or missing signature; 200 (empty) for a
+        Slack retry or a button click; an ephemeral JSON message for commands.
+    """
+    if request.method.upper() != "POST":
+        return HttpResponse.empty(405)
+    if not request.path.rstrip("/").endswith(ROUTE):
+        return HttpResponse.empty(404)
+    if not deps.verifier.is_valid(request.body, request.headers):
+        logger.warning(
+            "refused: bad or stale signature",
+            extra={"outcome": "refused", "reason": "signature"},
+        )
+        return HttpResponse.empty(401)
+    if request.header("x-slack-retry-num"):
+        # Slack retries when an ack was late; the first delivery already published.
+        logger.info(
+            "ignored: Slack retry",
+            extra={
+                "retry_num": request.header("x-slack-retry-num"),
+                "retry_reason": request.header("x-slack-retry-reason"),
+            },
+        )
+        return HttpResponse.empty(200)
+
+    if request.header("content-type").startswith("application/json"):
+        return _json_body(request.body)
+    form = dict(parse_qsl(request.body, keep_blank_values=True))
+    if "payload" in form:
+        return _interaction(form["payload"], deps)
+    if "command" in form:
+        return _slash_command(form, deps)
+    if form.get("ssl_check"):
+        return HttpResponse.empty(200)
+    return HttpResponse.empty(400)
+
+
+def ephemeral(text: str) -> HttpResponse:
+    """A slash-command answer only the caller sees."""
+    return HttpResponse.json({"response_type": "ephemeral", "text": text})
+
+
+def _json_body(body: str) -> HttpResponse:
+    # Events API URL verification (the route shares Bolt's path); nothing else is JSON.
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return HttpResponse.empty(400)
+    if isinstance(data, dict) and data.get("type") == "url_verification":
+        return HttpResponse.json({"challenge": str(data.get("challenge", ""))})
+    return HttpResponse.empty(200)
+
+
+def _log(outcome: str, message: str, requester: Requester, **fields: Any) -> None:
+    extra = {
+        "outcome": outcome,
+        "team_id": requester.team_id,
+        "channel_id": requester.channel_id,
+        "user_id": requester.user_id,
+        "user_name": requester.user_name,
+        **fields,
+    }
+    if outcome == "accepted":
+        logger.info(message, extra=extra)
+    else:
+        logger.warning(message, extra=extra)
+
+
+def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
+    requester = Requester(
+        team_id=form.get("team_id", ""),
+        channel_id=form.get("channel_id", ""),
+        user_id=form.get("user_id", ""),
+        user_name=form.get("user_name", ""),
+    )
+    text = form.get("text", "")
+    asked = {"kind": "command", "command": form.get("command", ""), "text": text[:300]}
+
+    decision = authorize_requester(deps.config.access, requester)
+    if not decision.allowed:
+        _log("refused", "refused: requester", requester, reason=decision.reason, **asked)
+        return ephemeral(decision.message)
+    now_ms = int(deps.now() * 1000)
+    try:
+        parsed = commands.parse_command(text, now_ms=now_ms)
+    except commands.CommandError as exc:
+        _log("refused", "refused: unreadable command", requester, reason=str(exc), **asked)
+        return ephemeral(f"Sorry, I couldn't read that: {exc}\n\n{commands.USAGE}")
+    if isinstance(parsed, commands.HelpCommand):
+        _log("accepted", "help shown", requester, **asked)
+        return ephemeral(commands.USAGE)
+
+    query = _query(parsed, deps.config)
+    decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
+    if not decision.allowed:
+        _log("refused", "refused: log groups", requester, reason=decision.reason, **asked)
+        return ephemeral(decision.message)
+
+    reply = ReplyTo(
+        channel=requester.channel_id,
+        response_url=form.get("response_url", ""),
+        user_id=requester.user_id,
+        team_id=requester.team_id,
+    )
+    task = SearchTask(query, reply, origin="command", extra=_extra(requester))
+    if not _publish(task, deps, requester, asked):
+        return ephemeral("Sorry, I couldn't start the search just now. Please try again.")
+    return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
+
+
+def _query(parsed: commands.SearchCommand, config: Config) -> SearchQuery:
+    """The task's query; no target means every group the caller may read."""
+    log_groups = parsed.log_groups
+    if not parsed.functions and not log_groups:
+        log_groups = config.access.log_group_prefixes
+    context = config.limits.context_lines if parsed.context_lines is None else parsed.context_lines
+    return SearchQuery(
+        request_id=parsed.request_id,
+        functions=parsed.functions,
+        log_groups=log_groups,
+        window=parsed.window,
+        context_lines=context,
+        max_lines=config.limits.max_lines,
+        deadline_seconds=config.limits.search_deadline_seconds,
+    )
+
+
+def _extra(requester: Requester) -> dict[str, Any]:
+    # task_id lets the worker recognise a duplicate delivery of the same task.
+    return {"task_id": uuid.uuid4().hex, "asked_by": requester.user_name}
+
+
+def _publish(
+    task: SearchTask, deps: IngressDeps, requester: Requester, asked: Mapping[str, Any]
+) -> bool:
+    q = task.query
+    what = {
+        "request_id": q.request_id,
+        "functions": list(q.functions),
+        "log_groups": list(q.log_groups),
+        "window": None if q.window is None else [q.window.start_ms, q.window.end_ms],
+        "context_lines": q.context_lines,
+        "task_id": task.extra.get("task_id", ""),
+    }
+    try:
+        message_id = deps.bus.publish(task)
+    except Exception:
+        logger.exception("task publish failed", extra={**asked, **what})
+        return False
+    _log("accepted", "search accepted", requester, message_id=message_id, **asked, **what)
+    return True
+
+
+def _where(query: SearchQuery) -> str:
+    names = [*query.functions, *query.log_groups]
+    shown = ", ".join(f"`{n}`" for n in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return f"in {shown}{more}"
+
+
+def _window(query: SearchQuery) -> str:
+    if query.window is None:
+        return "(default look-back). The result will be posted in this channel."
+    minutes = max(1, query.window.duration_ms // 60_000)
+    span = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
+    return f"(a {span} window). The result will be posted in this channel."
+
+
+# ---- interactivity ---------------------------------------------------------
+
+
+def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        return HttpResponse.empty(400)
+    if not isinstance(payload, dict) or payload.get("type") != "block_actions":
+        return HttpResponse.empty(200)
+    ours = [
+        a
+        for a in payload.get("actions") or []
+        if isinstance(a, dict) and a.get("action_id") in (SEARCH_AGAIN, MORE_CONTEXT)
+    ]
+    if not ours:
+        # e.g. the "Open in CloudWatch" URL button: Slack still sends a click to ack.
+        return HttpResponse.empty(200)
+    action = ours[0]
+    user = payload.get("user") or {}
+    container = payload.get("container") or {}
+    message = payload.get("message") or {}
+    requester = Requester(
+        team_id=str((payload.get("team") or {}).get("id") or user.get("team_id") or ""),
+        channel_id=str((payload.get("channel") or {}).get("id") or container.get("channel_id", "")),
+        user_id=str(user.get("id", "")),
+        user_name=str(user.get("username") or user.get("name") or ""),
+    )
+    response_url = str(payload.get("response_url") or "")
+    asked = {"kind": "button", "action_id": action["action_id"]}
+
+    query, decision = _button_query(str(action.get("value", "")), requester, deps)
+    if query is None or not decision.allowed:
+        _log("refused", "refused: button", requester, reason=decision.reason, **asked)
+        _tell(deps, response_url, decision.message)
+        return HttpResponse.empty(200)
+
+    now_ms = int(deps.now() * 1000)
+    if action["action_id"] == SEARCH_AGAIN:
+        query = replace(query, window=widen(query.window, now_ms, deps.config))
+    else:
+        query = replace(
+            query, context_lines=min(commands.MAX_CONTEXT, query.context_lines + MORE_CONTEXT_STEP)
+        )
+    thread_ts = str(
+        container.get("thread_ts")
+        or message.get("thread_ts")
+        or message.get("ts")
+        or container.get("message_ts")
+        or ""
+    )
+    reply = ReplyTo(
+        channel=requester.channel_id,
+        thread_ts=thread_ts,
+        response_url=response_url,
+        user_id=requester.user_id,
+        team_id=requester.team_id,
+    )
+    task = SearchTask(query, reply, origin="button", extra=_extra(requester))
+    if not _publish(task, deps, requester, asked):
+        _tell(deps, response_url, "Sorry, I couldn't start the search just now. Please try again.")
+    return HttpResponse.empty(200)
+
+
+def _button_query(
+    value: str, requester: Requester, deps: IngressDeps
+) -> tuple[SearchQuery | None, Decision]:
+    """Decode and re-check a button's query: the value came back from a client."""
+    from logthread.ids import validate_request_id
+
+    broken = Decision(False, "", "Sorry, that button no longer works. Try `/logsearch` instead.")
+    try:
+        query = query_from_button(value)
+        validate_request_id(query.request_id)
+        commands.validate_targets([*query.functions, *query.log_groups])
+    except ValueError as exc:  # CommandError and InvalidRequestId are ValueErrors
+        return None, replace(broken, reason=f"bad button value: {exc}")
+    if not 0 <= query.context_lines <= commands.MAX_CONTEXT or (
+        query.window is not None and query.window.duration_ms <= 0
+    ):
+        return None, replace(broken, reason="bad button value: out of range")
+    decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
+    if not query.functions and not query.log_groups:
+        query = replace(query, log_groups=deps.config.access.log_group_prefixes)
+    limits = deps.config.limits
+    query = replace(
+        query, max_lines=limits.max_lines, deadline_seconds=limits.search_deadline_seconds
+    )
+    return query, decision
+
+
+def widen(window: TimeWindow | None, now_ms: int, config: Config) -> TimeWindow:
+    """The window ``WIDEN_FACTOR`` times as long around its centre (never past now).
+
+    No window (the search used the default look-back): look back
+    ``WIDEN_FACTOR`` times as far. Never wider than the grammar allows.
+    """
+    if window is None:
+        span = min(WIDEN_FACTOR * config.limits.lookback_days * 86_400_000, commands.MAX_WINDOW_MS)
+        return TimeWindow(now_ms - span, now_ms)
+    span = min(max(window.duration_ms, 60_000) * WIDEN_FACTOR, commands.MAX_WINDOW_MS)
+    centre = (window.start_ms + window.end_ms) // 2
+    start, end = centre - span // 2, centre + span // 2
+    if end > now_ms:
+        # Logs from the future don't exist yet: keep the span, end it now.
+        start, end = now_ms - span, now_ms
+    return TimeWindow(start, end)
+
+
+def _tell(deps: IngressDeps, response_url: str, text: str) -> None:
+    if not response_url or not text:
+        return
+    try:
+        deps.respond(response_url, text)
+    except Exception:
+        logger.exception("response_url post failed")
