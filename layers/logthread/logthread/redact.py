@@ -1,0 +1,379 @@
+"""Redaction: hide secrets in log text before any of it leaves for Slack.
+
+Every log line logthread posts passes through :meth:`Redactor.redact` first.
+The built-in patterns cover AWS access key ids and secret keys, Slack tokens
+and webhook URLs, JWTs, ``Bearer``/``Basic`` credentials, passwords, secrets,
+tokens and API keys written as ``key=value``, ``key: value`` or JSON (also
+JSON escaped inside another JSON string), PEM private keys and passwords in
+connection strings. Configured patterns (``config.redaction``) run on top.
+
+A hidden value is replaced by a marker that keeps its name readable, so the
+reader still sees *what* was there::
+
+    password=[REDACTED]            "token": "[REDACTED]"
+    AKIA…[REDACTED:aws-access-key]   postgres://app:[REDACTED]@db:5432/orders
+
+Why it is built this way:
+
+- It runs on every posted line, so the built-ins are one compiled regex (one
+  pass over the text), and lines that contain none of the few substrings
+  every built-in needs (``pass``, ``token``, ``eyj``, ``://``...) skip the
+  regex entirely.
+- Log text is attacker-influenced (request bodies get logged), so every
+  pattern is written to stay linear: possessive quantifiers and atomic
+  alternatives, no nested unbounded repetition that can backtrack.
+- Redaction must never be the reason a notification is lost, and must never
+  fail open: :meth:`Redactor.redact` does not raise, and if something inside
+  it ever did, the whole text is withheld rather than posted unredacted.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from logthread.config import RedactionPattern
+
+if TYPE_CHECKING:
+    from logthread.config import Config
+
+__all__ = ["REDACTED", "Redactor", "from_config", "marker"]
+
+REDACTED = "[REDACTED]"
+WITHHELD = "[REDACTED:withheld - redaction failed]"
+
+
+def marker(name: str) -> str:
+    """The text that replaces a value hidden by the pattern ``name``."""
+    return f"[REDACTED:{name}]"
+
+
+# Key names whose value is hidden, matched case-insensitively at the END of
+# the key (db_password, clientSecret, X-Api-Key, AWS_SESSION_TOKEN...). An "_"
+# stands for any of "_", "-", "." or nothing.
+_SENSITIVE_NAMES = (
+    "password",
+    "passwd",
+    "passphrase",
+    "pass",
+    "pwd",
+    "secret",
+    "secrets",
+    "secret_key",
+    "secret_access_key",
+    "secret_string",
+    "secret_value",
+    "private_key",
+    "token",
+    "api_key",
+    "access_key",
+    "auth",
+    "authorization",
+    "credential",
+    "credentials",
+    "signature",
+    "cookie",
+)
+
+# Every built-in pattern needs one of these (lower-cased) substrings; a text
+# with none of them cannot match, which is most log lines.
+_TRIGGERS = (
+    "pass",
+    "pwd",
+    "secret",
+    "key",
+    "token",
+    "auth",
+    "credential",
+    "signature",
+    "cookie",
+    "akia",
+    "asia",
+    "xox",
+    "xapp",
+    "hooks.slack.com",
+    "eyj",
+    "bearer",
+    "basic",
+    "://",
+)
+_TRIGGER_RE = re.compile("|".join(re.escape(t) for t in _TRIGGERS))
+
+# Values that hide nothing; leaving them visible keeps lines readable and makes
+# redaction idempotent.
+_EMPTY_VALUES = frozenset({"", "null", "none", "nil", "true", "false", "undefined"})
+
+
+def _name_variants(name: str) -> list[str]:
+    parts = name.split("_")
+    return [
+        "".join(itertools.chain.from_iterable(zip(parts, (*seps, ""), strict=True)))
+        for seps in itertools.product(("_", "-", ".", ""), repeat=len(parts) - 1)
+    ]
+
+
+def _key_end() -> str:
+    # One fixed-width lookbehind per spelling: re needs fixed-width lookbehinds,
+    # and checking the end of an already consumed key never backtracks.
+    variants = sorted({v for n in _SENSITIVE_NAMES for v in _name_variants(n)})
+    return "(?ai:" + "|".join(f"(?<={re.escape(v)})" for v in variants) + ")"
+
+
+# A quoted value: ``qb`` is the run of backslashes before the opening quote (0
+# for JSON, 1 for JSON escaped inside a JSON string, 3 one level deeper). At
+# depth with ``k`` backslashes, a run of ``n`` backslashes before a quote closes
+# the string exactly when ``n % (2k + 2) == k``; every other run is content.
+_CLOSE = r"(?:(?P=kvqb)(?P=kvqb)\\\\)*+(?P=kvqb)(?P=kvqc)"
+_QUOTED = (
+    r"(?P<kvqb>\\*+)(?P<kvqc>[\"'])"
+    r"(?P<kvq>(?:[^\\\"'\r\n]++|(?!" + _CLOSE + r")\\*+[^\\\r\n]|\\++(?=[\r\n]|\Z))*+)"
+    r"(?:" + _CLOSE + r"|(?=[\r\n])|\Z)"
+)
+# An unquoted value ends at whitespace, a separator, a quote, a closing bracket
+# or an escape sequence (``\n``, ``\"``: the text is itself inside a string).
+_UNQUOTED = (
+    r"(?P<kvscheme>(?ai:bearer|basic|token|digest)[ \t]++)?+"
+    r"(?P<kvu>(?![\[{(<])(?:[^\s,;&\"'\\)\]}]++|\\(?![nrt\"'\\]|\s|\Z))++)"
+)
+_KV = (
+    r"(?P<kv>(?<![\w.-])[\w.-]++"
+    r"(?=\\*+[\"']?[ \t]*+[:=])" + _key_end() +
+    # A bare "key:" needs a space or a quote after it, so "get_token:42"
+    # (Powertools' location field) and "...:secret:name" (ARNs) stay visible.
+    r"(?:\\*+[\"'][ \t]*+[:=]|[ \t]*+=>?|[ \t]*+:(?=[ \t]|\\*+[\"']))[ \t]*+"
+    r"(?:" + _QUOTED + "|" + _UNQUOTED + "))"
+)
+_PEM = (
+    r"(?P<pem>-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY[A-Z ]{0,10}-----"
+    r"(?:[^-]++|-(?!----END[A-Z0-9 ]{0,30}PRIVATE KEY))*+"
+    r"(?:-----END[A-Z0-9 ]{0,30}PRIVATE KEY[A-Z ]{0,10}-----|\Z))"
+)
+_AWS_SECRET = (
+    r"(?P<awss>(?P<awssk>(?ai:(?:aws[_-]?)?secret[_-]?access[_-]?key)[^A-Za-z0-9/+\r\n]{1,20}+)"
+    r"(?P<awssv>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=]))"
+)
+_AWS_KEY_ID = r"(?P<akid>(?<![A-Za-z0-9])(?P<akidp>AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9]))"
+_SLACK_TOKEN = r"(?P<slk>(?<![A-Za-z0-9])(?P<slkp>xox[a-z](?:\.xox[a-z])?-|xapp-)[A-Za-z0-9-]{8,}+)"
+_SLACK_HOOK = (
+    r"(?P<hook>(?P<hookp>https?://hooks\.slack\.com/(?:services|workflows|triggers)/)"
+    r"[A-Za-z0-9/_-]++)"
+)
+_JWT = (
+    r"(?P<jwt>(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+"
+    r"(?:\.[A-Za-z0-9_-]++){0,2}+)"
+)
+# "Basic authentication failed" is prose, not a credential: 8-15 lowercase
+# letters are left alone; anything with a digit, capital, symbol or length is not.
+_AUTH_SCHEME = (
+    r"(?P<auth>(?P<authp>(?<![A-Za-z0-9])(?ai:bearer|basic)[ \t]++)"
+    r"(?![a-z]{8,15}(?![A-Za-z0-9._~+/=-]))[A-Za-z0-9._~+/-]{8,}+=*+)"
+)
+_CONN = (
+    r"(?P<conn>(?P<connp>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,30}+://"
+    r"[^\s:/?#@\"'\\]*+:)(?P<connv>[^\s/\"'\\]+)(?=@))"
+)
+
+# Order matters only between alternatives that can start at the same place:
+# a key=value match wins over the looser "near the keyword" AWS secret.
+_BUILTIN = re.compile(
+    "|".join(
+        (_PEM, _KV, _AWS_SECRET, _AWS_KEY_ID, _SLACK_TOKEN, _SLACK_HOOK, _JWT, _AUTH_SCHEME, _CONN)
+    )
+)
+
+# Lines of a PEM block that the log split over several events (print() of a
+# key): base64 runs and the RFC 1421 headers.
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}|(?:Proc-Type|DEK-Info|Comment):|^\s*$")
+_PEM_END = re.compile(r"-----END[A-Z0-9 ]{0,30}PRIVATE KEY[A-Z ]{0,10}-----")
+_PEM_MAX_LINES = 400
+
+
+def _already_hidden(value: str) -> bool:
+    return value.lower() in _EMPTY_VALUES or (value.startswith("[REDACTED") and value.endswith("]"))
+
+
+def _swap(m: re.Match[str], group: str, replacement: str) -> str:
+    """The match with the span of ``group`` replaced."""
+    start = m.start()
+    whole = m.group(0)
+    return whole[: m.start(group) - start] + replacement + whole[m.end(group) - start :]
+
+
+def _builtin_replacement(m: re.Match[str]) -> tuple[str, int]:
+    kind = m.lastgroup
+    if kind == "kv":
+        group = "kvq" if m.start("kvq") >= 0 else "kvu"
+        value = m.group(group)
+        if _already_hidden(value) or set(value) == {"*"}:
+            return m.group(0), 0
+        return _swap(m, group, REDACTED), 1
+    if kind == "pem":
+        return marker("private-key"), 1
+    if kind == "awss":
+        return m.group("awssk") + marker("aws-secret-key"), 1
+    if kind == "akid":
+        return m.group("akidp") + "…" + marker("aws-access-key"), 1
+    if kind == "slk":
+        return m.group("slkp") + "…" + marker("slack-token"), 1
+    if kind == "hook":
+        return m.group("hookp") + marker("slack-webhook"), 1
+    if kind == "jwt":
+        return marker("jwt"), 1
+    if kind == "auth":
+        return m.group("authp") + REDACTED, 1
+    if kind == "conn":
+        if _already_hidden(m.group("connv")):
+            return m.group(0), 0
+        return m.group("connp") + REDACTED, 1
+    return m.group(0), 0  # pragma: no cover - every alternative is named
+
+
+def _custom_replacement(m: re.Match[str], name: str) -> tuple[str, int]:
+    has_secret = "secret" in m.re.groupindex
+    if has_secret and m.start("secret") < 0:
+        return m.group(0), 0
+    value = m.group("secret") if has_secret else m.group(0)
+    if not value or value.startswith("[REDACTED"):
+        return m.group(0), 0
+    if has_secret:
+        return _swap(m, "secret", marker(name)), 1
+    return marker(name), 1
+
+
+class Redactor:
+    """Hides secrets in log text.
+
+    Parameters
+    ----------
+    patterns:
+        Extra patterns (``config.redaction``), applied after the built-ins, in
+        order. A match is replaced by ``[REDACTED:<name>]``; if the regex has a
+        group named ``secret``, only that group is replaced, so
+        ``(?i)ssn=(?P<secret>\\d{3}-\\d{2}-\\d{4})`` keeps ``ssn=`` readable.
+        Configured regexes are trusted operator input: write them without
+        nested unbounded repetition (they run on hostile text).
+    builtins:
+        Apply the built-in patterns (default). Off only for tests of custom ones.
+
+    Raises
+    ------
+    ValueError
+        When a pattern's regex does not compile (``config.load`` already
+        refuses such a config, naming the key).
+    """
+
+    def __init__(self, patterns: Iterable[RedactionPattern] = (), *, builtins: bool = True) -> None:
+        self.builtins = builtins
+        self.patterns = tuple(patterns)
+        compiled = []
+        for p in self.patterns:
+            try:
+                compiled.append((re.compile(p.regex), p.name))
+            except re.error as exc:
+                raise ValueError(f"redaction pattern {p.name!r}: invalid regex: {exc}") from None
+        self._custom = tuple(compiled)
+
+    @classmethod
+    def from_config(cls, config: Config) -> Redactor:
+        """The redactor for a loaded configuration: built-ins plus ``config.redaction``."""
+        return cls(config.redaction)
+
+    def redact(self, text: str) -> tuple[str, int]:
+        """Hide every secret in ``text``.
+
+        Parameters
+        ----------
+        text:
+            One log line, a multi-line event, or a whole rendered timeline.
+            Prefer the whole timeline (or :meth:`redact_lines`) when a PEM key
+            may have been logged over several events.
+
+        Returns
+        -------
+        tuple[str, int]
+            The text with each secret replaced by a marker, and how many values
+            were hidden. Never raises: if redaction itself failed, the whole
+            text is withheld (``[REDACTED:withheld - redaction failed]``, 1).
+        """
+        try:
+            return self._redact(text)
+        except Exception:  # fail closed: never post text we could not redact
+            return WITHHELD, 1
+
+    def redact_lines(self, texts: Iterable[str]) -> tuple[list[str], int]:
+        """Redact a sequence of log messages, hiding PEM keys split across them.
+
+        A ``print()`` of a private key becomes one CloudWatch event per line, so
+        no single line holds both BEGIN and END. After a line whose key has no
+        END, following lines are hidden while they look like key material (up
+        to the END line, or at most 400 lines).
+
+        Returns
+        -------
+        tuple[list[str], int]
+            The redacted texts (same length and order) and the total count.
+        """
+        out: list[str] = []
+        total = 0
+        in_key = 0  # lines hidden so far in an unterminated key, 0 when outside
+        for text in texts:
+            try:
+                if in_key:
+                    if end := _PEM_END.search(text):
+                        rest, n = self._redact(text[end.end() :])
+                        out.append(marker("private-key") + rest)
+                        total += n
+                        in_key = 0
+                        continue
+                    if in_key < _PEM_MAX_LINES and _PEM_BODY.search(text):
+                        out.append(marker("private-key"))
+                        in_key += 1
+                        continue
+                    in_key = 0
+                red, n = self._redact(text)
+                if n and _opens_key(text):
+                    in_key = 1
+            except Exception:
+                red, n = WITHHELD, 1
+            out.append(red)
+            total += n
+        return out, total
+
+    def _redact(self, text: str) -> tuple[str, int]:
+        if not isinstance(text, str):
+            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text or "")
+        hidden = 0
+        if self.builtins and _TRIGGER_RE.search(text.lower()):
+            text, hidden = _sub(_BUILTIN, text, _builtin_replacement)
+        for regex, name in self._custom:
+            text, n = _sub(regex, text, functools.partial(_custom_replacement, name=name))
+            hidden += n
+        return text, hidden
+
+
+def _sub(
+    regex: re.Pattern[str], text: str, replace: Callable[[re.Match[str]], tuple[str, int]]
+) -> tuple[str, int]:
+    hidden = 0
+
+    def repl(m: re.Match[str]) -> str:
+        nonlocal hidden
+        out, n = replace(m)
+        hidden += n
+        return out
+
+    return regex.sub(repl, text), hidden
+
+
+def _opens_key(text: str) -> bool:
+    """True when ``text`` starts a PEM private key that it does not end."""
+    begins = [m for m in _BUILTIN.finditer(text) if m.lastgroup == "pem"]
+    return bool(begins) and not _PEM_END.search(begins[-1].group(0))
+
+
+def from_config(config: Config) -> Redactor:
+    """The redactor for a loaded configuration: built-ins plus ``config.redaction``."""
+    return Redactor.from_config(config)
