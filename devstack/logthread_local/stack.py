@@ -191,9 +191,7 @@ class LocalStack:
             return
         from logthread_local.slack_standin import SlackStandin
 
-        standin = SlackStandin()
-        started = standin.start() if hasattr(standin, "start") else standin
-        self.slack = started if started is not None else standin
+        self.slack = SlackStandin(token=self.bot_token).start()
         self.slack_api_url = self.slack.url
         self._cleanups.append(self.slack.stop)
 
@@ -456,16 +454,37 @@ class LocalStack:
             )
         return log_stream
 
-    def slash_command(self, text: str, **fields: str) -> dict[str, Any]:
-        """Send ``/logsearch <text>`` to the ingress as Slack would; return the response."""
-        response_url = fields.pop("response_url", "") or self._response_url()
-        body = slackreq.slash_command_body(text, response_url=response_url, **fields)
+    def slash_command(
+        self, text: str, *, channel_id: str = "", user_id: str = slackreq.USER["id"], **fields: str
+    ) -> dict[str, Any]:
+        """Send ``/logsearch <text>`` to the ingress as Slack would; return the HTTP response."""
+        channel_id = channel_id or self.default_channel
+        response_url = fields.pop("response_url", "") or self._response_url(channel_id, user_id)
+        body = slackreq.slash_command_body(
+            text, channel_id=channel_id, user_id=user_id, response_url=response_url, **fields
+        )
         return self.post_to_ingress(body)
 
-    def click(self, message: Mapping[str, Any], action: Mapping[str, Any], **fields: Any) -> dict:
-        """Click ``action`` (a button element of ``message``) as Slack would post it."""
-        response_url = fields.pop("response_url", "") or self._response_url()
-        body = slackreq.block_actions_body(message, action, response_url=response_url, **fields)
+    def click(
+        self,
+        message: Mapping[str, Any],
+        action: Mapping[str, Any],
+        *,
+        channel_id: str = "",
+        user_id: str = slackreq.USER["id"],
+        **fields: Any,
+    ) -> dict[str, Any]:
+        """Click ``action`` (a button of ``message``) as Slack posts it; return the response."""
+        channel_id = channel_id or str(message.get("channel") or self.default_channel)
+        response_url = fields.pop("response_url", "") or self._response_url(channel_id, user_id)
+        body = slackreq.block_actions_body(
+            message,
+            action,
+            channel_id=channel_id,
+            user_id=user_id,
+            response_url=response_url,
+            **fields,
+        )
         return self.post_to_ingress(body)
 
     def post_to_ingress(self, body: str, *, timestamp: int | None = None) -> dict[str, Any]:
@@ -473,11 +492,9 @@ class LocalStack:
         headers = slackreq.signed_headers(self.signing_secret, body, timestamp=timestamp)
         return slackreq.post(self.ingress_url, body, headers)
 
-    def _response_url(self) -> str:
-        if self.slack is not None and hasattr(self.slack, "response_url"):
-            url = self.slack.response_url
-            return str(url() if callable(url) else url)
-        return ""
+    def _response_url(self, channel: str, user: str) -> str:
+        # On real Slack the workspace makes response URLs; only the stand-in can here.
+        return "" if self.slack is None else str(self.slack.response_url(channel, user))
 
 
 def _ts(event: dict[str, Any]) -> int:
