@@ -37,6 +37,8 @@ class SearchQuery:
     context_lines: int = 0
     max_lines: int = 500
     deadline_seconds: float = 20.0
+    lookback_days: int = 3  # default look-back (window None), newest day first
+    strategy: str = "auto"  # "auto" | "filter" | "insights" (see logthread.search.engine)
 
 
 @dataclass(slots=True)
@@ -49,6 +51,10 @@ class SearchResult:
     window: TimeWindow | None = None
     request_ids: list[str] = field(default_factory=list)  # full ids the prefix matched
     omitted_lines: int = 0  # lines found beyond max_lines, not returned
+    # Where the omitted lines were, as an index into records (the cap keeps the
+    # head and the tail of the timeline); -1 when nothing was omitted.
+    omitted_at: int = -1
+    missing_log_groups: list[str] = field(default_factory=list)  # named but not found
     partial: bool = False  # deadline hit or an API kept failing: more may exist
     partial_reason: str = ""
     api_calls: dict[str, int] = field(default_factory=dict)
@@ -70,6 +76,8 @@ class SearchResult:
             "partial": self.partial,
             "partial_reason": self.partial_reason,
             "omitted_lines": self.omitted_lines,
+            "omitted_at": self.omitted_at,
+            "missing_log_groups": self.missing_log_groups,
             "log_groups_searched": self.log_groups_searched,
             "window": None
             if self.window is None
