@@ -1,0 +1,347 @@
+"""The alarm path's memory in DynamoDB: episodes, posted steps and idempotency records.
+
+One table (partition key ``id`` (S), TTL attribute ``expiration`` in epoch
+seconds) holds three kinds of item, told apart by the key's prefix:
+
+- ``episode#<alarm key>``: one alarm episode, i.e. the Slack thread of an alarm
+  from ALARM until OK (channel, parent ts, start time, who opened it);
+- ``step#<notification key>#<step>``: a Slack post already made while handling
+  one notification, so a retried delivery does not post it again;
+- Powertools Idempotency records (their own key prefix), via
+  :meth:`EpisodeStore.idempotency_layer`.
+
+Every write that decides something is conditional, so two deliveries racing
+each other cannot both open a thread or both close it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+OPEN = "open"
+CLOSED = "closed"
+# A claim that never got its Slack ts (the worker died between claiming and posting)
+# may be taken over after this long.
+STALE_CLAIM_SECONDS = 300
+# Alarm bodies are re-read on OK to render the resolved message; cap what is kept.
+MAX_BODY_CHARS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alarm episode: the thread an alarm lives in from ALARM to OK.
+
+    Attributes
+    ----------
+    key:
+        The alarm's identity (its ARN when known).
+    owner:
+        The notification key that opened the episode.
+    channel, ts:
+        Where the alarm message is; ``ts`` is ``""`` until it has been posted.
+    started_ms:
+        When the alarm went into ALARM (epoch ms).
+    state:
+        ``open`` or ``closed``.
+    ended_ms, closed_by:
+        When and by which notification it was resolved (closed episodes).
+    body, subject:
+        The notification that opened it, to re-render the message on OK.
+    request_ids:
+        Requests already threaded, so repeats don't post them twice.
+    claimed_at:
+        Epoch seconds of the claim (for stale-claim takeover).
+    """
+
+    key: str
+    owner: str
+    channel: str
+    ts: str
+    started_ms: int
+    state: str
+    ended_ms: int | None = None
+    closed_by: str = ""
+    body: str = ""
+    subject: str = ""
+    request_ids: tuple[str, ...] = ()
+    claimed_at: float = 0.0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: float) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class EpisodeStore:
+    """Episodes and posted steps in DynamoDB.
+
+    Parameters
+    ----------
+    client:
+        boto3 DynamoDB client.
+    table_name:
+        The table (``TABLE_NAME``): pk ``id`` (S), TTL attribute ``expiration``.
+    ttl_seconds:
+        How long an item lives after its last write (episodes refresh it).
+    now:
+        Clock in epoch seconds (injectable for exact tests).
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        ttl_seconds: int = 7 * 86400,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.table_name = table_name
+        self.ttl_seconds = ttl_seconds
+        self.now = now
+        self._layer: Any = None
+
+    def with_ttl(self, ttl_seconds: int) -> EpisodeStore:
+        """The same store (client, table, idempotency layer) writing a different TTL."""
+        other = EpisodeStore(self.client, self.table_name, ttl_seconds=ttl_seconds, now=self.now)
+        other._layer = self._layer
+        return other
+
+    # -- episodes ---------------------------------------------------------------------------
+
+    def get(self, key: str) -> Episode | None:
+        """The episode for ``key`` (open or closed), or None."""
+        item = self.client.get_item(
+            TableName=self.table_name, Key={"id": _s(f"episode#{key}")}, ConsistentRead=True
+        ).get("Item")
+        return _episode(item) if item and "expiration" in item and not self._expired(item) else None
+
+    def claim(
+        self,
+        key: str,
+        *,
+        owner: str,
+        channel: str,
+        started_ms: int,
+        body: str = "",
+        subject: str = "",
+    ) -> tuple[Episode, bool]:
+        """Open a new episode unless one is open already.
+
+        Returns ``(episode, True)`` when this call opened it (or ``owner`` opened it
+        on an earlier, failed attempt, or took over a stale claim), otherwise
+        ``(the open episode, False)``.
+        """
+        now = self.now()
+        item = {
+            "id": _s(f"episode#{key}"),
+            "key": _s(key),
+            "owner": _s(owner),
+            "channel": _s(channel),
+            "started_ms": _n(started_ms),
+            "state": _s(OPEN),
+            "body": _s(body[:MAX_BODY_CHARS]),
+            "subject": _s(subject),
+            "claimed_at": _n(now),
+            "expiration": _n(now + self.ttl_seconds),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR #state = :closed OR #exp < :now",
+                ExpressionAttributeNames={"#state": "state", "#exp": "expiration"},
+                ExpressionAttributeValues={":closed": _s(CLOSED), ":now": _n(now)},
+            )
+            return _episode(item), True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        current = self.get(key)
+        if current is None:  # expired between the two calls: try once more
+            return self.claim(
+                key, owner=owner, channel=channel, started_ms=started_ms, body=body, subject=subject
+            )
+        if current.owner == owner:
+            return current, True
+        if not current.ts and now - current.claimed_at > STALE_CLAIM_SECONDS:
+            return self._take_over(current, owner, now), True
+        return current, False
+
+    def _take_over(self, current: Episode, owner: str, now: float) -> Episode:
+        out = self.client.update_item(
+            TableName=self.table_name,
+            Key={"id": _s(f"episode#{current.key}")},
+            UpdateExpression="SET #owner = :owner, claimed_at = :now",
+            ConditionExpression="#owner = :previous AND attribute_not_exists(ts)",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={
+                ":owner": _s(owner),
+                ":previous": _s(current.owner),
+                ":now": _n(now),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _episode(out["Attributes"])
+
+    def set_ts(self, key: str, *, owner: str, ts: str) -> Episode:
+        """Record the alarm message's ts; only the owner of the claim may."""
+        now = self.now()
+        out = self.client.update_item(
+            TableName=self.table_name,
+            Key={"id": _s(f"episode#{key}")},
+            UpdateExpression="SET ts = :ts, #exp = :exp",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner", "#exp": "expiration"},
+            ExpressionAttributeValues={
+                ":ts": _s(ts),
+                ":owner": _s(owner),
+                ":exp": _n(now + self.ttl_seconds),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _episode(out["Attributes"])
+
+    def add_request_ids(self, key: str, ids: Iterable[str]) -> None:
+        """Remember requests threaded in this episode (a set: order is not kept)."""
+        values = sorted(set(ids))
+        if not values:
+            return
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"id": _s(f"episode#{key}")},
+            UpdateExpression="ADD request_ids :ids SET #exp = :exp",
+            ConditionExpression="attribute_exists(id)",
+            ExpressionAttributeNames={"#exp": "expiration"},
+            ExpressionAttributeValues={
+                ":ids": {"SS": values},
+                ":exp": _n(self.now() + self.ttl_seconds),
+            },
+        )
+
+    def close(self, key: str, *, by: str, ended_ms: int) -> Episode | None:
+        """Mark the episode resolved; None if another notification closed it first.
+
+        Closing again with the same ``by`` succeeds (a retried delivery).
+        """
+        now = self.now()
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET #state = :closed, ended_ms = :ended, closed_by = :by, #exp = :exp",
+                ConditionExpression="#state = :open OR closed_by = :by",
+                ExpressionAttributeNames={"#state": "state", "#exp": "expiration"},
+                ExpressionAttributeValues={
+                    ":closed": _s(CLOSED),
+                    ":open": _s(OPEN),
+                    ":ended": _n(ended_ms),
+                    ":by": _s(by),
+                    ":exp": _n(now + self.ttl_seconds),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"])
+
+    # -- posted steps ------------------------------------------------------------------------
+
+    def step(self, notification: str, name: str) -> str | None:
+        """The ts recorded for step ``name`` of ``notification``, or None if not done."""
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"id": _s(f"step#{notification}#{name}")},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or self._expired(item):
+            return None
+        return item.get("ts", {}).get("S", "")
+
+    def record_step(self, notification: str, name: str, ts: str) -> None:
+        """Remember that step ``name`` of ``notification`` has been posted (as ``ts``)."""
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={
+                "id": _s(f"step#{notification}#{name}"),
+                "ts": _s(ts),
+                "expiration": _n(self.now() + self.ttl_seconds),
+            },
+        )
+
+    # -- idempotency -------------------------------------------------------------------------
+
+    def idempotency_layer(self) -> Any:
+        """Powertools' DynamoDB persistence layer on this table and client."""
+        if self._layer is None:
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+            self._layer = DynamoDBPersistenceLayer(
+                table_name=self.table_name,
+                key_attr="id",
+                expiry_attr="expiration",
+                boto3_client=self.client,
+            )
+        return self._layer
+
+    def _expired(self, item: dict[str, Any]) -> bool:
+        # DynamoDB deletes expired items lazily (up to days later): treat them as gone.
+        exp = item.get("expiration", {}).get("N")
+        return exp is not None and int(exp) < self.now()
+
+
+def _episode(item: dict[str, Any]) -> Episode:
+    def s(name: str) -> str:
+        return str(item.get(name, {}).get("S", "")).strip()
+
+    def n(name: str) -> int | None:
+        value = item.get(name, {}).get("N")
+        return int(value) if value is not None else None
+
+    return Episode(
+        key=s("key"),
+        owner=s("owner"),
+        channel=s("channel"),
+        ts=s("ts"),
+        started_ms=n("started_ms") or 0,
+        state=s("state") or OPEN,
+        ended_ms=n("ended_ms"),
+        closed_by=s("closed_by"),
+        body=str(item.get("body", {}).get("S", "")),
+        subject=s("subject"),
+        request_ids=tuple(sorted(item.get("request_ids", {}).get("SS", []))),
+        claimed_at=float(n("claimed_at") or 0),
+    )
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the table as template.yaml declares it (local stacks and tests only)."""
+    client.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+    )
