@@ -12,7 +12,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from logthread.chat import SlackChat, make_web_client
 from logthread_local.aws import LOCAL_ENV, moto_server
+from logthread_local.slack_standin import SlackStandin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -50,3 +52,18 @@ def logs_client(aws: str) -> Any:
     return boto3.client(
         "logs", endpoint_url=aws, config=Config(retries={"mode": "adaptive", "max_attempts": 5})
     )
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandin]:
+    """A started Slack Web API stand-in; SLACK_API_URL and SLACK_BOT_TOKEN point at it."""
+    with SlackStandin() as standin:
+        monkeypatch.setenv("SLACK_API_URL", standin.url)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", standin.token)
+        yield standin
+
+
+@pytest.fixture
+def chat(slack: SlackStandin) -> SlackChat:
+    """A SlackChat over the real WebClient, talking to the ``slack`` stand-in."""
+    return SlackChat(make_web_client(slack.token, slack.url))

@@ -1,0 +1,380 @@
+"""The chat seam: what logthread says in Slack, behind a small base class.
+
+:class:`SlackChat` speaks to Slack through ``slack_sdk``'s ``WebClient`` (built by
+:func:`make_web_client` with slack_sdk's own retry handlers) and ``WebhookClient``
+for ``response_url``. Every failure that survives the retries is a
+:class:`ChatError` that carries Slack's error code and the exact call, so a
+dead-letter path can store it and :meth:`ChatError.replay` it later.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from urllib.error import URLError
+
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.handler import RetryHandler, default_interval_calculator
+from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest as RetryRequest
+from slack_sdk.http_retry.response import HttpResponse as RetryResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.models.blocks import Block
+from slack_sdk.web import WebClient
+from slack_sdk.webhook import WebhookClient
+
+SLACK_API_URL = "https://slack.com/api/"
+
+_SLACK_CODE = re.compile(r"[a-z0-9_]+")
+
+Blocks = Sequence[Block | dict[str, Any]]
+T = TypeVar("T")
+
+# Errors a later attempt may cure; the rest (not_in_channel, invalid_auth...) won't.
+TRANSIENT = frozenset(
+    {"ratelimited", "timeout", "connection_error", "fatal_error", "internal_error"}
+)
+
+
+class ChatError(Exception):
+    """A chat call that failed for good (after retries).
+
+    Attributes
+    ----------
+    code:
+        Slack's error string (``not_in_channel``, ``ratelimited``, ``invalid_blocks``...),
+        ``http_<status>`` when the answer carried none, ``timeout`` or
+        ``connection_error`` when no answer came.
+    operation, arguments:
+        The :class:`Chat` method and its keyword arguments (blocks as plain dicts), so
+        ``getattr(chat, operation)(**arguments)`` replays the call.
+    status:
+        The HTTP status, when there was an answer.
+    retry_after:
+        Seconds Slack asked to wait (429), if it said.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        *,
+        operation: str = "",
+        arguments: dict[str, Any] | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        detail: str = "",
+    ) -> None:
+        super().__init__(
+            f"{operation or 'chat'} failed: {code}" + (f" ({detail})" if detail else "")
+        )
+        self.code = code
+        self.operation = operation
+        self.arguments = dict(arguments or {})
+        self.status = status
+        self.retry_after = retry_after
+        self.detail = detail
+
+    @property
+    def transient(self) -> bool:
+        """True when the same call may well succeed later (rate limit, 5xx, network)."""
+        return self.code in TRANSIENT or (self.status or 0) >= 500
+
+    def replay(self, chat: Chat) -> Any:
+        """Run the failed call again on ``chat``."""
+        return getattr(chat, self.operation)(**self.arguments)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for a dead-letter record)."""
+        return {
+            "code": self.code,
+            "operation": self.operation,
+            "arguments": self.arguments,
+            "status": self.status,
+            "retry_after": self.retry_after,
+            "detail": self.detail,
+        }
+
+
+class Chat(ABC):
+    """Where logthread talks. ``blocks`` are slack_sdk Block models or plain dicts."""
+
+    @abstractmethod
+    def post(
+        self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+    ) -> str:
+        """Post a message (in the thread ``thread_ts`` if given); return its ts."""
+
+    @abstractmethod
+    def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
+        """Replace the text and blocks of message ``ts``."""
+
+    @abstractmethod
+    def post_ephemeral(
+        self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
+    ) -> None:
+        """Post a message only ``user`` sees."""
+
+    @abstractmethod
+    def respond(
+        self,
+        response_url: str,
+        *,
+        text: str,
+        blocks: Blocks | None = None,
+        response_type: str = "ephemeral",
+        replace_original: bool = False,
+    ) -> None:
+        """Answer through a slash command's or an interaction's ``response_url``."""
+
+    @abstractmethod
+    def upload(
+        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
+    ) -> str:
+        """Upload ``content`` as a file shared in the thread; return the file id."""
+
+
+class SlackChat(Chat):
+    """:class:`Chat` over a slack_sdk ``WebClient`` (see :func:`make_web_client`)."""
+
+    def __init__(self, web_client: WebClient) -> None:
+        self.client = web_client
+
+    def post(
+        self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+    ) -> str:
+        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        resp = self._call(
+            "post",
+            args,
+            lambda: self.client.chat_postMessage(
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts or None,
+                # A CloudWatch link would unfurl into a login page preview.
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
+        )
+        return str(resp["ts"])
+
+    def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
+        args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+        self._call(
+            "update",
+            args,
+            lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+        )
+
+    def post_ephemeral(
+        self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
+    ) -> None:
+        args = {"channel": channel, "user": user, "text": text, "blocks": blocks}
+        self._call(
+            "post_ephemeral",
+            args,
+            lambda: self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, blocks=blocks
+            ),
+        )
+
+    def respond(
+        self,
+        response_url: str,
+        *,
+        text: str,
+        blocks: Blocks | None = None,
+        response_type: str = "ephemeral",
+        replace_original: bool = False,
+    ) -> None:
+        args = {
+            "response_url": response_url,
+            "text": text,
+            "blocks": blocks,
+            "response_type": response_type,
+            "replace_original": replace_original,
+        }
+        webhook = WebhookClient(
+            response_url,
+            timeout=self.client.timeout,
+            ssl=self.client.ssl,
+            proxy=self.client.proxy,
+            retry_handlers=self.client.retry_handlers,
+        )
+        resp = self._call(
+            "respond",
+            args,
+            lambda: webhook.send(
+                text=text,
+                blocks=blocks,
+                response_type=response_type,
+                replace_original=replace_original,
+            ),
+        )
+        if resp.status_code != 200:
+            code = (resp.body or "").strip() or f"http_{resp.status_code}"
+            raise ChatError(
+                code,
+                operation="respond",
+                arguments=_plain(args),
+                status=resp.status_code,
+                retry_after=_retry_after(resp.headers),
+            )
+
+    def upload(
+        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
+    ) -> str:
+        args = {
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "filename": filename,
+            "content": content,
+            "title": title,
+        }
+        resp = self._call(
+            "upload",
+            args,
+            lambda: self.client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts or None,
+                filename=filename,
+                content=content,
+                title=title,
+            ),
+        )
+        file = resp.get("file") or (resp.get("files") or [{}])[0]
+        return str(file.get("id", ""))
+
+    def _call(self, operation: str, args: dict[str, Any], fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except SlackApiError as exc:
+            resp = exc.response
+            data = resp.data if isinstance(resp.data, dict) else {}
+            status = int(resp.status_code)
+            code = str(data.get("error") or "")
+            if not _SLACK_CODE.fullmatch(code):
+                # No Slack error code (an error page, a non-JSON body): name the status.
+                code = f"http_{status}"
+            detail = "; ".join(data.get("response_metadata", {}).get("messages", []))
+            raise ChatError(
+                code,
+                operation=operation,
+                arguments=_plain(args),
+                status=status,
+                retry_after=_retry_after(resp.headers),
+                detail=detail,
+            ) from exc
+        except (TimeoutError, ConnectionError, URLError, http.client.HTTPException) as exc:
+            timeout = isinstance(exc, TimeoutError) or "timed out" in str(exc)
+            raise ChatError(
+                "timeout" if timeout else "connection_error",
+                operation=operation,
+                arguments=_plain(args),
+                detail=str(exc),
+            ) from exc
+        except SlackClientError as exc:  # e.g. the file bytes upload step refused
+            raise ChatError(
+                "request_error", operation=operation, arguments=_plain(args), detail=str(exc)
+            ) from exc
+
+
+class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (it sleeps ``Retry-After``), but gives up on long waits.
+
+    A worker Lambda can't sleep a minute for one post: past ``max_wait`` seconds the
+    429 surfaces as a :class:`ChatError` with ``retry_after`` for a later replay.
+    """
+
+    def __init__(self, max_retry_count: int = 3, max_wait: float = 30.0) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_wait = max_wait
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        wait = _retry_after(response.headers) if response is not None else None
+        return wait is None or wait <= self.max_wait
+
+
+def retry_handlers(
+    *,
+    max_retries: int = 3,
+    max_rate_limit_wait: float = 30.0,
+    interval: RetryIntervalCalculator | None = None,
+) -> list[RetryHandler]:
+    """slack_sdk retry handlers for 429 (honouring ``Retry-After``), 500/503 and resets."""
+    pace = interval or default_interval_calculator
+    return [
+        BoundedRateLimitRetryHandler(max_retry_count=max_retries, max_wait=max_rate_limit_wait),
+        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
+    ]
+
+
+def make_web_client(
+    token: str,
+    base_url: str | None = None,
+    *,
+    timeout: int = 10,
+    max_retries: int = 3,
+    max_rate_limit_wait: float = 30.0,
+    interval: RetryIntervalCalculator | None = None,
+) -> WebClient:
+    """A ``WebClient`` for ``token`` with logthread's retry policy.
+
+    Parameters
+    ----------
+    token:
+        The bot token (``xoxb-…``).
+    base_url:
+        Web API base; defaults to ``$SLACK_API_URL``, else Slack's own.
+    timeout:
+        Seconds per HTTP attempt.
+    max_retries, max_rate_limit_wait, interval:
+        See :func:`retry_handlers`; ``interval`` paces 5xx/connection retries
+        (slack_sdk's exponential backoff with jitter by default).
+    """
+    url = base_url or os.environ.get("SLACK_API_URL") or SLACK_API_URL
+    return WebClient(
+        token=token,
+        base_url=url if url.endswith("/") else url + "/",
+        timeout=timeout,
+        retry_handlers=retry_handlers(
+            max_retries=max_retries, max_rate_limit_wait=max_rate_limit_wait, interval=interval
+        ),
+    )
+
+
+def _retry_after(headers: Any) -> int | None:
+    for key, value in dict(headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return int(raw)
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+def _plain(args: dict[str, Any]) -> dict[str, Any]:
+    out = dict(args)
+    if out.get("blocks") is not None:
+        out["blocks"] = [b if isinstance(b, dict) else b.to_dict() for b in out["blocks"]]
+    return out

@@ -1,0 +1,1 @@
+"""Slack output: Block Kit rendering (:mod:`.render`) and posting (:mod:`.publish`)."""
