@@ -78,16 +78,18 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     from logthread.secrets import bot_token
 
     env = os.environ if env is None else env
+    config = config_module.load(env)
     chat = SlackChat(make_web_client(bot_token(env), env.get("SLACK_API_URL") or None))
     store = None
     if table := env.get("TABLE_NAME"):
         from logthread.store import EpisodeStore
 
-        store = EpisodeStore(client("dynamodb"), table)
+        ttl = config.limits.episode_ttl_days * 86_400
+        store = EpisodeStore(client("dynamodb"), table, ttl_seconds=ttl)
     return WorkerDeps(
         logs=client("logs"),
         chat=chat,
-        config=config_module.load(env),
+        config=config,
         store=store,
         cloudwatch=client("cloudwatch"),
     )

@@ -1,0 +1,76 @@
+"""Worker Lambda: SNS in (the task topic and the alarm topic), Slack out.
+
+Thin on purpose: the work is in :mod:`logthread.worker`. Takes SNS events as
+Lambda delivers them, and SQS events whose bodies are SNS envelopes (raw
+delivery off), which is how the local stack delivers, reporting partial batch
+failures so only the failed messages come back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSMessage
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from logthread.worker import WorkerDeps, handle_message
+from logthread.worker.deps import from_env
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "logthread"))
+tracer = Tracer()
+_deps: WorkerDeps | None = None
+
+
+def deps() -> WorkerDeps:
+    """The process-wide deps (clients, chat, config, store), built on first use."""
+    global _deps
+    if _deps is None:
+        _deps = from_env()
+    return _deps
+
+
+def envelope(body: str) -> tuple[str, str]:
+    """``(message, subject)`` from an SQS body: an SNS envelope, or a raw message."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body, ""
+    if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
+        sns = SNSMessage(data)
+        return sns.message, str(sns.get("Subject") or "")
+    return body, ""
+
+
+@tracer.capture_method
+def _sqs_record(record: SQSRecord) -> Any:
+    message, subject = envelope(record.body)
+    return handle_message(message, subject, deps())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: Any) -> Mapping[str, object] | None:
+    """Lambda entry point: SNS records, or an SQS batch of SNS envelopes."""
+    d = deps()
+    d.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    records = event.get("Records") or []
+    if records and records[0].get("eventSource") == "aws:sqs":
+        return process_partial_response(
+            event=event,
+            record_handler=_sqs_record,
+            processor=BatchProcessor(event_type=EventType.SQS),
+            context=context,
+        )
+    for record in SNSEvent(event).records:
+        # A raise fails the invocation: Lambda retries the async delivery, then the DLQ.
+        handle_message(record.sns.message, record.sns.get("Subject") or "", d)
+    return None

@@ -1,0 +1,58 @@
+"""The worker: one function for both the task topic and the alarm topic.
+
+It tells them apart by the message itself: a body :func:`logthread.tasks.parse_task`
+accepts is a search task (from ``/logsearch`` or a button); anything else is a
+notification for the alarm path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from logthread.tasks import NotATask, parse_task
+from logthread.worker.deps import WorkerDeps
+
+__all__ = ["WorkerDeps", "handle_message"]
+
+logger = Logger(service="logthread", child=True)
+
+
+def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
+    """Handle one message from SNS (directly, or via SQS locally).
+
+    Parameters
+    ----------
+    body:
+        The SNS ``Message``.
+    subject:
+        The SNS ``Subject`` (CloudWatch alarms set one; tasks use "logthread task").
+    deps:
+        Logs, chat, config, store and clock.
+
+    Returns
+    -------
+    Any
+        What the task or alarm path returned (the thread ts for a search), or
+        None for a task message that is ours but malformed: it is logged and
+        dropped, since no retry can fix it and it must not be posted as an alarm.
+
+    Raises
+    ------
+    Exception
+        Whatever the paths raise for transient failures, so the delivery is retried.
+    """
+    try:
+        task = parse_task(body)
+    except NotATask:
+        # Imported here: the alarm path is only loaded for notifications.
+        from logthread.alarms.flow import handle_notification
+
+        return handle_notification(body, subject or "", deps)
+    except ValueError as exc:
+        logger.error("dropped a malformed task message", extra={"error": str(exc)})
+        return None
+    from logthread.worker.search_task import run_search_task
+
+    return run_search_task(task, deps)

@@ -1,0 +1,125 @@
+"""The worker's search path: run the task's search, post the result to Slack.
+
+The ingress has already authorized the request; the worker checks the log
+groups once more against the config (the task topic is only as trustworthy as
+its policy) and applies its own limits, so a task cannot ask for more than the
+configuration allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aws_lambda_powertools import Logger
+
+from logthread.authz import authorize_targets
+from logthread.chat import ChatError
+from logthread.commands import MAX_CONTEXT
+from logthread.search.model import SearchQuery
+from logthread.tasks import SearchTask
+from logthread.worker.deps import WorkerDeps
+
+logger = Logger(service="logthread", child=True)
+
+STEP = "search-result"
+
+
+def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
+    """Search and post; return the Slack thread ts ("" when nothing was posted).
+
+    Parameters
+    ----------
+    task:
+        The parsed task message.
+    deps:
+        Logs client, chat, config, store (for de-duplicating a re-delivered
+        task), clock and remaining time.
+
+    Raises
+    ------
+    logthread.chat.ChatError
+        When Slack can't be told anything at all (the delivery is then retried).
+    """
+    from logthread.search import search
+    from logthread.slack.publish import post_search
+
+    task_id = str(task.extra.get("task_id") or "")
+    who = {
+        "task_id": task_id,
+        "origin": task.origin,
+        "user_id": task.reply.user_id,
+        "team_id": task.reply.team_id,
+        "channel_id": task.reply.channel,
+        "request_id": task.query.request_id,
+    }
+    if task_id and deps.store is not None:
+        done = deps.store.step(f"task#{task_id}", STEP)
+        if done is not None:
+            logger.info("task already answered; duplicate delivery dropped", extra=who)
+            return str(done)
+
+    decision = authorize_targets(deps.config.access, task.query.functions, task.query.log_groups)
+    if not decision.allowed:
+        logger.error("task refused by the worker", extra={**who, "reason": decision.reason})
+        _tell(deps, task, decision.message)
+        return ""
+
+    query = bounded_query(task.query, deps)
+    try:
+        result = search(deps.logs, query, now_ms=deps.now_ms())
+    except Exception as exc:
+        # botocore already retried; a re-delivery would most likely fail the same way
+        # and leave the user waiting in silence, so say so instead.
+        logger.exception("search failed", extra=who)
+        _tell(deps, task, f"Sorry, the search for `{query.request_id}` failed: {_short(exc)}")
+        return ""
+
+    asked_by = f"<@{task.reply.user_id}>" if task.reply.user_id else ""
+    ts = post_search(deps.chat, result, task.reply, asked_by=asked_by)
+    if task_id and deps.store is not None:
+        deps.store.record_step(f"task#{task_id}", STEP, ts)
+    logger.info(
+        "search answered",
+        extra={
+            **who,
+            "thread_ts": ts,
+            "found": result.found,
+            "lines": len(result.records),
+            "partial": result.partial,
+            "log_groups_searched": len(result.log_groups_searched),
+            "api_calls": result.api_calls,
+        },
+    )
+    return ts
+
+
+def bounded_query(query: SearchQuery, deps: WorkerDeps) -> SearchQuery:
+    """The query within the configured limits and this invocation's remaining time."""
+    limits = deps.config.limits
+    return replace(
+        query,
+        max_lines=max(1, min(query.max_lines, limits.max_lines)),
+        context_lines=max(0, min(query.context_lines, MAX_CONTEXT)),
+        deadline_seconds=deps.deadline_seconds(
+            min(query.deadline_seconds, limits.search_deadline_seconds)
+        ),
+    )
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _tell(deps: WorkerDeps, task: SearchTask, text: str) -> None:
+    """Tell only the requester: through response_url, else an ephemeral message."""
+    reply = task.reply
+    if reply.response_url:
+        try:
+            deps.chat.respond(reply.response_url, text=text)
+            return
+        except ChatError as exc:
+            # response_url expires after 30 minutes or 5 uses.
+            logger.warning("response_url failed; trying an ephemeral", extra={"code": exc.code})
+    if reply.channel and reply.user_id:
+        deps.chat.post_ephemeral(reply.channel, reply.user_id, text=text)
