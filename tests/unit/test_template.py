@@ -1,0 +1,285 @@
+"""template.yaml, transformed offline by the SAM translator, holds its grants and wiring.
+
+The translator is the library CloudFormation's SAM transform runs, so the roles checked here are
+the roles a deployment creates (SAM adds policies of its own, e.g. for the dead-letter
+destination). Any change to a grant fails :func:`test_grants_are_exactly_these`: widen one only
+on purpose, here and in README "Deploy" together.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from packaging.requirements import Requirement
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+LAYER_REQUIREMENTS = ROOT / "layers" / "logthread" / "requirements.txt"
+
+PARAMETERS = {
+    "SlackSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:logthread-AbCdEf",
+    "DefaultChannel": "C0123456789",
+}
+
+PARTITION_REGION_ACCOUNT = "arn:${AWS::Partition}:%s:${AWS::Region}:${AWS::AccountId}:%s"
+
+
+def _sub(service: str, rest: str) -> dict[str, str]:
+    return {"Fn::Sub": PARTITION_REGION_ACCOUNT % (service, rest)}
+
+
+# (Sid or "", action, resource) for every Allow a role carries, action by action.
+INGRESS_GRANTS = [
+    ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
+    ("PublishTasks", "sns:Publish", {"Ref": "TaskTopic"}),
+]
+LOG_GROUPS = _sub("logs", "log-group:${AllowedLogGroupPrefix}*")
+WORKER_GRANTS = [
+    ("ReadAllowedLogGroups", "logs:FilterLogEvents", LOG_GROUPS),
+    ("ReadAllowedLogGroups", "logs:GetLogEvents", LOG_GROUPS),
+    ("ReadAllowedLogGroups", "logs:StartQuery", LOG_GROUPS),
+    ("FindLogGroupBehindMetric", "logs:DescribeMetricFilters", _sub("logs", "log-group:*")),
+    ("QueryResultsTakeNoResource", "logs:GetQueryResults", "*"),
+    ("QueryResultsTakeNoResource", "logs:StopQuery", "*"),
+    ("ReadAlarms", "cloudwatch:DescribeAlarms", _sub("cloudwatch", "alarm:*")),
+    ("EpisodesAndIdempotency", "dynamodb:GetItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
+    ("EpisodesAndIdempotency", "dynamodb:PutItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
+    ("EpisodesAndIdempotency", "dynamodb:UpdateItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
+    ("EpisodesAndIdempotency", "dynamodb:DeleteItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
+    ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
+    # Added by SAM for EventInvokeConfig's OnFailure destination.
+    ("", "sqs:SendMessage", {"Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]}),
+]
+# What SAM attaches to every function role (logging) and to traced ones (X-Ray writes).
+MANAGED = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+    "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+}
+
+
+@functools.cache
+def _transformed_json() -> str:
+    sam = yaml_parse(TEMPLATE.read_text(encoding="utf-8"))
+    # Local paths are what `sam build` packages; the translator wants S3 locations, as
+    # `sam validate` does before translating.
+    for resource in sam["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str):
+                props[key] = "s3://bucket/key"
+    # The session only names a region for ${AWS::Region}; nothing is called.
+    translator = Translator(
+        None, Parser(), boto_session=boto3.session.Session(region_name="eu-west-1")
+    )
+    out = translator.translate(sam, dict(PARAMETERS), get_managed_policy_map=lambda: {})
+    return json.dumps(out)
+
+
+@pytest.fixture
+def cfn() -> dict[str, Any]:
+    return copy.deepcopy(json.loads(_transformed_json()))
+
+
+def _of_type(cfn: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in cfn["Resources"].items() if v["Type"] == type_}
+
+
+def _key(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True)
+
+
+def _grants(role: dict[str, Any]) -> set[tuple[str, str, Any]]:
+    grants = set()
+    for policy in role["Properties"].get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            assert st["Effect"] == "Allow"
+            assert "NotAction" not in st and "NotResource" not in st
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            for action in actions:
+                for resource in resources:
+                    grants.add((st.get("Sid", ""), action, _key(resource)))
+    return grants
+
+
+def _expected(grants: list[tuple[str, str, Any]]) -> set[tuple[str, str, Any]]:
+    return {(sid, action, _key(resource)) for sid, action, resource in grants}
+
+
+def test_grants_are_exactly_these(cfn: dict[str, Any]) -> None:
+    roles = _of_type(cfn, "AWS::IAM::Role")
+    assert set(roles) == {"IngressFunctionRole", "WorkerFunctionRole"}
+    assert _grants(roles["IngressFunctionRole"]) == _expected(INGRESS_GRANTS)
+    assert _grants(roles["WorkerFunctionRole"]) == _expected(WORKER_GRANTS)
+    for role in roles.values():
+        assert set(role["Properties"]["ManagedPolicyArns"]) == MANAGED
+    # No grant may arrive by another road.
+    others = {v["Type"] for v in cfn["Resources"].values() if v["Type"].startswith("AWS::IAM::")}
+    assert others == {"AWS::IAM::Role"}
+
+
+def test_only_query_results_are_unscoped(cfn: dict[str, Any]) -> None:
+    unscoped = {
+        action
+        for role in _of_type(cfn, "AWS::IAM::Role").values()
+        for _sid, action, resource in _grants(role)
+        if resource == _key("*")
+    }
+    assert unscoped == {"logs:GetQueryResults", "logs:StopQuery"}
+
+
+def test_functions_run_python313_on_arm64_traced(cfn: dict[str, Any]) -> None:
+    functions = _of_type(cfn, "AWS::Lambda::Function")
+    assert set(functions) == {"IngressFunction", "WorkerFunction"}
+    for fn in functions.values():
+        props = fn["Properties"]
+        assert props["Runtime"] == "python3.13"
+        assert props["Architectures"] == ["arm64"]
+        assert props["Handler"] == "app.handler"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert len(props["Layers"]) == 1
+    (layer,) = _of_type(cfn, "AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_environment(cfn: dict[str, Any]) -> None:
+    fns = _of_type(cfn, "AWS::Lambda::Function")
+    common = {
+        "POWERTOOLS_SERVICE_NAME",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+        "POWERTOOLS_TRACER_CAPTURE_RESPONSE",
+        "SLACK_SECRET_ARN",
+        "DEFAULT_CHANNEL",
+        "ALLOWED_LOG_GROUP_PREFIX",
+        "LOGTHREAD_CONFIG_JSON",
+    }
+    ingress = fns["IngressFunction"]["Properties"]["Environment"]["Variables"]
+    worker = fns["WorkerFunction"]["Properties"]["Environment"]["Variables"]
+    assert set(ingress) == common | {"TASK_TOPIC_ARN"}
+    assert set(worker) == common | {"TABLE_NAME"}
+    assert ingress["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
+    assert worker["TABLE_NAME"] == {"Ref": "EpisodeTable"}
+    assert worker["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
+def test_ingress_answers_within_slacks_three_seconds(cfn: dict[str, Any]) -> None:
+    props = cfn["Resources"]["IngressFunction"]["Properties"]
+    assert props["Timeout"] <= 5
+    assert props["MemorySize"] <= 512
+
+
+def test_http_api_route(cfn: dict[str, Any]) -> None:
+    (api,) = _of_type(cfn, "AWS::ApiGatewayV2::Api").values()
+    paths = api["Properties"]["Body"]["paths"]
+    assert list(paths) == ["/slack/events"]
+    assert list(paths["/slack/events"]) == ["post"]
+    integration = paths["/slack/events"]["post"]["x-amazon-apigateway-integration"]
+    assert "IngressFunction" in json.dumps(integration["uri"])
+
+
+def test_worker_is_bounded_and_fails_into_the_dead_letter_queue(cfn: dict[str, Any]) -> None:
+    props = cfn["Resources"]["WorkerFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {
+        "Fn::If": [
+            "HasWorkerReservation",
+            {"Ref": "WorkerReservedConcurrency"},
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    assert cfn["Parameters"]["WorkerReservedConcurrency"]["Default"] == 2
+    (invoke,) = _of_type(cfn, "AWS::Lambda::EventInvokeConfig").values()
+    on_failure = invoke["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]
+    assert on_failure == {"Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]}
+
+
+def test_worker_listens_to_task_alarm_and_existing_topics(cfn: dict[str, Any]) -> None:
+    subs = _of_type(cfn, "AWS::SNS::Subscription")
+    to_worker = {
+        name: s
+        for name, s in subs.items()
+        if s["Properties"]["Endpoint"] == {"Fn::GetAtt": ["WorkerFunction", "Arn"]}
+    }
+    topics = [_key(s["Properties"]["TopicArn"]) for s in to_worker.values()]
+    assert _key({"Ref": "TaskTopic"}) in topics
+    assert _key({"Ref": "AlarmTopic"}) in topics
+    existing = [n for n in to_worker if n.startswith("ExistingTopic")]
+    assert len(existing) == 5
+    assert all(subs[n]["Condition"] == f"HasExistingTopic{n[13]}" for n in existing)
+    # Every way into the worker or the ingress names its source.
+    for perm in _of_type(cfn, "AWS::Lambda::Permission").values():
+        assert perm["Properties"].get("SourceArn")
+
+
+def test_own_alarms_never_loop_into_the_bots_topics(cfn: dict[str, Any]) -> None:
+    alarms = _of_type(cfn, "AWS::CloudWatch::Alarm")
+    assert {"WorkerErrorsAlarm", "DeadLetterQueueAlarm"} <= set(alarms)
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        for key in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            assert props.get(key, [{"Ref": "OpsTopic"}]) == [{"Ref": "OpsTopic"}], key
+    # OpsTopic reaches people, never the worker.
+    for sub in _of_type(cfn, "AWS::SNS::Subscription").values():
+        if sub["Properties"]["TopicArn"] == {"Ref": "OpsTopic"}:
+            assert sub["Properties"]["Protocol"] == "email"
+    dlq = alarms["DeadLetterQueueAlarm"]["Properties"]
+    assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["WorkerDeadLetterQueue", "QueueName"]}
+
+
+def test_alarm_topic_accepts_only_this_accounts_alarms_and_events(cfn: dict[str, Any]) -> None:
+    (policy,) = _of_type(cfn, "AWS::SNS::TopicPolicy").values()
+    assert policy["Properties"]["Topics"] == [{"Ref": "AlarmTopic"}]
+    for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+        assert st["Principal"] != "*" and st["Principal"] != {"AWS": "*"}
+        if "Service" in st["Principal"]:
+            assert st["Action"] == "sns:Publish"
+            assert st["Condition"] == {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+            }
+
+
+def test_table(cfn: dict[str, Any]) -> None:
+    props = cfn["Resources"]["EpisodeTable"]["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+def test_outputs(cfn: dict[str, Any]) -> None:
+    outputs = cfn["Outputs"]
+    url = outputs["SlackRequestUrl"]["Value"]["Fn::Sub"]
+    assert url.startswith("https://${SlackApi}.execute-api.") and url.endswith("/slack/events")
+    assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+
+
+def test_layer_pins_satisfy_the_projects_own_ranges() -> None:
+    """The layer ships what the tests run against: every pin within pyproject's range."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {Requirement(r).name.lower(): Requirement(r) for r in project["dependencies"]}
+    pins: dict[str, str] = {}
+    for line in LAYER_REQUIREMENTS.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert re.fullmatch(r"[0-9][0-9A-Za-z.]*", version), f"pin exactly: {line}"
+            pins[name.lower()] = version
+    # boto3 comes with the Lambda runtime; everything else the package declares must ship.
+    assert set(declared) - {"boto3"} <= set(pins)
+    for name, requirement in declared.items():
+        if name in pins:
+            assert requirement.specifier.contains(pins[name]), (name, pins[name])
+    assert "aws-xray-sdk" in pins  # Powertools Tracer's extra
