@@ -69,7 +69,9 @@ class Delivery:
 
     topic: str  # "task" | "alarm"
     envelope: dict[str, Any]  # the SNS envelope, as the SQS body carried it
-    error: str = ""
+    error: str = ""  # what the handler raised (or the items it reported failed)
+    done: bool = False  # the handler has returned
+    seconds: float = 0.0  # how long the handler ran
 
 
 class LocalStack:
@@ -348,30 +350,35 @@ class LocalStack:
 
     def _deliver(self, sqs: Any, topic: str, url: str, arn: str, message: dict[str, Any]) -> None:
         assert self._worker_handler is not None
+        delivery = Delivery(topic, json.loads(message["Body"]))
         with self._lock:
             self._in_flight += 1
-        delivery = Delivery(topic, json.loads(message["Body"]))
+            self.deliveries.append(delivery)
+        started = time.monotonic()
         try:
             event = {"Records": [sqs_record(message, arn)]}
-            ctx = LambdaContext("logthread-worker", timeout_seconds=60)
+            ctx = LambdaContext("logthread-worker", timeout_seconds=120)
             result = self._worker_handler(event, ctx)
-            failures = (result or {}).get("batchItemFailures") if isinstance(result, dict) else None
+            failures = result.get("batchItemFailures") if isinstance(result, dict) else None
             if failures:
                 delivery.error = f"batchItemFailures: {failures}"
-            else:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
         except Exception as exc:  # Lambda would retry, then dead-letter; so does the redrive
             delivery.error = f"{type(exc).__name__}: {exc}"
             log.exception("the worker failed on a %s message", topic)
-            try:  # make it visible again at once rather than after the visibility timeout
+        try:
+            if delivery.error:
+                # Visible again at once rather than after the visibility timeout.
                 sqs.change_message_visibility(
                     QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
                 )
-            except Exception:
-                log.debug("could not reset visibility", exc_info=True)
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        except Exception:
+            log.warning("could not settle a %s message", topic, exc_info=True)
         finally:
+            delivery.seconds = time.monotonic() - started
+            delivery.done = True
             with self._lock:
-                self.deliveries.append(delivery)
                 self._in_flight -= 1
 
     def wait_idle(self, timeout: float = 30.0, *, settle: float = 0.3) -> bool:
