@@ -1,0 +1,59 @@
+"""Small text helpers for Slack mrkdwn: escaping, times, windows, mentions."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from logthread.search.model import TimeWindow
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn gives meaning to (``&``, ``<``, ``>``)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def code(text: str) -> str:
+    """Inline code; a backtick inside would end it, so it becomes a look-alike."""
+    return "`" + escape(text).replace("`", "\u02cb") + "`"
+
+
+def _utc(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def format_time(ms: int) -> str:
+    """``HH:MM:SS.mmm`` in UTC."""
+    t = _utc(ms)
+    return f"{t:%H:%M:%S}.{ms % 1000:03d}"
+
+
+def format_duration(ms: int) -> str:
+    """``850 ms``, ``2.3 s``, ``4 min 10 s``, ``3 h 5 min``, ``2 d 3 h``."""
+    ms = max(0, ms)
+    if ms < 1000:
+        return f"{ms} ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.1f} s"
+    s = ms // 1000
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86_400:
+        return f"{s // 3600} h {s % 3600 // 60} min"
+    return f"{s // 86_400} d {s % 86_400 // 3600} h"
+
+
+def format_window(window: TimeWindow | None) -> str:
+    """``2024-05-01 10:00:00 → 11:00:00 UTC (1 h 0 min)``; the date repeats only if it changes."""
+    if window is None:
+        return "the default look-back (newest day first)"
+    start, end = _utc(window.start_ms), _utc(window.end_ms)
+    end_text = f"{end:%H:%M:%S}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M:%S}"
+    return f"{start:%Y-%m-%d %H:%M:%S} → {end_text} UTC ({format_duration(window.duration_ms)})"
+
+
+def asked_by_text(who: str) -> str:
+    """A mention for a Slack user id, the escaped text otherwise."""
+    return f"<@{who}>" if _USER_ID.match(who) else escape(who)
