@@ -1,0 +1,315 @@
+"""Ingress: cold start and warm ack, ours beside a Bolt for Python app doing the same job.
+
+Both apps get the same signed slash command, as an API Gateway HTTP API v2 event
+(base64 form body), with AWS on a moto server over real HTTP:
+
+* ours: ``functions/ingress/app.py``: verify, authorize, parse, publish the task
+  to SNS, answer "Searching …" (the publish is on the ack path);
+* Bolt: ``App(process_before_response=True)`` with ``ack`` + ``lazy=[publish]``
+  behind ``slack_bolt.adapter.aws_lambda.SlackRequestHandler``: verify, parse and
+  authorize with the same code, ack, and hand the publish to a second, async
+  invocation of itself (``lambda:Invoke``), which Bolt calls the lazy listener.
+
+Cold = a fresh interpreter: import + init + the first request, timed inside the
+child (interpreter start-up is the same for both and left out). Warm = the
+following requests in that process. Bolt's lazy leg (the publish, run as Lambda
+would run the second invocation) is reported on its own. Bolt's first request
+also calls ``auth.test`` (its single-team authorization), here on the Slack
+stand-in over loopback; in production that is a round trip to Slack: Slack doesn't wait for
+it, but it is work Bolt does and ours doesn't.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+COLD_RUNS = int(os.environ.get("BENCH_INGRESS_COLD_RUNS", "5"))
+WARM_REQUESTS = int(os.environ.get("BENCH_INGRESS_WARM_REQUESTS", "40"))
+SECRET = "bench-signing-secret"
+RID = "3f2a9c1e-7b4d-4e21-9a0c-5d8e6f1a2b3c"
+
+# The children import nothing before t0 but time and sys; everything after counts.
+_PRELUDE = """
+import time
+t0 = time.perf_counter()
+import json, sys
+spec = json.loads(sys.stdin.read())
+
+class Context:
+    function_name = spec["function_name"]
+    function_version = "$LATEST"
+    invoked_function_arn = spec["function_arn"]
+    memory_limit_in_mb = 256
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def get_remaining_time_in_millis(self):
+        return 3000
+
+def timed(handler, event):
+    start = time.perf_counter()
+    result = handler(event, Context())
+    return (time.perf_counter() - start) * 1000, result
+"""
+
+_OURS = (
+    _PRELUDE
+    + """
+import importlib.util
+loader = importlib.util.spec_from_file_location("ingress_app", spec["app_path"])
+module = importlib.util.module_from_spec(loader)
+loader.loader.exec_module(module)
+first_ms, first = timed(module.handler, spec["events"][0])
+cold_ms = (time.perf_counter() - t0) * 1000
+warm = [timed(module.handler, e) for e in spec["events"][1:]]
+print(json.dumps({
+    "cold_ms": cold_ms,
+    "warm_ms": [ms for ms, _ in warm],
+    "statuses": [first["statusCode"], *[r["statusCode"] for _, r in warm]],
+    "first_body": first["body"],
+}))
+"""
+)
+
+_BOLT = (
+    _PRELUDE
+    + """
+import logging, os, uuid
+logging.getLogger("slack_bolt").setLevel(logging.ERROR)
+import boto3
+from slack_bolt import App
+from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_sdk import WebClient
+from logthread import commands, config as config_module
+from logthread.authz import Requester, authorize
+from logthread.search.model import SearchQuery
+from logthread.tasks import ReplyTo, SearchTask
+
+config = config_module.load()
+sns = boto3.client("sns")
+token = os.environ["SLACK_BOT_TOKEN"]
+app = App(
+    signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+    token=token,
+    client=WebClient(token=token, base_url=os.environ["SLACK_API_URL"]),
+    token_verification_enabled=False,
+    process_before_response=True,
+)
+
+def parsed(body):
+    cmd = commands.parse_command(body["text"], now_ms=int(time.time() * 1000))
+    who = Requester(body["team_id"], body["channel_id"], body["user_id"], body["user_name"])
+    return cmd, who
+
+def ack_search(ack, body):
+    cmd, who = parsed(body)
+    decision = authorize(config.access, who, cmd.functions, cmd.log_groups)
+    if not decision.allowed:
+        return ack(text=decision.message, response_type="ephemeral")
+    ack(text=f"Searching for `{cmd.request_id}` …", response_type="ephemeral")
+
+published = []
+
+def publish(body):
+    cmd, who = parsed(body)
+    query = SearchQuery(cmd.request_id, cmd.functions, cmd.log_groups, cmd.window)
+    reply = ReplyTo(who.channel_id, "", body["response_url"], who.user_id, who.team_id)
+    task = SearchTask(query, reply, extra={"task_id": uuid.uuid4().hex})
+    start = time.perf_counter()
+    sns.publish(TopicArn=os.environ["TASK_TOPIC_ARN"], Message=task.to_json())
+    published.append((time.perf_counter() - start) * 1000)
+
+app.command("/logsearch")(ack=ack_search, lazy=[publish])
+handler = SlackRequestHandler(app).handle
+
+# Bolt builds this client on its first lazy start; built here (inside the timed
+# cold start all the same) to keep what it sends: Lambda would run that event
+# as the second invocation, the lazy leg.
+invoked = []
+lambda_client = boto3.client("lambda")
+lambda_client.meta.events.register(
+    "provide-client-params.lambda.Invoke", lambda params, **_: invoked.append(params["Payload"])
+)
+app.listener_runner.lazy_listener_runner.lambda_client = lambda_client
+
+def lazy_leg():
+    return timed(handler, json.loads(invoked.pop()))[0]
+
+first_ms, first = timed(handler, spec["events"][0])
+cold_ms = (time.perf_counter() - t0) * 1000
+lazy_cold_ms = lazy_leg()
+warm, lazy = [], []
+for event in spec["events"][1:]:
+    warm.append(timed(handler, event))
+    lazy.append(lazy_leg())
+print(json.dumps({
+    "cold_ms": cold_ms,
+    "warm_ms": [ms for ms, _ in warm],
+    "lazy_cold_ms": lazy_cold_ms,
+    "lazy_ms": lazy,
+    "statuses": [first["statusCode"], *[r["statusCode"] for _, r in warm]],
+    "first_body": first["body"],
+    "published": len(published),
+}))
+"""
+)
+
+
+def signed_event(text: str = f"{RID} in checkout-api last 2h") -> dict[str, Any]:
+    """A slash command as API Gateway (HTTP API, v2) hands it over, signed as Slack signs it."""
+    from logthread.verify import RequestVerifier
+
+    form = json.loads((ROOT / "fixtures/slack/slash_command.json").read_text())
+    form["text"] = text
+    body = urlencode(form)
+    event = json.loads((ROOT / "fixtures/slack/apigw_v2_slash_command.json").read_text())
+    event["headers"].update(RequestVerifier(SECRET).sign(body, int(time.time())))
+    event["headers"]["content-length"] = str(len(body))
+    event["body"] = base64.b64encode(body.encode()).decode()
+    return event
+
+
+def _child(code: str, env: dict[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"bench child failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(lines[-1])
+    if set(result["statuses"]) != {200}:
+        raise RuntimeError(f"bench child got statuses {result['statuses']}: {result['first_body']}")
+    return result
+
+
+def _lambda_function(endpoint: str) -> str:
+    """A function in moto for Bolt's lazy runner to ``Invoke`` (moto answers 202).
+
+    moto's simple Lambda backend accepts the invocation without running it (the
+    default backend would try Docker on every Invoke, which real Lambda doesn't
+    make the caller wait for).
+    """
+    import urllib.request
+
+    import boto3
+
+    urllib.request.urlopen(
+        urllib.request.Request(
+            f"{endpoint}/moto-api/config",
+            data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+            method="POST",
+        ),
+        timeout=10,
+    ).read()
+
+    iam = boto3.client("iam", endpoint_url=endpoint)
+    role = iam.create_role(RoleName="bench-bolt", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
+    fn = boto3.client("lambda", endpoint_url=endpoint).create_function(
+        FunctionName="bench-bolt",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    return str(fn["FunctionArn"])
+
+
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):7.1f} ms"
+
+
+def run() -> list[str]:
+    """Measure both apps; return the lines to print."""
+    import boto3
+
+    from logthread_local.aws import LOCAL_ENV, moto_server
+    from logthread_local.slack_standin import SlackStandin
+
+    # moto's werkzeug access log would bury the figures.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with moto_server() as endpoint, SlackStandin() as slack:
+        env = {**os.environ, **LOCAL_ENV}
+        env.pop("AWS_PROFILE", None)
+        env.pop("SLACK_SECRET_ARN", None)
+        env.pop("LOGTHREAD_CONFIG", None)
+        env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
+        os.environ.update(LOCAL_ENV)
+        sns = boto3.client("sns", endpoint_url=endpoint)
+        topic = sns.create_topic(Name="bench-tasks")["TopicArn"]
+        function_arn = _lambda_function(endpoint)
+        env.update(
+            AWS_ENDPOINT_URL=endpoint,
+            TASK_TOPIC_ARN=topic,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_BOT_TOKEN=slack.token,
+            SLACK_API_URL=slack.url,
+            POWERTOOLS_SERVICE_NAME="logthread",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+            POWERTOOLS_TRACE_DISABLED="true",
+            LOGTHREAD_CONFIG_JSON=json.dumps(
+                {"access": {"users": ["U2147483697"], "log_group_prefixes": ["/aws/lambda/"]}}
+            ),
+            PYTHONPATH=os.pathsep.join(
+                [str(ROOT / "layers/logthread"), str(ROOT / "devstack"), env.get("PYTHONPATH", "")]
+            ),
+        )
+        runs: dict[str, list[dict[str, Any]]] = {"ours": [], "bolt": []}
+        for _ in range(COLD_RUNS):
+            for name, code in (("ours", _OURS), ("bolt", _BOLT)):
+                spec = {
+                    "app_path": str(ROOT / "functions/ingress/app.py"),
+                    "function_name": "bench-bolt",
+                    "function_arn": function_arn,
+                    "events": [signed_event() for _ in range(WARM_REQUESTS + 1)],
+                }
+                runs[name].append(_child(code, env, spec))
+
+    def cold(name: str) -> list[float]:
+        return [r["cold_ms"] for r in runs[name]]
+
+    def warm(name: str) -> list[float]:
+        return [ms for r in runs[name] for ms in r["warm_ms"]]
+
+    published = sum(r["published"] for r in runs["bolt"])
+    expected = COLD_RUNS * (WARM_REQUESTS + 1)
+    return [
+        f"ingress ack, API Gateway v2 event -> response "
+        f"({COLD_RUNS} fresh processes, {WARM_REQUESTS} warm requests each; "
+        "AWS = moto over HTTP)",
+        f"  cold start (import + init + first ack)  ours {_median(cold('ours'))}"
+        f"   | bolt lazy listener {_median(cold('bolt'))}",
+        f"  warm ack                                ours {_median(warm('ours'))}"
+        f"   | bolt lazy listener {_median(warm('bolt'))}",
+        "  (ours publishes to SNS before acking; bolt acks after lambda:Invoke of itself,",
+        "   its first request also calls auth.test (on the loopback Slack stand-in),",
+        f"   then its lazy leg publishes: first {_median([r['lazy_cold_ms'] for r in runs['bolt']])},"
+        f" warm {_median([ms for r in runs['bolt'] for ms in r['lazy_ms']])};"
+        f" {published}/{expected} published)",
+    ]
+
+
+if __name__ == "__main__":
+    print("\n".join(run()))
