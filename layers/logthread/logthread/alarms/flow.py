@@ -1,0 +1,401 @@
+"""One notification in, one Slack conversation out: the alarm path of the worker.
+
+- ALARM opens an episode: the alarm message, then the failing requests' logs in
+  its thread. A repeated ALARM while the episode is open replies in the same
+  thread (with any request not threaded yet). OK updates the original message to
+  resolved, saying how long it lasted, and replies in the thread.
+- Delivery is at least once. The whole notification is wrapped in Powertools
+  Idempotency (keyed on a hash of the message and subject), so a duplicate
+  returns the first run's answer without posting. A run that fails half-way
+  is retried in full; every Slack post is then a *step* recorded in the store
+  with its ts right after it is made, so the retry skips what was posted and
+  continues where it stopped.
+- Episodes are claimed with conditional writes (:class:`logthread.store.EpisodeStore`),
+  so two different notifications racing for the same alarm open one thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from logthread.alarms.discover import (
+    MAX_INVOCATION_MS,
+    Discovery,
+    find_failures,
+    plan,
+)
+from logthread.alarms.extract import extract_ids
+from logthread.alarms.parse import Alarm, parse
+from logthread.alarms.render import (
+    Message,
+    alarm_message,
+    already_threaded_reply,
+    nothing_found_reply,
+    raw_reply,
+    summary_reply,
+    transition_reply,
+)
+from logthread.search.model import SearchQuery, SearchResult, TimeWindow
+
+logger = Logger(service="logthread", child=True)
+
+# A duplicate arriving later than this is processed again (SNS redelivers within minutes).
+IDEMPOTENCY_SECONDS = 24 * 3600
+KEY_PREFIX = "logthread.alarm"
+# Outside Lambda there is no invocation deadline; an in-progress record then expires
+# after the search budget plus this, so a crashed local worker doesn't block retries.
+LOCAL_SLACK_SECONDS = 120
+
+
+class NoChannel(RuntimeError):
+    """Neither a route nor a default channel: the notification can't be posted anywhere."""
+
+
+class EpisodeBusy(RuntimeError):
+    """Another delivery is posting this alarm's message right now; retry shortly."""
+
+
+def notification_key(body: str, subject: str) -> str:
+    """A stable id for one notification: the same SNS message always maps to the same key."""
+    digest = hashlib.sha256(f"{subject}\n{body}".encode()).hexdigest()
+    return digest[:32]
+
+
+class _Remaining:
+    """What Powertools Idempotency reads from a Lambda context: the time left."""
+
+    def __init__(self, remaining_ms: Callable[[], int]) -> None:
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self._remaining_ms())
+
+
+def handle_notification(body: str, subject: str, deps: Any) -> dict[str, Any]:
+    """Post one notification from the alarm topic, at most once.
+
+    Parameters
+    ----------
+    body:
+        The SNS ``Message``.
+    subject:
+        The SNS ``Subject`` ("" if none).
+    deps:
+        :class:`logthread.worker.deps.WorkerDeps`: logs, chat, config, store,
+        clock, remaining time and (optionally) a CloudWatch client.
+
+    Returns
+    -------
+    dict
+        What was done: ``action``, ``channel``, ``ts`` (the alarm message's).
+        A duplicate delivery returns the first delivery's answer.
+
+    Raises
+    ------
+    IdempotencyAlreadyInProgressError
+        The same notification is being handled by another invocation right now;
+        the delivery should be retried (it then returns the stored answer).
+    EpisodeBusy, NoChannel, logthread.chat.ChatError
+        Failures a retry (or a fix and a replay from the DLQ) can cure.
+    """
+    notification = {"subject": subject or "", "body": body}
+    if deps.store is None:
+        logger.warning("no TABLE_NAME: alarm handled without de-duplication")
+        return _process(notification=notification, deps=deps)
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
+    remaining = deps.remaining_ms
+    if remaining is None:
+        budget_ms = (deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS) * 1000
+        until = time.monotonic() * 1000 + budget_ms
+        remaining = lambda: int(until - time.monotonic() * 1000)  # noqa: E731
+    config.register_lambda_context(_Remaining(remaining))  # type: ignore[arg-type]
+    run = idempotent_function(
+        _process,
+        data_keyword_argument="notification",
+        persistence_store=deps.store.idempotency_layer(),
+        config=config,
+        key_prefix=KEY_PREFIX,
+    )
+    return run(notification=notification, deps=deps)
+
+
+# -- one run --------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Findings:
+    """What the logs said about this alarm (nothing posted yet)."""
+
+    ids: list[str] = field(default_factory=list)
+    extracted: list[str] = field(default_factory=list)
+    discovery: Discovery | None = None
+    results: list[SearchResult] = field(default_factory=list)
+    looked: bool = False  # whether there was anything to look for
+    already_threaded: list[str] = field(default_factory=list)  # seen again in a repeat
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Run:
+    """One notification being handled."""
+
+    deps: Any
+    alarm: Alarm
+    key: str
+    store: Any
+    started: float = field(default_factory=time.monotonic)
+
+    def once(self, step: str, post: Callable[[], str]) -> str:
+        """Make a Slack post unless this notification already made it; return its ts."""
+        if self.store is not None:
+            done = self.store.step(self.key, step)
+            if done is not None:
+                return str(done)
+        ts = post()
+        if self.store is not None:
+            self.store.record_step(self.key, step, ts)
+        return ts
+
+    def post(self, step: str, channel: str, message: Message, thread_ts: str | None = None) -> str:
+        chat = self.deps.chat
+        return self.once(
+            step,
+            lambda: chat.post(
+                channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+            ),
+        )
+
+    def deadline(self) -> float:
+        budget = self.deps.deadline_seconds(self.deps.config.limits.search_deadline_seconds)
+        return self.started + budget
+
+
+def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
+    body, subject = notification["body"], notification["subject"]
+    alarm = parse(body, subject)
+    config = deps.config
+    store = deps.store.with_ttl(config.limits.episode_ttl_days * 86400) if deps.store else None
+    run = Run(deps, alarm, notification_key(body, subject), store)
+    channel = config.channel_for(alarm.name)
+    if not channel:
+        raise NoChannel(f"no route and no default channel for alarm {alarm.name!r}")
+    logger.info(
+        "notification",
+        extra={"alarm": alarm.name, "state": alarm.state, "source": alarm.source, "key": run.key},
+    )
+    episodic = (
+        store is not None and alarm.source in ("cloudwatch", "eventbridge") and bool(alarm.name)
+    )
+    if episodic and alarm.state == "ALARM":
+        return _on_alarm(run, channel)
+    if episodic and store is not None and alarm.state in ("OK", "INSUFFICIENT_DATA"):
+        episode = store.get(alarm.episode_key)
+        if episode is not None and (episode.is_open or episode.closed_by == run.key):
+            if not episode.ts:
+                raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
+            if alarm.state == "OK":
+                return _on_ok(run, episode)
+            ts = run.post("transition", episode.channel, transition_reply(alarm), episode.ts)
+            return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
+    return _standalone(run, channel)
+
+
+def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
+    alarm, store = run.alarm, run.store
+    episode, opened = store.claim(
+        alarm.episode_key,
+        owner=run.key,
+        channel=channel,
+        started_ms=alarm.state_change_ms or run.deps.now_ms(),
+        body=alarm.raw,
+        subject=alarm.subject,
+    )
+    if opened:
+        findings = _investigate(run)
+        message = alarm_message(alarm, discovery=findings.discovery, found_ids=findings.ids)
+        ts = episode.ts or run.post("alarm", channel, message)
+        if not episode.ts:
+            store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
+        _thread(run, channel, ts, findings)
+        store.add_request_ids(alarm.episode_key, findings.ids)
+        return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
+    if not episode.ts:
+        raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
+    # Still in alarm: reply in the open thread, with requests it doesn't show yet.
+    channel, ts = episode.channel, episode.ts
+    run.post("transition", channel, transition_reply(alarm, started_ms=episode.started_ms), ts)
+    known = set(episode.request_ids)
+    findings = _investigate(run, known=known)
+    if not findings.ids and findings.already_threaded:
+        run.post("nothing-new", channel, already_threaded_reply(findings.already_threaded), ts)
+    else:
+        _thread(run, channel, ts, findings)
+    store.add_request_ids(alarm.episode_key, findings.ids)
+    return {"action": "repeated", "channel": channel, "ts": ts, "requests": findings.ids}
+
+
+def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
+    alarm = run.alarm
+    ended = alarm.state_change_ms or run.deps.now_ms()
+    closed = run.store.close(alarm.episode_key, by=run.key, ended_ms=ended)
+    if closed is None:  # another OK for the same episode won the race
+        return {"action": "already-resolved", "channel": episode.channel, "ts": episode.ts}
+    original = parse(closed.body, closed.subject)
+    resolved = alarm_message(
+        original, resolved_by=alarm, started_ms=closed.started_ms, found_ids=closed.request_ids
+    )
+
+    def update() -> str:
+        run.deps.chat.update(closed.channel, closed.ts, text=resolved.text, blocks=resolved.blocks)
+        return closed.ts
+
+    run.once("resolved", update)
+    run.post(
+        "transition",
+        closed.channel,
+        transition_reply(alarm, started_ms=closed.started_ms),
+        closed.ts,
+    )
+    return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
+
+
+def _standalone(run: Run, channel: str) -> dict[str, Any]:
+    """A notification outside any episode: its own message, and logs when it has any."""
+    findings = _investigate(run) if _worth_looking(run.alarm) else Findings()
+    message = alarm_message(run.alarm, discovery=findings.discovery, found_ids=findings.ids)
+    ts = run.post("alarm", channel, message)
+    _thread(run, channel, ts, findings)
+    return {"action": "posted", "channel": channel, "ts": ts, "requests": findings.ids}
+
+
+def _worth_looking(alarm: Alarm) -> bool:
+    # OK and INSUFFICIENT_DATA have no failing requests; custom and text notifications
+    # (no state) may still name one or map to a log group.
+    return alarm.state in ("ALARM", "")
+
+
+# -- the logs -------------------------------------------------------------------------------
+
+
+def _investigate(run: Run, *, known: set[str] | None = None) -> Findings:
+    """Request ids (from the payload, else discovered) and each one's log story."""
+    from logthread.search import search
+
+    deps, alarm, known = run.deps, run.alarm, known or set()
+    config = deps.config
+    out = Findings()
+    extraction = extract_ids(alarm, config)
+    for note in extraction.notes:
+        logger.info("request id rule", extra={"alarm": alarm.name, "note": note})
+    try:
+        the_plan = plan(
+            alarm, config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=deps.now_ms()
+        )
+    except Exception as exc:
+        logger.exception("planning the log search failed", extra={"alarm": alarm.name})
+        out.errors.append(str(exc))
+        return out
+    limit = config.limits.requests_per_alarm
+    if extraction.ids:
+        out.looked = True
+        out.extracted = list(extraction.ids)
+        out.already_threaded = [i for i in extraction.ids if i in known]
+        wanted = [(i, the_plan.log_groups) for i in extraction.ids if i not in known][:limit]
+    elif the_plan.targets:
+        out.looked = True
+        found = find_failures(
+            deps.logs, the_plan, limit=limit + len(known), deadline=run.deadline()
+        )
+        fresh = [f for f in found.failures if f.request_id not in known][:limit]
+        out.already_threaded = [f.request_id for f in found.failures if f.request_id in known]
+        found.total -= len(out.already_threaded)
+        found.failures = fresh
+        out.discovery = found
+        wanted = [(f.request_id, (f.log_group,)) for f in fresh]
+    else:
+        out.discovery = Discovery(plan=the_plan)
+        return out
+    window = TimeWindow(the_plan.window.start_ms - MAX_INVOCATION_MS, the_plan.window.end_ms)
+    for request_id, groups in wanted:
+        left = run.deadline() - time.monotonic()
+        query = SearchQuery(
+            request_id=request_id,
+            log_groups=tuple(groups),
+            window=window if alarm.state_change_ms else None,
+            context_lines=config.limits.context_lines,
+            max_lines=config.limits.max_lines,
+            deadline_seconds=max(1.0, left),
+        )
+        try:
+            result = search(deps.logs, query, now_ms=deps.now_ms())
+        except Exception as exc:
+            logger.exception("request search failed", extra={"request_id": request_id})
+            out.errors.append(f"{request_id}: {exc}")
+            continue
+        out.results.append(result)
+        out.ids.append(request_id)
+    return out
+
+
+def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], str]:
+    def upload() -> str:
+        return str(
+            chat.upload(
+                channel,
+                ts,
+                filename=rendered.filename,
+                content=rendered.full_log,
+                title=f"Full log ({rendered.total_lines:,} lines)",
+            )
+        )
+
+    return upload
+
+
+def _thread(run: Run, channel: str, ts: str, findings: Findings) -> None:
+    """Everything that goes under the alarm message."""
+    from logthread.redact import from_config
+    from logthread.slack.render import render_search
+
+    chat, alarm = run.deps.chat, run.alarm
+    if alarm.problems:
+        raw = raw_reply(alarm)
+        if raw is not None:
+            run.post("raw", channel, raw, ts)
+        else:
+            run.once(
+                "raw",
+                lambda: chat.upload(
+                    channel,
+                    ts,
+                    filename="notification.txt",
+                    content=alarm.raw,
+                    title="The notification as received",
+                ),
+            )
+    discovery = findings.discovery
+    if discovery is not None and discovery.failures and findings.results:
+        run.post("summary", channel, summary_reply(discovery), ts)
+    redactor = from_config(run.deps.config)
+    for result in findings.results:
+        rid = result.query.request_id
+        rendered = render_search(result, title="Failing request", redactor=redactor)
+        message = Message(rendered.thread_text, list(rendered.thread_blocks))
+        run.post(f"request#{rid}", channel, message, ts)
+        if rendered.full_log is not None:
+            run.once(f"file#{rid}", _uploader(chat, channel, ts, rendered))
+    if findings.results or alarm.state not in ("ALARM", ""):
+        return
+    # Say so when nothing was found: always for a CloudWatch alarm, and for custom or
+    # text notifications only when there was somewhere to look.
+    if findings.looked or (discovery is not None and alarm.source in ("cloudwatch", "eventbridge")):
+        reply = nothing_found_reply(alarm, discovery, extracted=findings.extracted)
+        run.post("nothing", channel, reply, ts)

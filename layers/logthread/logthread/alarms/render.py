@@ -1,0 +1,441 @@
+"""Alarm messages as Slack Block Kit: the alarm itself, and what goes in its thread.
+
+The alarm message shows the state, name, description and reason; the metric and
+its dimensions, the threshold and the evaluation window; the account and region
+(from the ARN); and buttons to search again and to open CloudWatch. Requests are
+rendered in the thread exactly as ``/logsearch`` renders them
+(:func:`logthread.slack.render.render_search`); this module adds the alarm's
+own replies: the summary grouping identical errors, "nothing found, here is
+where I looked", repeats, resolution, and the raw text of unreadable payloads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from logthread.alarms.discover import Discovery, Failure, Plan, group_errors
+from logthread.alarms.parse import Alarm, MetricRef
+from logthread.search.model import SearchQuery, TimeWindow
+from logthread.slack import blocks as limits
+from logthread.slack.format import code, escape, format_duration, format_window
+from logthread.slack.insights import console_url
+from logthread.slack.render import OPEN_CLOUDWATCH, SEARCH_AGAIN
+from logthread.tasks import button_value
+
+ICONS = {
+    "ALARM": ":rotating_light:",
+    "OK": ":white_check_mark:",
+    "INSUFFICIENT_DATA": ":grey_question:",
+}
+COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+    "LessThanLowerOrGreaterThanUpperThreshold": "outside the band",
+    "LessThanLowerThreshold": "below the band",
+    "GreaterThanUpperThreshold": "above the band",
+}
+# Inline raw text up to this size; beyond, it goes up as a file.
+RAW_INLINE = 2800
+ERRORS_QUERY = (
+    "fields @timestamp, @logStream, @message\n"
+    "| filter @message like /ERROR|Task timed out|Status: (timeout|error)/\n"
+    "| sort @timestamp desc\n"
+    "| limit 1000"
+)
+
+
+@dataclass(slots=True)
+class Message:
+    """One Slack message: fallback text and blocks."""
+
+    text: str
+    blocks: list[Block]
+
+
+def _cut(text: str, limit: int = limits.SECTION_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_cut(text)))
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text))])
+
+
+def _utc(ms: int | None) -> str:
+    if not ms:
+        return "unknown time"
+    window = format_window(TimeWindow(ms, ms))
+    return window.split(" → ")[0] + " UTC"
+
+
+def alarm_url(alarm: Alarm) -> str | None:
+    """The alarm's page in the CloudWatch console (needs the region and the name)."""
+    if not alarm.region or not alarm.name or alarm.source not in ("cloudwatch", "eventbridge"):
+        return None
+    region = alarm.region
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#alarmsV2:alarm/{quote(alarm.name, safe='')}"
+    )
+
+
+def cloudwatch_url(alarm: Alarm, the_plan: Plan | None) -> str | None:
+    """Logs Insights over the alarm's log groups and window, else the alarm's page."""
+    if the_plan is not None and the_plan.log_groups:
+        region = alarm.region or "us-east-1"
+        url = console_url(region, list(the_plan.log_groups)[:50], ERRORS_QUERY, the_plan.window)
+        if len(url) <= limits.BUTTON_URL:
+            return url
+    return alarm_url(alarm)
+
+
+def search_again_query(failure: Failure, window: TimeWindow) -> SearchQuery:
+    """The query a "Search logs again" button re-runs: the request, in its log group."""
+    return SearchQuery(
+        request_id=failure.request_id, log_groups=(failure.log_group,), window=window
+    )
+
+
+def _metric_text(metric: MetricRef) -> str:
+    if metric.expression:
+        label = f" ({escape(metric.label)})" if metric.label else ""
+        return f"{code(metric.id or 'expr')} = {code(metric.expression)}{label}"
+    dims = ", ".join(f"{k}={v}" for k, v in metric.dimensions)
+    name = f"{metric.namespace} {metric.name}".strip()
+    stat = f" ({metric.stat.title()})" if metric.stat else ""
+    head = f"{code(metric.id)}: " if metric.id else ""
+    return f"{head}{code(name)}{stat}" + (f" {code(dims)}" if dims else "")
+
+
+def _threshold_text(alarm: Alarm) -> str:
+    if alarm.threshold is None and not alarm.comparison:
+        return ""
+    op = COMPARISONS.get(alarm.comparison, alarm.comparison)
+    value = "" if alarm.threshold is None else f"{alarm.threshold:g}"
+    return f"{op} {value}".strip()
+
+
+def _evaluation_text(alarm: Alarm) -> str:
+    seconds = alarm.evaluation_seconds
+    if not seconds:
+        return ""
+    periods = alarm.evaluation_periods or 1
+    period = seconds // periods
+    points = f"{alarm.datapoints_to_alarm} of " if alarm.datapoints_to_alarm else ""
+    return (
+        f"{points}{periods} x {format_duration(period * 1000)} ending {_utc(alarm.state_change_ms)}"
+    )
+
+
+def _fields(alarm: Alarm) -> list[str]:
+    """``*Label*\\nvalue`` pairs for the details section."""
+    out: list[str] = []
+    if alarm.kind == "composite":
+        out.append(f"*Rule*\n{code(alarm.alarm_rule)}" if alarm.alarm_rule else "")
+        if alarm.children:
+            out.append("*Children*\n" + ", ".join(code(c) for c in alarm.children[:10]))
+    else:
+        metrics = [m for m in alarm.metrics if m.name or m.expression]
+        if metrics:
+            out.append("*Metric*\n" + "\n".join(_metric_text(m) for m in metrics[:6]))
+    if threshold := _threshold_text(alarm):
+        out.append(f"*Threshold*\n{escape(threshold)}")
+    if evaluation := _evaluation_text(alarm):
+        out.append(f"*Evaluation*\n{evaluation}")
+    where = " · ".join(
+        p
+        for p in (
+            alarm.account and f"account {code(alarm.account)}",
+            alarm.region and code(alarm.region),
+            alarm.region_label
+            and alarm.region_label != alarm.region
+            and escape(alarm.region_label),
+        )
+        if p
+    )
+    if where:
+        out.append(f"*Where*\n{where}")
+    return [f for f in out if f][: limits.SECTION_FIELDS]
+
+
+def alarm_message(
+    alarm: Alarm,
+    *,
+    discovery: Discovery | None = None,
+    found_ids: Sequence[str] = (),
+    resolved_by: Alarm | None = None,
+    started_ms: int | None = None,
+) -> Message:
+    """The alarm message itself (also its resolved version, when ``resolved_by`` is given).
+
+    Parameters
+    ----------
+    alarm:
+        The notification that opened the episode (or the only one).
+    discovery:
+        Where the worker looked and what it found; None when it didn't look.
+    found_ids:
+        Request ids threaded under the message (from the payload or discovered).
+    resolved_by:
+        The OK notification: the message then says the alarm is resolved and how
+        long it lasted.
+    started_ms:
+        When the episode began (for the duration), default the alarm's change time.
+    """
+    state = alarm.state or ""
+    name = alarm.name
+    title_state = "RESOLVED" if resolved_by is not None else (state or "NOTIFICATION")
+    icon = ":white_check_mark:" if resolved_by is not None else ICONS.get(state, ":bell:")
+    blocks: list[Block] = [
+        HeaderBlock(text=_cut(f"{icon} {title_state}: {name}", limits.HEADER_TEXT))
+    ]
+    if resolved_by is not None:
+        began = started_ms or alarm.state_change_ms
+        ended = resolved_by.state_change_ms
+        lasted = (
+            f" — lasted {format_duration(ended - began)}"
+            if began and ended and ended >= began
+            else ""
+        )
+        blocks.append(
+            _section(
+                f"*Back to OK* at {_utc(ended)}{lasted}.\n"
+                f"Went into ALARM at {_utc(began)}.\n>{escape(resolved_by.reason)}"
+                if resolved_by.reason
+                else f"*Back to OK* at {_utc(ended)}{lasted}."
+            )
+        )
+    url = alarm_url(alarm)
+    lines = []
+    if alarm.description:
+        lines.append(escape(alarm.description))
+    if alarm.reason:
+        lines.append(f"*Reason:* {escape(alarm.reason)}")
+    if not lines and alarm.source in ("custom", "text"):
+        lines.append(_excerpt(alarm.raw))
+    if url:
+        lines.append(f"<{url}|{escape(name)} in the CloudWatch console>")
+    if lines:
+        blocks.append(_section("\n".join(lines)))
+    fields = _fields(alarm)
+    if fields:
+        blocks.append(
+            SectionBlock(
+                fields=[MarkdownTextObject(text=_cut(f, limits.FIELD_TEXT)) for f in fields]
+            )
+        )
+    status = _status_line(alarm, discovery, found_ids)
+    if status:
+        blocks.append(_context(status))
+    if alarm.problems:
+        blocks.append(
+            _context(
+                ":warning: Parts of this notification could not be read ("
+                + escape("; ".join(alarm.problems))
+                + "). The raw text is in the thread."
+            )
+        )
+    actions = _actions(alarm, discovery)
+    if actions is not None:
+        blocks.append(actions)
+    text = f"{title_state}: {name}" + (
+        f" — {alarm.reason}" if alarm.reason and resolved_by is None else ""
+    )
+    return Message(_cut(text, 3000), blocks)
+
+
+def _excerpt(raw: str) -> str:
+    text = raw.strip()
+    if text.startswith(("{", "[")):
+        return ""
+    return escape(_cut(text, 1500))
+
+
+def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:
+    if found_ids:
+        n = len(found_ids)
+        return f":thread: {n} failing request{'s' if n != 1 else ''} — logs in the thread"
+    if discovery is not None and alarm.state == "ALARM":
+        return ":thread: No failing request found — see the thread for where I looked"
+    return ""
+
+
+def _actions(alarm: Alarm, discovery: Discovery | None) -> ActionsBlock | None:
+    elements: list[ButtonElement] = []
+    if discovery is not None and discovery.failures:
+        try:
+            value = button_value(search_again_query(discovery.failures[0], discovery.plan.window))
+            elements.append(
+                ButtonElement(text="Search logs again", action_id=SEARCH_AGAIN, value=value)
+            )
+        except ValueError:
+            pass  # a query too big for a button: the per-request replies carry their own
+    url = cloudwatch_url(alarm, discovery.plan if discovery is not None else None)
+    if url is not None:
+        elements.append(
+            ButtonElement(text="Open in CloudWatch", action_id=OPEN_CLOUDWATCH, url=url)
+        )
+    return ActionsBlock(elements=elements) if elements else None
+
+
+# -- thread replies -------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _looked(the_plan: Plan) -> str:
+    parts = []
+    for target in the_plan.targets:
+        if target.match == "filter":
+            how = f"lines matching {code(target.pattern or '(all)')} ({escape(target.source)})"
+        elif target.match == "slow":
+            how = f"REPORT lines of {target.threshold_ms:g} ms or more ({escape(target.source)})"
+        else:
+            how = f"error lines: ERROR level, timeouts, failed REPORTs ({escape(target.source)})"
+        parts.append(f"• {code(target.log_group)} — {how}")
+    return "\n".join(parts)
+
+
+def summary_reply(discovery: Discovery) -> Message:
+    """The first reply: which requests failed, identical errors grouped, errors first."""
+    the_plan = discovery.plan
+    n = len(discovery.failures)
+    groups = list(dict.fromkeys(f.log_group for f in discovery.failures))
+    where = ", ".join(code(g) for g in groups)
+    head = f":mag: *{_plural(n, 'failing request')}* in {where} · {format_window(the_plan.window)}"
+    if discovery.total > n:
+        head += (
+            f"\n_{discovery.total} failing requests in the window; the {n} most recent are below._"
+        )
+    rows = []
+    for _same, failures in group_errors(discovery.failures):
+        shown = failures[0].first_error
+        ids = ", ".join(code(f.request_id) for f in failures)
+        if len(failures) > 1:
+            rows.append(
+                f"• *{len(failures)} requests, same error:* {code(_cut(shown, 300))}\n   {ids}"
+            )
+        else:
+            rows.append(f"• {ids}: {code(_cut(shown, 300)) if shown else '_no error line_'}")
+    blocks: list[Block] = [_section(head), _section("\n".join(rows))]
+    notes = _notes(discovery)
+    if notes:
+        blocks.append(_context(notes))
+    text = f"{_plural(n, 'failing request')}: " + ", ".join(
+        f.request_id for f in discovery.failures
+    )
+    return Message(text, blocks)
+
+
+def _notes(discovery: Discovery) -> str:
+    notes = list(discovery.plan.notes) + list(discovery.notes)
+    if discovery.unattributed:
+        notes.append(f"{_plural(discovery.unattributed, 'matching line')} without a request id")
+    if discovery.partial:
+        notes.append("the search stopped early: more may exist")
+    return escape(" · ".join(notes))
+
+
+def nothing_found_reply(
+    alarm: Alarm, discovery: Discovery | None, *, extracted: Sequence[str] = ()
+) -> Message:
+    """No request could be found: say where the worker looked, and offer the way on."""
+    blocks: list[Block] = []
+    if discovery is None or not discovery.plan.targets:
+        why = "I don't know which log group belongs to this alarm"
+        if discovery is not None and discovery.plan.notes:
+            why += " (" + escape("; ".join(discovery.plan.notes)) + ")"
+        blocks.append(
+            _section(
+                f":mag: *No failing request found.* {why}.\n"
+                "Add a `log_groups` mapping (or a `request_id_rules` rule) for "
+                f"{code(alarm.name)} in the logthread config."
+            )
+        )
+    else:
+        the_plan = discovery.plan
+        blocks.append(
+            _section(
+                ":mag: *No failing request found* in the alarm's evaluation window.\n"
+                f"*Where I looked:* {format_window(the_plan.window)}\n{_looked(the_plan)}"
+            )
+        )
+        if extracted:
+            blocks.append(
+                _context("The notification named " + ", ".join(code(i) for i in extracted))
+            )
+        notes = _notes(discovery)
+        if notes:
+            blocks.append(_context(notes))
+        blocks.append(
+            _context(
+                "Lines take a few seconds to reach CloudWatch, and a metric can move without "
+                "an error line (throttles, a crashed runtime). Open CloudWatch to look further."
+            )
+        )
+    actions = _actions(alarm, discovery)
+    if actions is not None:
+        blocks.append(actions)
+    return Message("No failing request found for this alarm", blocks)
+
+
+def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
+    """A state change inside an open episode: still in ALARM, back to OK, no data."""
+    state = alarm.state or "NOTIFICATION"
+    when = _utc(alarm.state_change_ms)
+    if state == "OK":
+        lasted = ""
+        if started_ms and alarm.state_change_ms and alarm.state_change_ms >= started_ms:
+            lasted = f" after {format_duration(alarm.state_change_ms - started_ms)}"
+        head = f":white_check_mark: *Back to OK* at {when}{lasted}."
+    elif state == "ALARM":
+        head = f":rotating_light: *Still in ALARM* at {when}."
+    else:
+        head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
+    body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
+    return Message(f"{state}: {alarm.name}", [_section(body)])
+
+
+def already_threaded_reply(ids: Sequence[str]) -> Message:
+    """A repeat found only requests this thread already shows."""
+    listed = ", ".join(code(i) for i in ids)
+    return Message(
+        "No new failing request",
+        [_section(f":mag: No new failing request since the last notification ({listed} above).")],
+    )
+
+
+def raw_reply(alarm: Alarm) -> Message | None:
+    """The notification's raw text as a code block, or None when it needs a file."""
+    raw = alarm.raw
+    with contextlib.suppress(ValueError):
+        raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    if len(raw) > RAW_INLINE:
+        return None
+    fence = "```"
+    body = escape(raw).replace(fence, "`\u200b`\u200b`")
+    return Message(
+        "The notification as received",
+        [_context("The notification as received:"), _section(f"{fence}\n{body}\n{fence}")],
+    )
