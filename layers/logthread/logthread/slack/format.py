@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from logthread.search.model import TimeWindow
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
 
 def escape(text: str) -> str:
