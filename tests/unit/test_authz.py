@@ -62,6 +62,8 @@ def test_any_target_outside_refuses_the_whole_search() -> None:
 def test_a_shorter_prefix_than_allowed_is_refused() -> None:
     # "/aws/lambda/" would reach groups beyond "/aws/lambda/shop-".
     assert not authorize_targets(LOCKED, [], ["/aws/lambda/"]).allowed
+    assert not authorize_targets(LOCKED, [], ["/aws/lambda/sh*"]).allowed
+    assert authorize_targets(LOCKED, [], ["/aws/lambda/shop-*"]).allowed
 
 
 def test_default_access_reads_only_lambda_groups() -> None:

@@ -62,6 +62,10 @@ def test_keywords_any_case_and_any_order() -> None:
     assert cmd.window == TimeWindow(NOW_MS - 15 * 60_000, NOW_MS)
 
 
+def test_log_group_prefix_with_a_trailing_star() -> None:
+    assert parse(f"{RID} in /aws/lambda/shop-*").log_groups == ("/aws/lambda/shop-*",)
+
+
 def test_targets_with_spaces_after_commas_and_duplicates() -> None:
     cmd = parse(f"{RID} in a, b ,a,/g/x")
     assert cmd.functions == ("a", "b")
@@ -134,7 +138,8 @@ def test_from_to_epoch_seconds_and_millis() -> None:
         (f"{RID} context -1", "`context` needs a number"),
         (f"{RID} context {MAX_CONTEXT + 1}", f"at most {MAX_CONTEXT} lines"),
         (f"{RID} in {'x' * 65}", "not a Lambda function name"),
-        (f"{RID} in /aws/lambda/*", "not a log group name"),
+        (f"{RID} in /aws/*/x", "not a log group name"),
+        (f"{RID} in /aws/lambda/**", "not a log group name"),
         (f"{RID} in {','.join(str(i) for i in range(11))}", "at most 10"),
         (RID + " " + "x" * 1000, "too long"),
     ],
@@ -180,6 +185,7 @@ def test_any_text_parses_or_is_refused_cleanly(text: str) -> None:
         allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
         assert set(result.request_id) <= allowed
         for target in (*result.functions, *result.log_groups):
-            assert set(target) <= allowed | set("./#")
+            assert set(target) <= allowed | set("./#*")
+            assert "*" not in target[:-1]
         if result.window:
             assert result.window.start_ms < result.window.end_ms

@@ -8,7 +8,8 @@
 
 * ``<requestId>``: a full Lambda request id or a prefix of at least 8 characters
   (checked by :func:`logthread.ids.validate_request_id`).
-* Targets: a leading ``/`` makes a log group name (or name prefix); anything else
+* Targets: a leading ``/`` makes a log group name (or name prefix, or ``/prefix*``
+  for every group under it); anything else
   is a Lambda function name, searched in ``/aws/lambda/<name>``. No target means
   every log group the caller may read (``access.log_group_prefixes``).
 * ``last``: ``30s``, ``15m``, ``2h``, ``3d``, ``1w`` (or ``15 min``, ``2 hours``).
@@ -49,8 +50,9 @@ KEYWORDS = frozenset({"in", "last", "from", "to", "context"})
 
 # Lambda function names: letters, digits, hyphens, underscores, at most 64 chars.
 _FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# CloudWatch Logs group names: [.-_/#A-Za-z0-9], at most 512 chars.
-_LOG_GROUP = re.compile(r"/[A-Za-z0-9_./#-]{0,511}")
+# CloudWatch Logs group names: [.-_/#A-Za-z0-9], at most 512 chars; a trailing
+# ``*`` asks for every group under that prefix.
+_LOG_GROUP = re.compile(r"/[A-Za-z0-9_./#-]{0,510}\*?")
 _DURATION = re.compile(r"(\d{1,6})\s*([a-z]+)")
 _UNITS = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1_000),

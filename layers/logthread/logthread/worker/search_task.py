@@ -8,6 +8,7 @@ configuration allows.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 
 from aws_lambda_powertools import Logger
@@ -15,6 +16,8 @@ from aws_lambda_powertools import Logger
 from logthread.authz import authorize_targets
 from logthread.chat import ChatError
 from logthread.commands import MAX_CONTEXT
+from logthread.config import Config
+from logthread.redact import Redactor
 from logthread.search.model import SearchQuery
 from logthread.tasks import SearchTask
 from logthread.worker.deps import WorkerDeps
@@ -74,8 +77,10 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
         _tell(deps, task, f"Sorry, the search for `{query.request_id}` failed: {_short(exc)}")
         return ""
 
-    asked_by = f"<@{task.reply.user_id}>" if task.reply.user_id else ""
-    ts = post_search(deps.chat, result, task.reply, asked_by=asked_by)
+    asked_by = task.reply.user_id or str(task.extra.get("asked_by") or "")
+    ts = post_search(
+        deps.chat, result, task.reply, asked_by=asked_by, redactor=_redactor(deps.config)
+    )
     if task_id and deps.store is not None:
         deps.store.record_step(f"task#{task_id}", STEP, ts)
     logger.info(
@@ -98,12 +103,19 @@ def bounded_query(query: SearchQuery, deps: WorkerDeps) -> SearchQuery:
     limits = deps.config.limits
     return replace(
         query,
+        lookback_days=limits.lookback_days,
         max_lines=max(1, min(query.max_lines, limits.max_lines)),
         context_lines=max(0, min(query.context_lines, MAX_CONTEXT)),
         deadline_seconds=deps.deadline_seconds(
             min(query.deadline_seconds, limits.search_deadline_seconds)
         ),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _redactor(config: Config) -> Redactor:
+    # Compiling the patterns once per config, not once per task.
+    return Redactor.from_config(config)
 
 
 def _short(exc: Exception) -> str:
