@@ -95,8 +95,8 @@ class Demo:
         return content if isinstance(content, bytes) else None
 
     def shows_request(self, messages: Iterable[Mapping[str, Any]]) -> bool:
-        text = "\n".join(self.text_of(m) for m in messages)
-        return story.REQUEST_ID in text and story.ERROR_MESSAGE in text
+        """The messages show the failing request's lines (and not the healthy one's)."""
+        return story.shows_failing_request("\n".join(self.text_of(m) for m in messages))
 
     def wait_for(self, what: str, check: Callable[[], Any]) -> Any:
         """Poll ``check`` until it returns something truthy; fail with ``what`` on timeout."""
@@ -104,7 +104,8 @@ class Demo:
         while True:
             failed = [d for d in self.stack.deliveries if d.done and d.error]
             if failed:
-                raise StepFailed(f"the worker failed: {failed[0].error}")
+                first = failed[0].error.strip().splitlines()[0]
+                raise StepFailed(f"the worker failed: {first}")
             found = check()
             if found:
                 return found
@@ -145,7 +146,12 @@ class Demo:
     def alarm_thread(self) -> None:
         def posted() -> dict[str, Any] | None:
             for m in self.slack.messages(CHANNEL):
-                if story.ALARM_NAME in self.text_of(m) and self.shows_request(self.thread(m["ts"])):
+                thread = self.thread(m["ts"])
+                if (
+                    story.ALARM_NAME in self.text_of(m)
+                    and self.shows_request(thread)
+                    and story.REQUEST_ID in "\n".join(self.text_of(r) for r in thread)
+                ):
                     return m
             return None
 
@@ -216,10 +222,19 @@ class Demo:
 
         self.wait_for(f"new result for {story.REQUEST_ID} in the alarm thread", landed)
         self.stack.wait_idle(self.timeout)
-        thread = self.thread(self.alarm_ts)
-        new = [m for m in thread if m["ts"] not in known]
-        self.say(self.style.dim(f"  … {len(known) - 1} earlier replies in this thread"))
-        self.show_thread(thread[0], new)
+        new = [m for m in self.thread(self.alarm_ts) if m["ts"] not in known]
+        earlier = len(known) - 1
+        self.say(
+            self.style.dim(
+                f"  └─ thread of {story.ALARM_NAME} · {earlier} earlier "
+                f"repl{'y' if earlier == 1 else 'ies'}, then:"
+            )
+        )
+        for reply in new:
+            self.say(
+                *message_lines(reply, self.style, indent="     ", file_content=self.file_content)
+            )
+        self.say("")
 
     def run(self) -> list[Step]:
         steps = [

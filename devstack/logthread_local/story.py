@@ -39,6 +39,30 @@ def _request(request_id: str, start_ms: int, body: list[tuple[int, str, str]], r
     return lines
 
 
+# (offset ms from START, level, message) of each request's own lines.
+HEALTHY = [
+    (3, "INFO", "GET /orders/41 from 203.0.113.10"),
+    (48, "INFO", "fetched order 41 from orders-db in 41 ms"),
+]
+FAILING = [
+    (2, "INFO", "GET /orders/42 from 203.0.113.10"),
+    (5, "INFO", "connecting to orders-db.cluster-abc123.us-east-1.rds.amazonaws.com"),
+    (5007, "WARN", "orders-db did not answer within 5000 ms (attempt 1 of 2), retrying"),
+    (
+        10011,
+        "ERROR",
+        f"{ERROR_MESSAGE}: OperationalError: connection to orders-db timed out after 5000 ms "
+        "(attempt 2 of 2)",
+    ),
+    (10013, "ERROR", "returning 503 to the caller for order 42"),
+]
+
+
+def shows_failing_request(text: str) -> bool:
+    """True if ``text`` holds every line of the failing request and none of the healthy one."""
+    return all(m in text for _, _, m in FAILING) and not any(m in text for _, _, m in HEALTHY)
+
+
 def failure_lines(now_ms: int | None = None) -> list[tuple[int, str]]:
     """HogeService's log: a healthy request, then 12345678-… failing on its database.
 
@@ -51,31 +75,13 @@ def failure_lines(now_ms: int | None = None) -> list[tuple[int, str]]:
     healthy = _request(
         OTHER_REQUEST_ID,
         ok_start,
-        [
-            (3, "INFO", "GET /orders/41 from 203.0.113.10"),
-            (48, "INFO", "fetched order 41 from orders-db in 41 ms"),
-        ],
+        HEALTHY,
         "Duration: 51.20 ms\tBilled Duration: 52 ms\tMemory Size: 256 MB\tMax Memory Used: 81 MB",
     )
     failing = _request(
         REQUEST_ID,
         bad_start,
-        [
-            (2, "INFO", "GET /orders/42 from 203.0.113.10"),
-            (5, "INFO", "connecting to orders-db.cluster-abc123.us-east-1.rds.amazonaws.com"),
-            (
-                5007,
-                "WARN",
-                "orders-db did not answer within 5000 ms (attempt 1 of 2), retrying",
-            ),
-            (
-                10011,
-                "ERROR",
-                f"{ERROR_MESSAGE}: OperationalError: connection to orders-db timed out after "
-                "5000 ms (attempt 2 of 2)",
-            ),
-            (10013, "ERROR", "returning 503 to the caller for order 42"),
-        ],
+        FAILING,
         "Duration: 10016.87 ms\tBilled Duration: 10017 ms\tMemory Size: 256 MB\t"
         "Max Memory Used: 83 MB",
     )

@@ -52,10 +52,35 @@ _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>|<((?:https?|mailto):[
 _MENTION = re.compile(r"<([@#!])([A-Z0-9]+)(?:\|([^>]+))?>")
 _BOLD = re.compile(r"(?<![\w*])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![\w*])")
 _ENTITIES = {"&lt;": "<", "&gt;": ">", "&amp;": "&"}
+_EMOJI_RE = re.compile(r":([a-z0-9_+-]+):")
+# The emoji logthread and CloudWatch messages use; others stay as :name:.
+EMOJI = {
+    "mag": "🔍",
+    "mag_right": "🔎",
+    "red_circle": "🔴",
+    "large_green_circle": "🟢",
+    "large_yellow_circle": "🟡",
+    "large_orange_circle": "🟠",
+    "white_check_mark": "✅",
+    "heavy_check_mark": "✔",
+    "warning": "⚠",
+    "rotating_light": "🚨",
+    "x": "❌",
+    "no_entry": "⛔",
+    "hourglass_flowing_sand": "⏳",
+    "page_facing_up": "📄",
+    "information_source": "\N{INFORMATION SOURCE}",
+    "grey_question": "❔",
+    "link": "🔗",
+    "arrows_counterclockwise": "🔄",
+    "repeat": "🔁",
+    "paperclip": "📎",
+    "thread": "🧵",
+}
 
 
 def mrkdwn(text: str, style: Style) -> str:
-    """Slack mrkdwn to terminal text (fences are handled by the caller)."""
+    """One line of Slack mrkdwn as terminal text (fences are handled by the caller)."""
 
     def link(m: re.Match[str]) -> str:
         if m.group(3):
@@ -68,12 +93,14 @@ def mrkdwn(text: str, style: Style) -> str:
             ("@" if sigil == "@" else "#" if sigil == "#" else "@") + (label or ident)
         )
 
-    out = _LINK.sub(link, text)
+    quoted = text.startswith(">")
+    out = _LINK.sub(link, text[1:].lstrip(" ") if quoted else text)
     out = _MENTION.sub(mention, out)
+    out = _EMOJI_RE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), out)
     out = _BOLD.sub(lambda m: style.bold(m.group(1)), out)
     for entity, char in _ENTITIES.items():
         out = out.replace(entity, char)
-    return out
+    return style.dim("┃ ") + out if quoted else out
 
 
 def _text_of(obj: Any, style: Style) -> str:
@@ -140,9 +167,12 @@ def blocks_lines(blocks: Iterable[Mapping[str, Any]], style: Style, indent: str 
                     lines.extend(_fenced(str(text.get("text", "")), style, indent))
                 else:
                     lines.extend(indent + row for row in str(text.get("text", "")).split("\n"))
-            fields = [_text_of(f, style) for f in block.get("fields") or []]
-            for left, right in zip(fields[::2], [*fields[1::2], ""], strict=False):
-                lines.append(indent + _pad(left.replace("\n", " "), 44) + right.replace("\n", " "))
+            # One field a line: Slack's two columns don't survive a narrow terminal.
+            for f in block.get("fields") or []:
+                label, _, value = _text_of(f, style).partition("\n")
+                lines.append(
+                    indent + (f"{label}  {value.replace(chr(10), ' ')}" if value else label)
+                )
             accessory = block.get("accessory")
             if isinstance(accessory, Mapping) and accessory.get("type") == "button":
                 lines.append(indent + _button(accessory, style))
@@ -169,11 +199,6 @@ def blocks_lines(blocks: Iterable[Mapping[str, Any]], style: Style, indent: str 
         else:
             lines.append(indent + style.dim(f"[{kind} block]"))
     return lines
-
-
-def _pad(text: str, width: int) -> str:
-    visible = len(re.sub(r"\x1b\[[0-9;]*m", "", text))
-    return text + " " * max(1, width - visible)
 
 
 def message_lines(
