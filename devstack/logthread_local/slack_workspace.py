@@ -18,7 +18,8 @@ from typing import Any
 
 from logthread.slack.blocks import MESSAGE_TEXT, block_errors
 
-RESPONSE_URL_POSTS = 5  # Slack takes 5 posts per response_url
+RESPONSE_URL_POSTS = 5  # Slack takes 5 posts per response_url...
+RESPONSE_URL_SECONDS = 30 * 60  # ...within 30 minutes
 
 
 @dataclass(slots=True)
@@ -83,7 +84,12 @@ class SlackWorkspace:
         with self._lock:
             self._seq += 1
             key = f"R{self._seq:06d}"
-            self._responses[key] = {"channel": channel, "user": user, "posts": []}
+            self._responses[key] = {
+                "channel": channel,
+                "user": user,
+                "posts": [],
+                "expires": self._clock() + RESPONSE_URL_SECONDS,
+            }
         return f"{self.base}/response/{key}"
 
     def messages(self, channel: str) -> list[dict[str, Any]]:
@@ -282,6 +288,8 @@ class SlackWorkspace:
                 return 404, "invalid_url"
             if len(r["posts"]) >= RESPONSE_URL_POSTS:
                 return 404, "used_url"
+            if self._clock() > r["expires"]:
+                return 404, "expired_url"
             if not body.get("text") and not body.get("blocks"):
                 return 400, "no_text"
             if body.get("blocks") is not None and block_errors(body["blocks"]):

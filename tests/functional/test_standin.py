@@ -151,6 +151,16 @@ def test_response_url_takes_five_posts(slack: SlackStandin) -> None:
     assert WebhookClient(slack.response_url(), retry_handlers=[]).send(text="").status_code == 400
 
 
+def test_response_url_expires_after_30_minutes() -> None:
+    now = [1_000.0]
+    with SlackStandin(clock=lambda: now[0]) as standin:
+        url = standin.response_url()
+        assert WebhookClient(url, retry_handlers=[]).send(text="in time").status_code == 200
+        now[0] += 30 * 60 + 1
+        late = WebhookClient(url, retry_handlers=[]).send(text="late")
+        assert (late.status_code, late.body) == (404, "expired_url")
+
+
 def test_scripted_faults(slack: SlackStandin) -> None:
     client = raw_client(slack)
     slack.fail_next("chat.postMessage", 429, retry_after=7)
