@@ -88,8 +88,7 @@ class SlackStandin(SlackWorkspace):
 
     def start(self) -> SlackStandin:
         handler = type("_BoundHandler", (_Handler,), {"standin": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll
@@ -315,6 +314,11 @@ def _params(query: str, content_type: str, body: bytes, method: str) -> dict[str
             with contextlib.suppress(ValueError):
                 params[key] = json.loads(params[key])
     return params
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a storm test opens many connections at once (default 5)
 
 
 class _Handler(BaseHTTPRequestHandler):
