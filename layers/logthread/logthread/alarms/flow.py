@@ -345,6 +345,15 @@ def _investigate(run: Run, *, known: set[str] | None = None) -> Findings:
     return out
 
 
+def _worth_summing_up(discovery: Discovery) -> bool:
+    # One request and nothing else to say: its own reply already leads with its error.
+    return (
+        len(discovery.failures) > 1
+        or discovery.total > len(discovery.failures)
+        or bool(discovery.unattributed or discovery.partial or discovery.notes)
+    )
+
+
 def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], str]:
     def upload() -> str:
         return str(
@@ -382,7 +391,7 @@ def _thread(run: Run, channel: str, ts: str, findings: Findings) -> None:
                 ),
             )
     discovery = findings.discovery
-    if discovery is not None and discovery.failures and findings.results:
+    if discovery is not None and findings.results and _worth_summing_up(discovery):
         run.post("summary", channel, summary_reply(discovery), ts)
     redactor = from_config(run.deps.config)
     for result in findings.results:

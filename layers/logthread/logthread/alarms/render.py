@@ -141,9 +141,15 @@ def _evaluation_text(alarm: Alarm) -> str:
     periods = alarm.evaluation_periods or 1
     period = seconds // periods
     points = f"{alarm.datapoints_to_alarm} of " if alarm.datapoints_to_alarm else ""
-    return (
-        f"{points}{periods} x {format_duration(period * 1000)} ending {_utc(alarm.state_change_ms)}"
-    )
+    return f"{points}{periods} x {_period(period)} ending {_utc(alarm.state_change_ms)}"
+
+
+def _period(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def _fields(alarm: Alarm) -> list[str]:
@@ -206,7 +212,12 @@ def alarm_message(
     title_state = "RESOLVED" if resolved_by is not None else (state or "NOTIFICATION")
     icon = ":white_check_mark:" if resolved_by is not None else ICONS.get(state, ":bell:")
     blocks: list[Block] = [
-        HeaderBlock(text=_cut(f"{icon} {title_state}: {name}", limits.HEADER_TEXT))
+        HeaderBlock(
+            text=_cut(
+                f"{icon} {title_state}: {name}" if state or resolved_by else f"{icon} {name}",
+                limits.HEADER_TEXT,
+            )
+        )
     ]
     if resolved_by is not None:
         began = started_ms or alarm.state_change_ms
@@ -257,7 +268,7 @@ def alarm_message(
     actions = _actions(alarm, discovery)
     if actions is not None:
         blocks.append(actions)
-    text = f"{title_state}: {name}" + (
+    text = (f"{title_state}: {name}" if state or resolved_by else name) + (
         f" — {alarm.reason}" if alarm.reason and resolved_by is None else ""
     )
     return Message(_cut(text, 3000), blocks)
