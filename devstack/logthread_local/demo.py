@@ -268,6 +268,11 @@ def _ack_text(body: str) -> str:
     return str(data.get("text", "")) if isinstance(data, dict) else ""
 
 
+def exit_code(steps: list[Step]) -> int:
+    """0 only if all four steps ran and each produced what it should."""
+    return 0 if len(steps) == 4 and all(s.ok for s in steps) else 1
+
+
 def summary(steps: list[Step], style: Style) -> list[str]:
     lines = [style.bold("Summary")]
     for n, step in enumerate(steps, 1):
@@ -308,9 +313,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         return 130
     for line in summary(steps, style):
         print(line, file=out)
-    passed = len(steps) == 4 and all(s.ok for s in steps)
-    print(style.green("every step passed") if passed else style.red("the demo failed"), file=out)
-    return 0 if passed else 1
+    code = exit_code(steps)
+    print(style.red("the demo failed") if code else style.green("every step passed"), file=out)
+    return code
 
 
 if __name__ == "__main__":

@@ -172,6 +172,7 @@ class LocalStack:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+        _forget_core_clients()
 
     def _start_aws(self) -> None:
         if self.quiet:
@@ -226,10 +227,7 @@ class LocalStack:
             os.environ.pop(key, None)
         os.environ.update(env)
         # Process-wide clients built before the stack would point at another endpoint.
-        from logthread import aws as core_aws
-
-        core_aws.client.cache_clear()
-        core_aws._session.cache_clear()
+        _forget_core_clients()
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on the stack's moto server."""
@@ -502,6 +500,14 @@ class LocalStack:
     def _response_url(self, channel: str, user: str) -> str:
         # On real Slack the workspace makes response URLs; only the stand-in can here.
         return "" if self.slack is None else str(self.slack.response_url(channel, user))
+
+
+def _forget_core_clients() -> None:
+    """Drop the core's cached boto3 clients: they hold the endpoint they were built for."""
+    from logthread import aws as core_aws
+
+    core_aws.client.cache_clear()
+    core_aws._session.cache_clear()
 
 
 def _ts(event: dict[str, Any]) -> int:

@@ -1,0 +1,74 @@
+"""``make demo``: the whole story runs, prints the conversation, and fails when a step does."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from logthread_local import demo, story
+from logthread_local.stack import LocalStack
+from logthread_local.terminal import Style
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "logthread_local.demo", "--color", "never"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out + done.stderr
+    for n in range(1, 5):
+        assert f"✔ step {n} took " in out
+    assert "every step passed" in out
+    assert "✘" not in out
+
+    # 1: the logs and the alarm, as they went in.
+    step1, rest = out.split("── 2.", 1)
+    assert "ERROR]  " in step1 and story.ERROR_MESSAGE in step1
+    assert 'SNS → alarm topic: ALARM: "HogeService-Errors"' in step1
+    # 2: the alarm message, with the request's own lines in its thread.
+    step2, rest = rest.split("── 3.", 1)
+    assert "#alerts" in step2
+    assert "HogeService-Errors" in step2
+    assert "└─ thread · " in step2
+    assert story.REQUEST_ID in step2
+    assert story.shows_failing_request(step2)
+    # 3: the slash command, its private ack, then the result in the channel.
+    step3, step4 = rest.split("── 4.", 1)
+    assert "/logsearch 12345678" in step3
+    assert "only visible to you:" in step3
+    assert story.shows_failing_request(step3.split("only visible to you:", 1)[1])
+    # 4: the click, and a new reply in the alarm's thread.
+    assert "clicked [ Search again" in step4
+    assert f"thread of {story.ALARM_NAME}" in step4
+    assert story.shows_failing_request(step4.split("Summary", 1)[0])
+    summary = step4.split("Summary", 1)[1]
+    assert summary.count("ok  ") == 4
+
+
+def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
+    # A worker that takes every message and posts nothing: the alarm is delivered
+    # (step 1 holds) but no message appears, so step 2 must fail and 3-4 not run.
+    def silent_worker(event: dict[str, Any], context: Any) -> None:
+        return None
+
+    out = io.StringIO()
+    with LocalStack(aws_endpoint=aws, worker_handler=silent_worker) as stack:
+        steps = demo.Demo(stack, out, Style(color=False), timeout=1.0).run()
+    assert [s.ok for s in steps] == [True, False, False, False]
+    assert "still no alarm message" in steps[1].problem
+    assert demo.exit_code(steps) == 1
+    assert "✘ step 2" in out.getvalue()
+    lines = "\n".join(demo.summary(steps, Style(color=False)))
+    assert "FAIL" in lines and lines.count("skip") == 2
