@@ -241,7 +241,7 @@ def alarm_message(
         lines.append(escape(alarm.description))
     if alarm.reason:
         lines.append(f"*Reason:* {escape(alarm.reason)}")
-    if not lines and alarm.source in ("custom", "text"):
+    if not lines and alarm.source in ("custom", "text") and _excerpt(alarm.raw):
         lines.append(_excerpt(alarm.raw))
     if url:
         lines.append(f"<{url}|{escape(name)} in the CloudWatch console>")

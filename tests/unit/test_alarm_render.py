@@ -1,0 +1,257 @@
+"""Alarm messages in Block Kit: what a reader sees, always within Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from logthread.alarms.discover import Discovery, Failure, Plan, Target
+from logthread.alarms.parse import Alarm, parse
+from logthread.alarms.render import (
+    alarm_message,
+    alarm_url,
+    already_threaded_reply,
+    nothing_found_reply,
+    raw_reply,
+    summary_reply,
+    transition_reply,
+)
+from logthread.records import LogRecord
+from logthread.search.model import TimeWindow
+from logthread.slack.blocks import as_dicts, block_errors
+from tests.conftest import load_fixture
+
+GROUP = "/aws/lambda/HogeService"
+WINDOW = TimeWindow(1_715_656_507_123, 1_715_656_927_123)
+IDS = [f"{i}2345678-aaaa-bbbb-cccc-1234567890ab" for i in range(1, 5)]
+
+
+def _read(name: str) -> Alarm:
+    env = load_fixture(f"alarms/{name}")
+    return parse(env["Message"], env.get("Subject", ""))
+
+
+def _text(blocks: list[Any]) -> str:
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") in ("mrkdwn", "plain_text") and isinstance(node.get("text"), str):
+                out.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(as_dicts(blocks))
+    return "\n".join(out)
+
+
+def _valid(blocks: list[Any]) -> None:
+    assert block_errors(as_dicts(blocks)) == []
+
+
+def _failure(rid: str, message: str, ms: int) -> Failure:
+    record = LogRecord(
+        timestamp=ms, message=message, level="ERROR", request_id=rid, log_group=GROUP
+    )
+    return Failure(rid, GROUP, ms, [record])
+
+
+def _plan(**kw: Any) -> Plan:
+    target = Target(GROUP, "?ERROR", "errors", "Errors of HogeService")
+    return Plan(kw.get("targets", (target,)), WINDOW, kw.get("notes", ()))
+
+
+def test_lambda_errors_alarm_message() -> None:
+    alarm = _read("lambda_errors_hoge.json")
+    message = alarm_message(alarm)
+    _valid(message.blocks)
+    shown = _text(message.blocks)
+    assert message.text.startswith("ALARM: HogeService-Errors — Threshold Crossed")
+    assert shown.startswith(":rotating_light: ALARM: HogeService-Errors")
+    assert "*Metric*\n`AWS/Lambda Errors` (Sum) `FunctionName=HogeService`" in shown
+    assert "*Threshold*\n&gt;= 1" in shown
+    assert "*Evaluation*\n1 of 1 x 5 min ending 2024-05-14 03:21:07 UTC" in shown
+    assert "*Where*\naccount `123456789012` · `us-east-1` · US East (N. Virginia)" in shown
+    # Without a discovery: no search button, the console link as the CloudWatch button.
+    (actions,) = [b for b in as_dicts(message.blocks) if b["type"] == "actions"]
+    (button,) = actions["elements"]
+    assert button["url"] == alarm_url(alarm)
+    assert button["url"] == (
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+        "#alarmsV2:alarm/HogeService-Errors"
+    )
+
+
+def test_the_console_link_uses_the_region_of_the_arn() -> None:
+    env = load_fixture("alarms/lambda_errors_hoge.json")
+    doc = json.loads(env["Message"])
+    doc["AlarmArn"] = doc["AlarmArn"].replace("us-east-1", "ap-northeast-1")
+    doc["AlarmName"] = "Hoge Errors/5xx"
+    url = alarm_url(parse(json.dumps(doc)))
+    assert url == (
+        "https://ap-northeast-1.console.aws.amazon.com/cloudwatch/home?region=ap-northeast-1"
+        "#alarmsV2:alarm/Hoge%20Errors%2F5xx"
+    )
+
+
+def test_discovery_adds_the_search_button_and_the_count() -> None:
+    alarm = _read("lambda_errors_hoge.json")
+    discovery = Discovery(_plan(), [_failure(IDS[0], "boom", WINDOW.end_ms - 1)], total=1)
+    message = alarm_message(alarm, discovery=discovery, found_ids=[IDS[0]])
+    _valid(message.blocks)
+    assert ":thread: 1 failing request — logs in the thread" in _text(message.blocks)
+    (actions,) = [b for b in as_dicts(message.blocks) if b["type"] == "actions"]
+    again, cloudwatch = actions["elements"]
+    assert again["action_id"] == "logthread.search_again"
+    assert json.loads(again["value"]) == {
+        "v": 1,
+        "id": IDS[0],
+        "f": [],
+        "g": [GROUP],
+        "w": [WINDOW.start_ms, WINDOW.end_ms],
+        "c": 0,
+    }
+    assert "#logsV2:logs-insights" in cloudwatch["url"]
+
+
+def test_resolved_message_says_how_long_it_lasted() -> None:
+    alarm = _read("lambda_errors_hoge.json")
+    ok = _read("lambda_errors_hoge_ok.json")
+    message = alarm_message(alarm, resolved_by=ok, found_ids=[IDS[0]])
+    _valid(message.blocks)
+    shown = _text(message.blocks)
+    assert message.text == "RESOLVED: HogeService-Errors"
+    assert shown.startswith(":white_check_mark: RESOLVED: HogeService-Errors")
+    assert "*Back to OK* at 2024-05-14 03:47:07 UTC — lasted 26 min 0 s." in shown
+    assert "Went into ALARM at 2024-05-14 03:21:07 UTC." in shown
+    # The original details stay.
+    assert "HogeService returned errors" in shown
+
+
+def test_metric_math_and_composite_details() -> None:
+    math = _text(alarm_message(_read("metric_math_two_functions.json")).blocks)
+    assert "`e1` = `m1 + m2` (Checkout errors)" in math
+    assert "*Evaluation*\n1 of 3 x 1 min ending" in math
+    composite = _text(alarm_message(_read("composite_checkout.json")).blocks)
+    assert '*Rule*\n`ALARM("HogeService-Errors") OR ALARM("FugaService-Errors")`' in composite
+    assert "*Metric*" not in composite
+
+
+def test_unreadable_payload_is_flagged() -> None:
+    message = alarm_message(_read("truncated.json"))
+    shown = _text(message.blocks)
+    assert ":warning: Parts of this notification could not be read" in shown
+    assert "The raw text is in the thread." in shown
+
+
+def test_text_and_custom_notifications_have_no_state_prefix() -> None:
+    text = alarm_message(_read("plain_text.json"))
+    assert _text(text.blocks).startswith(":bell: Nightly export failed\nNightly export to s3://")
+    assert text.text == "Nightly export failed"
+    custom = alarm_message(_read("custom_json_id_in_string.json"))
+    assert _text(custom.blocks).startswith(":bell: Checkout failed for a customer")
+    # No console link for something that isn't a CloudWatch alarm.
+    assert not any(b["type"] == "actions" for b in as_dicts(custom.blocks))
+
+
+def test_summary_groups_identical_errors_biggest_first() -> None:
+    ms = WINDOW.end_ms
+    failures = [
+        _failure(IDS[0], f"KeyError: 'user' in request {IDS[0]}", ms - 1),
+        _failure(IDS[1], "TimeoutError: psp", ms - 2),
+        _failure(IDS[2], f"KeyError: 'user' in request {IDS[2]}", ms - 3),
+        _failure(IDS[3], f"KeyError: 'user' in request {IDS[3]}", ms - 4),
+    ]
+    message = summary_reply(Discovery(_plan(), failures, total=6))
+    _valid(message.blocks)
+    shown = _text(message.blocks)
+    assert shown.startswith(":mag: *4 failing requests* in `/aws/lambda/HogeService` · 2024-05-14")
+    assert "_6 failing requests in the window; the 4 most recent are below._" in shown
+    grouped = shown.index("*3 requests, same error:* `KeyError: 'user' in request")
+    single = shown.index(f"• `{IDS[1]}`: `TimeoutError: psp`")
+    assert grouped < single
+    assert f"`{IDS[0]}`, `{IDS[2]}`, `{IDS[3]}`" in shown
+
+
+def test_nothing_found_says_where_it_looked() -> None:
+    alarm = _read("metric_filter_payment_failures.json")
+    target = Target(
+        "/aws/lambda/PaymentService",
+        '{ $.level = "ERROR" }',
+        "filter",
+        "metric filter PaymentFailures",
+    )
+    discovery = Discovery(_plan(targets=(target,)), partial=True, notes=["x: throttled"])
+    message = nothing_found_reply(alarm, discovery)
+    _valid(message.blocks)
+    shown = _text(message.blocks)
+    assert "*No failing request found* in the alarm's evaluation window." in shown
+    assert "*Where I looked:* 2024-05-14 03:15:07 → 03:22:07 UTC (7 min 0 s)" in shown
+    assert (
+        '• `/aws/lambda/PaymentService` — lines matching `{ $.level = "ERROR" }` '
+        "(metric filter PaymentFailures)" in shown
+    )
+    assert "x: throttled · the search stopped early: more may exist" in shown
+
+
+def test_nothing_found_without_a_log_group_asks_for_a_mapping() -> None:
+    alarm = _read("composite_checkout.json")
+    message = nothing_found_reply(
+        alarm, Discovery(_plan(targets=(), notes=("no log group known",)))
+    )
+    shown = _text(message.blocks)
+    assert "I don't know which log group belongs to this alarm (no log group known)" in shown
+    assert "`Checkout-Degraded`" in shown
+
+
+def test_transitions() -> None:
+    ok = _read("lambda_errors_hoge_ok.json")
+    started = _read("lambda_errors_hoge.json").state_change_ms
+    shown = _text(transition_reply(ok, started_ms=started).blocks)
+    assert shown.startswith(
+        ":white_check_mark: *Back to OK* at 2024-05-14 03:47:07 UTC after 26 min 0 s."
+    )
+    repeat = _text(transition_reply(_read("lambda_errors_hoge_repeat.json")).blocks)
+    assert repeat.startswith(
+        ":rotating_light: *Still in ALARM* at 2024-05-14 03:31:07 UTC.\n>Threshold"
+    )
+    assert _text(already_threaded_reply(IDS[:2]).blocks) == (
+        f":mag: No new failing request since the last notification (`{IDS[0]}`, `{IDS[1]}` above)."
+    )
+
+
+def test_raw_text_inline_or_as_a_file() -> None:
+    small = raw_reply(_read("truncated.json"))
+    assert small is not None
+    assert _text(small.blocks).startswith('The notification as received:\n```\n{"AlarmName"')
+    big = parse("x" * 5000, "s")
+    assert raw_reply(big) is None
+    fenced = raw_reply(parse("a ``` b <c>", "s"))
+    assert fenced is not None and "a `\u200b`\u200b` b &lt;c&gt;" in _text(fenced.blocks)
+
+
+def test_huge_fields_stay_within_slack_limits() -> None:
+    env = load_fixture("alarms/lambda_errors_hoge.json")
+    doc = json.loads(env["Message"])
+    doc["AlarmName"] = "N" * 255
+    doc["AlarmDescription"] = "D" * 1024
+    doc["NewStateReason"] = "R" * 5000
+    doc["Trigger"]["Dimensions"] = [{"name": f"d{i}", "value": "v" * 255} for i in range(30)]
+    message = alarm_message(parse(json.dumps(doc)))
+    _valid(message.blocks)
+
+
+@settings(max_examples=60)
+@given(st.text(max_size=2000), st.text(max_size=100))
+def test_any_notification_renders_valid_blocks(body: str, subject: str) -> None:
+    alarm = parse(body, subject)
+    _valid(alarm_message(alarm).blocks)
+    raw = raw_reply(alarm)
+    if raw is not None:
+        _valid(raw.blocks)
