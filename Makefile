@@ -12,7 +12,7 @@ SAM       := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo test lint typecheck unit bench clean sam sam-validate sam-build
+.PHONY: help venv demo test lint typecheck unit bench clean sam sam-validate sam-build chromium
 
 help:
 	@echo "make demo   run logthread end to end on the embedded local stack"
@@ -49,6 +49,17 @@ sam-build: $(SAM_STAMP)
 	test -f .aws-sam/build/WorkerFunction/app.py
 	test -z "$$(find .aws-sam/build -name logthread_local -o -name tests -o -name 'test_*.py' -o -name conftest.py)"
 
+# The browser test drives Debian's Chromium through Playwright; no step downloads a browser
+# build of its own. Installed once where missing (CI runs as root; elsewhere sudo, if allowed).
+CHROMIUM_PKGS := chromium chromium-driver
+chromium:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PKGS); \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(CHROMIUM_PKGS); \
+	else echo "chromium is missing and cannot be installed without root: the browser test will skip"; fi
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -59,7 +70,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-test: lint typecheck sam-validate sam-build $(STAMP)
+test: lint typecheck sam-validate sam-build chromium $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -1,0 +1,119 @@
+"""``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click.
+
+The browser is Debian's ``chromium`` (installed by ``make test`` where missing),
+driven by Playwright's Python package; Playwright never downloads a browser here.
+"""
+
+from __future__ import annotations
+
+import shutil
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from logthread_local import story
+from logthread_local.devserver import DevServer
+from logthread_local.stack import LocalStack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 30_000
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(
+        "Debian's chromium is not installed (make test installs it: `make chromium`)",
+        allow_module_level=True,
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def dev_url(moto_endpoint: str) -> Iterator[str]:
+    with LocalStack(aws_endpoint=moto_endpoint) as stack, DevServer(stack) as dev:
+        yield dev.url
+    urllib.request.urlopen(
+        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10
+    ).read()
+
+
+@pytest.fixture(scope="module")
+def page(dev_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    with sync_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=ARGS, headless=True
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(WAIT_MS)
+            page.goto(dev_url)
+            yield page
+        finally:
+            context.close()
+
+
+def _entry_with(page: Any, text: str) -> Any:
+    """The channel entry (message + its thread) whose text includes ``text``."""
+    entry = page.locator("#messages .entry", has_text=text).last
+    entry.wait_for()
+    return entry
+
+
+def test_the_page_shows_the_alarm_thread(page: Any) -> None:
+    page.get_by_role("button", name="Fire alarm").click()
+    entry = _entry_with(page, story.REQUEST_ID)
+    thread = entry.locator(".thread")
+    thread.locator(".message", has_text=story.ERROR_MESSAGE).wait_for()
+    parent = entry.locator(":scope > .message").inner_text()
+    assert story.ALARM_NAME in parent
+    assert "ALARM" in parent
+    text = thread.inner_text()
+    assert story.REQUEST_ID in text
+    assert story.shows_failing_request(text)
+    # Block Kit is drawn, not dumped: preformatted lines and real buttons.
+    assert thread.locator("pre.code", has_text=story.ERROR_MESSAGE).count() >= 1
+    assert entry.locator("button.bk-button").count() >= 1
+
+
+def test_a_typed_logsearch_shows_its_result(page: Any) -> None:
+    before = page.locator("#messages .entry").count()
+    page.locator("#command").fill("/logsearch 12345678")
+    page.locator("#command").press("Enter")
+    page.locator(".message.ephemeral", has_text="Searching").first.wait_for()
+    page.wait_for_function(
+        "n => document.querySelectorAll('#messages .entry').length > n", arg=before
+    )
+    entry = page.locator("#messages .entry").nth(before)
+    entry.locator(".thread .message", has_text=story.ERROR_MESSAGE).wait_for()
+    assert "12345678" in entry.locator(":scope > .message").inner_text()
+    assert story.shows_failing_request(entry.inner_text())
+
+
+def test_search_again_lands_in_the_thread(page: Any) -> None:
+    entry = _entry_with(page, story.ALARM_NAME)
+    replies = entry.locator(".thread > .message")
+    before = replies.count()
+    entry.locator("button[data-action-id='logthread.search_again']").last.click()
+    page.wait_for_function(
+        "([ts, n]) => document.querySelectorAll("
+        "`.thread[data-thread-ts='${ts}'] > .message`).length > n",
+        arg=[entry.locator(":scope > .message").get_attribute("data-ts"), before],
+    )
+    newest = replies.nth(replies.count() - 1).inner_text()
+    assert story.shows_failing_request(newest)
+    assert page.locator("#error").inner_text() == ""
