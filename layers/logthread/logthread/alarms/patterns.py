@@ -90,7 +90,8 @@ def _json(text: str, line: str) -> bool | None:
             term = raw.strip()
             while term.startswith("(") and term.endswith(")"):
                 term = term[1:-1].strip()
-            if "(" in term or ")" in term or "&&" in term or "||" in term:
+            bare = re.sub(r'"(?:[^"\\]|\\.)*"', '""', term)
+            if "(" in bare or ")" in bare or "&&" in bare or "||" in bare:
                 return None  # nested groups: not understood
             m = _COMPARE.match(term)
             if not m:
