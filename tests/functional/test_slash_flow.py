@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
 from slash_pipeline import (
     CHANNEL,
@@ -195,3 +196,29 @@ def test_signature_is_over_the_decoded_body(pipeline: Pipeline, slack: SlackStan
     event = gateway_event(body)
     event["headers"]["x-slack-signature"] = slack_signature(event["body"], int(time.time()))
     refused_with_401(pipeline.ingress.handler(event, Context("logthread-ingress")))
+
+
+def test_credentials_from_secrets_manager(
+    pipeline: Pipeline,
+    seeded: dict[str, Any],
+    slack: SlackStandin,
+    aws: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from aws_lambda_powertools.utilities import parameters
+
+    secret = boto3.client("secretsmanager", endpoint_url=aws).create_secret(
+        Name="logthread/slack",
+        SecretString=json.dumps({"bot_token": slack.token, "signing_secret": "from-the-vault"}),
+    )
+    parameters.clear_caches()
+    monkeypatch.setenv("SLACK_SECRET_ARN", secret["ARN"])
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    body = command_body(f"{RID} in {seeding.SEED_FUNCTION}", response_url="")
+    refused_with_401(pipeline.post(body))  # signed with the old local secret
+    assert ack(pipeline.post(body, secret="from-the-vault")).startswith("Searching")
+    assert pipeline.deliver() == {"batchItemFailures": []}
+    [parent] = slack.messages(CHANNEL)
+    assert RID in message_text(parent)
+    parameters.clear_caches()

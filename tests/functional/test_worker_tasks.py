@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import load_fixture
 from slash_pipeline import CHANNEL, USER, Context, Pipeline, message_text
 
 from logthread import config as config_module
@@ -160,3 +161,26 @@ def test_query_bounded_by_config_and_remaining_time() -> None:
     assert query.deadline_seconds == 12.0  # 20 s left, 8 s kept to post
     deps.remaining_ms = None
     assert bounded_query(SearchQuery(RID), deps).deadline_seconds == 20.0
+
+
+def test_an_alarm_notification_goes_down_the_alarm_path(
+    aws: str, slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {"default_channel": CHANNEL, "access": {"log_group_prefixes": ["/aws/lambda/"]}}
+    pipeline = Pipeline(aws, slack, monkeypatch, config=config)
+    envelope = load_fixture("alarms/lambda_errors_hoge.json")
+    record = {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "r",
+        "body": json.dumps(envelope),  # SNS → SQS with raw delivery off: the whole envelope
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": pipeline.queue_arn,
+        "awsRegion": "us-east-1",
+    }
+    result = pipeline.worker.handler({"Records": [record]}, Context("w"))
+    assert result == {"batchItemFailures": []}
+    [parent] = slack.messages(CHANNEL)
+    assert "HogeService-Errors" in message_text(parent)

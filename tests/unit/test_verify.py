@@ -78,3 +78,17 @@ def test_tampered_body_is_refused() -> None:
 def test_sign_matches_slacks_scheme() -> None:
     signed = verifier().sign(BODY, TS)
     assert signed["x-slack-signature"] == slack_headers()["X-Slack-Signature"]
+
+
+def test_credentials_from_the_environment_and_never_printed() -> None:
+    from logthread.secrets import CredentialsError, bot_token, signing_secret, slack_credentials
+
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s3cr3t"}
+    creds = slack_credentials(env)
+    assert (creds.bot_token, creds.signing_secret) == ("xoxb-1", "s3cr3t")
+    assert "s3cr3t" not in repr(creds) and "xoxb-1" not in repr(creds)
+    assert (bot_token(env), signing_secret(env)) == ("xoxb-1", "s3cr3t")
+    with pytest.raises(CredentialsError, match="SLACK_SIGNING_SECRET"):
+        signing_secret({})
+    with pytest.raises(CredentialsError, match="SLACK_BOT_TOKEN"):
+        bot_token({})
