@@ -1,0 +1,58 @@
+"""Counting what a search costs, per CloudWatch Logs API.
+
+FilterLogEvents allows about 5 requests per second per account and region, so
+the number of requests is the figure that matters during an incident. Counts
+are HTTP requests sent, botocore's own retries included (a throttled call that
+succeeds on its third attempt costs three).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class ApiCalls:
+    """A thread-safe counter of requests per API operation."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def add(self, operation: str, count: int = 1) -> None:
+        with self._lock:
+            self._counts[operation] = self._counts.get(operation, 0) + count
+
+    def call(self, operation: str, method: Callable[..., Any], **params: Any) -> Any:
+        """Call ``method(**params)`` and count it (with its retries) under ``operation``."""
+        try:
+            response = method(**params)
+        except ClientError as exc:
+            retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+            self.add(operation, 1 + int(retries or 0))
+            raise
+        except Exception:
+            self.add(operation)
+            raise
+        retries = (response or {}).get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        self.add(operation, 1 + int(retries or 0))
+        return response
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a ClientError ("" for anything else)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""

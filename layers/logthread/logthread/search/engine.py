@@ -1,0 +1,410 @@
+"""Find every log line of one request: the search behind Slack and the terminal.
+
+How a search runs
+-----------------
+1. The id is validated (:mod:`logthread.ids`); nothing else reaches a pattern.
+2. Targets become log groups: a function ``F`` is ``/aws/lambda/F``; a log
+   group name is used as is when it exists, else as a name prefix
+   (DescribeLogGroups); ``name*`` is always a prefix; no target at all means
+   every ``/aws/lambda/`` group.
+3. The window: the query's own; for an X-Ray trace id, an hour either side of
+   the trace's start; otherwise the default look-back, walked newest UTC day
+   first (:func:`logthread.window.day_slices`), stopping, per group, at the
+   first day that holds the request.
+4. One of two paths (the rule, :func:`choose_path`):
+
+   - **FilterLogEvents** (the default): up to 10 groups and a window of at
+     most 3 days. Groups are searched concurrently by a pool of 4 threads;
+     each call is a quoted term, paginated to the end.
+   - **Logs Insights**: more than 10 groups, or an explicit window longer
+     than 3 days. One StartQuery per 50 groups; no FilterLogEvents at all,
+     which keeps the account's ~5 TPS FilterLogEvents budget for others.
+
+5. Every returned line is checked to really contain the id
+   (:func:`logthread.ids.line_matcher`); the server's filter is never trusted.
+6. In each stream, the lines between the request's START and REPORT are read
+   (GetLogEvents) so untagged output (``print()``, an unhandled traceback) is
+   part of the story; then ``context_lines`` before and after.
+7. One timeline: sorted by time, de-duplicated by eventId, capped at
+   ``max_lines`` (head and tail kept, the gap counted in ``omitted_lines``).
+   At the deadline the search returns what it has, marked ``partial``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from logthread.ids import (
+    filter_term,
+    function_log_group,
+    id_kind,
+    ids_in_line,
+    line_matcher,
+    trace_time_ms,
+    validate_request_id,
+)
+from logthread.search.calls import ApiCalls, error_code
+from logthread.search.filter import filter_events
+from logthread.search.insights import insights_events
+from logthread.search.model import SearchQuery, SearchResult, TimeWindow
+from logthread.search.targets import MAX_GROUPS, resolve_log_groups, verify_groups
+from logthread.search.timeline import build_timeline, cap
+from logthread.window import (
+    DAY_MS,
+    DaySlice,
+    day_slices,
+    default_window,
+    is_lambda_group,
+    trace_window,
+)
+
+POOL_SIZE = 4
+FILTER_MAX_GROUPS = 10
+FILTER_MAX_WINDOW_MS = 3 * DAY_MS + 60 * 60_000  # "3 days" (plus slack for --since 3d)
+TRACE_MAX_REQUESTS = 5
+MAX_REQUEST_MS = 15 * 60_000  # Lambda's longest invocation
+
+Progress = Callable[[str], None]
+
+
+class SearchError(RuntimeError):
+    """Nothing could be searched at all (e.g. every call was refused)."""
+
+
+def choose_path(query: SearchQuery, n_groups: int, window: TimeWindow, walking: bool) -> str:
+    """``"filter"`` or ``"insights"``; see the module notes for the rule."""
+    if query.strategy in ("filter", "insights"):
+        return query.strategy
+    if n_groups > FILTER_MAX_GROUPS:
+        return "insights"
+    if not walking and window.duration_ms > FILTER_MAX_WINDOW_MS:
+        return "insights"
+    return "filter"
+
+
+class _GroupOutcome:
+    __slots__ = ("error", "events", "missing", "partial_reason")
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.partial_reason = ""
+        self.missing = False
+        self.error: BaseException | None = None
+
+
+def _search_group(
+    logs: Any,
+    group: str,
+    term: str,
+    matches: Callable[[str], bool],
+    window: TimeWindow,
+    *,
+    walking: bool,
+    now_ms: int,
+    deadline: float,
+    calls: ApiCalls,
+    progress: Progress,
+) -> _GroupOutcome:
+    outcome = _GroupOutcome()
+    try:
+        steps: list[DaySlice | None] = [None]
+        if walking:
+            steps = [*day_slices(window, lambda_group=is_lambda_group(group), newest_ms=now_ms)]
+        found_before: int | None = None  # the walk must reach back to this instant
+        for step in steps:
+            span = window if step is None else step.window
+            if step is not None:
+                if found_before is not None and step.window.start_ms + DAY_MS <= found_before:
+                    break
+                progress(f"{group}: {step.day}")
+            events = filter_events(
+                logs,
+                group,
+                span,
+                term,
+                deadline=deadline,
+                stream_prefix=None if step is None else step.stream_prefix,
+                calls=calls,
+            )
+            hits = [e for e in events if matches(str(e.get("message", "")))]
+            outcome.events.extend(hits)
+            if not events.complete:
+                outcome.partial_reason = events.reason
+                break
+            if hits and step is not None:
+                found_before = _walk_reach(hits, step, lambda_group=step.stream_prefix is not None)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            outcome.missing = True
+        else:
+            outcome.error = exc
+    except BotoCoreError as exc:
+        outcome.error = exc
+    return outcome
+
+
+def _walk_reach(hits: list[dict[str, Any]], step: DaySlice, *, lambda_group: bool) -> int:
+    """How far back the day walk must go once ``hits`` were found in ``step``.
+
+    A request's lines all live in one stream. A Lambda stream is named for the
+    day it started, and the step for that day reads it to the window's end, so
+    the walk stops once it has read the day of every stream that holds a hit
+    (normally the current step's; an older one when the server did not honour
+    the stream prefix). A plain group's day slices are disjoint, so a request
+    whose first hit is near the slice's start may have begun the day before:
+    the walk then takes one more day.
+    """
+    if lambda_group:
+        days = [_stream_day_ms(str(e.get("logStreamName", ""))) for e in hits]
+        known = [d for d in days if d is not None]
+        return min([step.window.start_ms, *known])
+    earliest = min(int(e.get("timestamp", 0)) for e in hits)
+    if earliest - step.window.start_ms < MAX_REQUEST_MS:
+        return step.window.start_ms - 1
+    return step.window.start_ms
+
+
+def _stream_day_ms(stream: str) -> int | None:
+    """00:00 UTC of the day a Lambda stream name starts with (None if it does not)."""
+    try:
+        day = datetime.strptime(stream[:10], "%Y/%m/%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return int(day.timestamp() * 1000)
+
+
+def _run_filter(
+    logs: Any,
+    groups: list[str],
+    term: str,
+    matches: Callable[[str], bool],
+    window: TimeWindow,
+    *,
+    walking: bool,
+    now_ms: int,
+    deadline: float,
+    calls: ApiCalls,
+    progress: Progress,
+    result: SearchResult,
+) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    errors: list[BaseException] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(POOL_SIZE, len(groups))))
+    try:
+        futures = {
+            pool.submit(
+                _search_group,
+                logs,
+                group,
+                term,
+                matches,
+                window,
+                walking=walking,
+                now_ms=now_ms,
+                deadline=deadline,
+                calls=calls,
+                progress=progress,
+            ): group
+            for group in groups
+        }
+        done, not_done = wait(futures, timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+        if not_done:
+            _mark_partial(result, "deadline")
+        for future in done:
+            group = futures[future]
+            outcome = future.result()
+            events.extend(outcome.events)
+            if outcome.missing:
+                result.missing_log_groups.append(group)
+            if outcome.partial_reason:
+                _mark_partial(result, outcome.partial_reason)
+            if outcome.error is not None:
+                errors.append(outcome.error)
+                _mark_partial(result, f"{group}: {_describe_error(outcome.error)}")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    if errors and not events and len(errors) + len(result.missing_log_groups) >= len(groups):
+        raise SearchError(_describe_error(errors[0])) from errors[0]
+    return events
+
+
+def _describe_error(exc: BaseException) -> str:
+    code = error_code(exc)
+    return f"{code}: {exc}" if code and code not in str(exc) else str(exc)
+
+
+def _mark_partial(result: SearchResult, reason: str) -> None:
+    result.partial = True
+    if reason and reason not in result.partial_reason:
+        result.partial_reason = (
+            f"{result.partial_reason}; {reason}" if result.partial_reason else reason
+        )
+
+
+def _trace_request_ids(events: list[dict[str, Any]]) -> list[str]:
+    from logthread.logparse import parse_event
+
+    found: list[str] = []
+    for e in sorted(events, key=lambda e: int(e.get("timestamp", 0))):
+        rid = parse_event(e, str(e.get("logGroupName", ""))).request_id
+        if rid and id_kind(rid) == "uuid" and rid not in found:
+            found.append(rid)
+    return found[:TRACE_MAX_REQUESTS]
+
+
+def search(
+    logs: Any,
+    query: SearchQuery,
+    *,
+    on_progress: Progress | None = None,
+    now_ms: int | None = None,
+) -> SearchResult:
+    """Find every log line of ``query.request_id``.
+
+    Parameters
+    ----------
+    logs:
+        A boto3 CloudWatch Logs client (see :func:`logthread.aws.client`).
+    query:
+        What to find, where, and within which limits.
+    on_progress:
+        Called with a short human message as the search advances (from worker
+        threads: it must be thread-safe).
+    now_ms:
+        "Now" in epoch ms, for the default look-back (tests pin it).
+
+    Returns
+    -------
+    SearchResult
+        The merged timeline, oldest first, with the API calls it cost.
+
+    Raises
+    ------
+    logthread.ids.InvalidRequestId
+        For an id that cannot be searched safely.
+    ValueError
+        For a function or log group name that is not one.
+    SearchError
+        When no log group could be searched at all (credentials, permissions).
+    botocore.exceptions.ClientError
+        When the log groups could not be listed.
+    """
+    deadline = time.monotonic() + max(0.0, float(query.deadline_seconds))
+    progress: Progress = on_progress or (lambda _message: None)
+    rid = validate_request_id(query.request_id)
+    kind = id_kind(rid)
+    now = int(time.time() * 1000) if now_ms is None else int(now_ms)
+    calls = ApiCalls()
+    result = SearchResult(query=query)
+
+    def mark(reason: str) -> None:
+        _mark_partial(result, reason)
+
+    walking = False
+    if query.window is not None:
+        window = query.window
+    elif kind == "trace":
+        window = trace_window(trace_time_ms(rid) or now)
+    else:
+        window = default_window(now, query.lookback_days)
+        walking = True
+    result.window = window
+
+    progress("finding log groups")
+    groups, missing = resolve_log_groups(
+        logs, query.functions, query.log_groups, calls=calls, deadline=deadline
+    )
+    result.missing_log_groups.extend(missing)
+    if len(groups) > MAX_GROUPS:
+        mark(f"{len(groups)} log groups match; searched the first {MAX_GROUPS}")
+        groups = groups[:MAX_GROUPS]
+    path = choose_path(query, len(groups), window, walking)
+    if path == "insights" and query.functions:
+        # StartQuery refuses a whole query naming one missing group.
+        unverified = [function_log_group(f) for f in query.functions]
+        _, gone = verify_groups(logs, unverified, calls, deadline)
+        groups = [g for g in groups if g not in gone]
+        result.missing_log_groups.extend(gone)
+    result.log_groups_searched = list(groups)
+    result.path = path
+    if not groups:
+        result.api_calls = calls.snapshot()
+        return result
+
+    matches = line_matcher(rid)
+    if path == "insights":
+        progress(f"Logs Insights over {len(groups)} log groups")
+        events = insights_events(
+            logs, groups, window, rid, deadline=deadline, calls=calls, on_progress=progress
+        )
+        if not events.complete:
+            mark(events.reason)
+        hits = [e for e in events if matches(str(e.get("message", "")))]
+    else:
+        progress(f"searching {len(groups)} log group{'s' if len(groups) != 1 else ''}")
+        hits = _run_filter(
+            logs,
+            groups,
+            filter_term(rid),
+            matches,
+            window,
+            walking=walking,
+            now_ms=now,
+            deadline=deadline,
+            calls=calls,
+            progress=progress,
+            result=result,
+        )
+
+    if kind == "trace":
+        result.request_ids = _trace_request_ids(hits)
+        traced_groups = list(dict.fromkeys(str(e["logGroupName"]) for e in hits))
+        for full_id in result.request_ids:
+            progress(f"reading request {full_id}")
+            hits.extend(
+                _run_filter(
+                    logs,
+                    traced_groups,
+                    filter_term(full_id),
+                    line_matcher(full_id),
+                    window,
+                    walking=False,
+                    now_ms=now,
+                    deadline=deadline,
+                    calls=calls,
+                    progress=progress,
+                    result=result,
+                )
+            )
+    elif kind == "uuid":
+        result.request_ids = [rid] if hits else []
+    else:
+        seen: dict[str, None] = {}
+        for e in sorted(hits, key=lambda e: e.get("timestamp", 0)):
+            seen.update(dict.fromkeys(ids_in_line(rid, str(e.get("message", "")))))
+        result.request_ids = list(seen)
+
+    if hits:
+        progress("reading the request's streams")
+    timeline = build_timeline(
+        logs,
+        hits,
+        request_ids=result.request_ids,
+        context_lines=max(0, int(query.context_lines)),
+        deadline=deadline,
+        calls=calls,
+        mark_partial=mark,
+    )
+    first_seen: dict[str, int] = {}
+    for record in timeline:
+        first_seen.setdefault(record.request_id, record.timestamp)
+    result.request_ids.sort(key=lambda r: first_seen.get(r, 1 << 62))
+    result.records, result.omitted_lines, result.omitted_at = cap(timeline, query.max_lines)
+    result.api_calls = calls.snapshot()
+    return result

@@ -1,0 +1,115 @@
+"""FilterLogEvents, paginated to the very end.
+
+CloudWatch may answer a page with no events and a ``nextToken``: it searched a
+slice of the group and has more to search. Stopping at the first empty page
+(or at the first page, as a ``limit: 20`` call does) silently loses lines, so
+this follows ``nextToken`` until CloudWatch stops returning one, or until the
+deadline, in which case the list says it is incomplete.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from logthread.search.calls import ApiCalls
+from logthread.search.model import TimeWindow
+
+PAGE_LIMIT = 10_000  # FilterLogEvents' own maximum per page
+
+
+class EventList(list[dict[str, Any]]):
+    """Raw CloudWatch event dicts, plus whether the listing reached the end.
+
+    Attributes
+    ----------
+    complete:
+        False when the deadline (or ``limit``) stopped pagination early.
+    reason:
+        Why it is incomplete: ``"deadline"`` or ``"limit"``.
+    pages:
+        How many pages were read.
+    """
+
+    complete: bool = True
+    reason: str = ""
+    pages: int = 0
+
+
+def filter_events(
+    logs: Any,
+    log_group: str,
+    window: TimeWindow,
+    filter_pattern: str,
+    *,
+    deadline: float,
+    stream_prefix: str | None = None,
+    limit: int | None = None,
+    calls: ApiCalls | None = None,
+) -> EventList:
+    """Every event of ``log_group`` in ``window`` that CloudWatch says matches.
+
+    Parameters
+    ----------
+    logs:
+        A boto3 CloudWatch Logs client.
+    log_group:
+        The group's name.
+    window:
+        Inclusive epoch-ms bounds (``startTime`` / ``endTime``).
+    filter_pattern:
+        A CloudWatch filter pattern, e.g. a quoted term from
+        :func:`logthread.ids.filter_term`. The server's matching is treated as
+        an optimisation: callers check every returned line themselves.
+    deadline:
+        A :func:`time.monotonic` instant after which no further page is asked for.
+    stream_prefix:
+        ``logStreamNamePrefix``, e.g. Lambda's ``2024/05/01/``.
+    limit:
+        Stop after this many events (``complete`` is then False, ``reason`` "limit").
+    calls:
+        Counts the requests made.
+
+    Returns
+    -------
+    EventList
+        Events as CloudWatch returned them, each with ``logGroupName`` added.
+
+    Raises
+    ------
+    botocore.exceptions.ClientError
+        As CloudWatch raised it (``ResourceNotFoundException`` for a missing group).
+    """
+    counter = calls if calls is not None else ApiCalls()
+    params: dict[str, Any] = {
+        "logGroupName": log_group,
+        "startTime": int(window.start_ms),
+        "endTime": int(window.end_ms),
+        "filterPattern": filter_pattern,
+        "limit": min(limit, PAGE_LIMIT) if limit else PAGE_LIMIT,
+    }
+    if stream_prefix:
+        params["logStreamNamePrefix"] = stream_prefix
+    out = EventList()
+    seen_tokens: set[str] = set()
+    while True:
+        if time.monotonic() >= deadline:
+            out.complete, out.reason = False, "deadline"
+            return out
+        page = counter.call("FilterLogEvents", logs.filter_log_events, **params)
+        out.pages += 1
+        for event in page.get("events", ()):
+            out.append({**event, "logGroupName": log_group})
+        if limit and len(out) >= limit:
+            truncated = len(out) > limit or bool(page.get("nextToken"))
+            del out[limit:]
+            if truncated:
+                out.complete, out.reason = False, "limit"
+            return out
+        token = page.get("nextToken")
+        # A token seen before would loop forever; CloudWatch never does that,
+        # but a stand-in might.
+        if not token or token in seen_tokens:
+            return out
+        seen_tokens.add(token)
+        params["nextToken"] = token
