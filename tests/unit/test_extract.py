@@ -125,3 +125,21 @@ def test_eventbridge_event_with_an_id_in_detail() -> None:
 def test_type_errors_become_value_errors(expression: str) -> None:
     with pytest.raises(ValueError):
         evaluate(expression, {})
+
+
+def test_the_example_config_is_valid_and_complete() -> None:
+    """config.example.yaml documents every key, and loads."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    from logthread.config import Access, Limits, parse_document
+
+    path = Path(__file__).resolve().parents[2] / "config.example.yaml"
+    document = parse_document(path.read_text(encoding="utf-8"), str(path))
+    config = from_mapping(document, env={})
+    assert set(document) == {f.name for f in fields(type(config))}
+    assert set(document["limits"]) == {f.name for f in fields(Limits)}
+    assert set(document["access"]) == {f.name for f in fields(Access)}
+    assert config.limits == Limits()  # the example spells out the defaults
+    assert config.channel_for("PaymentService-PaymentFailures") == "C0PAYMENTS1"
+    assert extract_ids(_custom(), config).ids == (REQUEST_ID,)
