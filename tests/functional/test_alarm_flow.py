@@ -248,6 +248,64 @@ def test_lambda_errors_alarm_threads_the_failing_request(
     assert story.OTHER_REQUEST_ID not in json.dumps(slack.conversation())
 
 
+def test_lambda_errors_alarm_on_the_seeded_logs(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    """The shared seed (fixtures/logs): the unhandled-exception line carries no request id."""
+    from logthread_local import seed
+
+    seeded = seed.seed(logs, now_ms, files=[seed.FIXTURES_DIR / "hoge_service.json"])
+    body, subject = notification("lambda_errors_hoge.json", now_ms)
+
+    result = handle_notification(body, subject, deps)
+
+    assert result["requests"] == [seeded["seed"]["request_id"]]
+    (parent,) = slack.messages(CHANNEL)
+    (reply,) = slack.replies(CHANNEL, parent["ts"])
+    timeline = texts(reply)
+    assert timeline.startswith(f"Request {seed.SEED_REQUEST_ID}")
+    assert "*First error:* `DB fetch failed`" in timeline
+    # The traceback line (no id in it) is part of the story, in its place.
+    order = [
+        "START Version",
+        "Fetching user 42",
+        "attempt 2/3",
+        "ERROR  DB fetch failed",
+        "RuntimeError: DB fetch failed",
+        "REPORT",
+    ]
+    positions = [timeline.index(p) for p in order]
+    assert positions == sorted(positions)
+    assert "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0" not in timeline
+
+
+def test_an_error_line_without_a_request_id_belongs_to_the_request_running_in_its_stream(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    change = now_ms - 10_000
+    crashed = "dddddddd-3333-4444-8555-666666666666"
+    after = "eeeeeeee-3333-4444-8555-666666666666"
+    t = change - 30_000
+    lines = [
+        *python_request(crashed, t, [(2, "INFO", "handling order 9")])[:2],
+        (
+            t + 5,
+            "[ERROR] KeyError: 'user'\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 9, in handler\n",
+        ),
+        (t + 6, f"END RequestId: {crashed}"),
+        *python_request(after, t + 1000, [(2, "INFO", "fine")]),
+    ]
+    put_lines(logs, story.LOG_GROUP, lines)
+
+    result = handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+
+    assert result["requests"] == [crashed]
+    (parent,) = slack.messages(CHANNEL)
+    (reply,) = slack.replies(CHANNEL, parent["ts"])
+    assert texts(reply).startswith(f"Request {crashed}")
+    assert "KeyError: 'user'" in texts(reply)
+
+
 def test_no_failing_request_says_where_it_looked(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
 ) -> None:
