@@ -20,7 +20,7 @@ import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from logthread_local import slackreq
-from logthread_local.stack import RESOURCES, LocalStack
+from logthread_local.stack import MAX_RECEIVES, RESOURCES, ROOT, LocalStack
 
 
 class Recorder:
@@ -220,3 +220,31 @@ def test_a_failed_start_stops_what_had_started(aws: str) -> None:
     with pytest.raises(RuntimeError, match="boom"):
         stack.start()
     assert not _port_open(stack.ingress_url)
+
+
+def test_the_local_stack_mirrors_template_yaml(aws: str) -> None:
+    yaml_helper = pytest.importorskip("samtranslator.yaml_helper")
+    template = yaml_helper.yaml_parse((ROOT / "template.yaml").read_text(encoding="utf-8"))
+    resources = template["Resources"]
+    worker = resources["WorkerFunction"]["Properties"]
+    sns_events = {
+        e["Properties"]["Topic"]["Ref"] for e in worker["Events"].values() if e["Type"] == "SNS"
+    }
+    assert sns_events == {"TaskTopic", "AlarmTopic"}  # the local stack's two delivery queues
+    ingress = resources["IngressFunction"]["Properties"]
+    assert ingress["Environment"]["Variables"]["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
+    table_ref = worker["Environment"]["Variables"]["TABLE_NAME"]["Ref"]
+    table = resources[table_ref]["Properties"]
+    # Lambda tries an async event 1 + MaximumRetryAttempts times before its dead-letter queue.
+    assert worker["EventInvokeConfig"]["MaximumRetryAttempts"] + 1 == MAX_RECEIVES
+
+    with _stack(aws) as stack:
+        local = stack.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
+        ttl = stack.client("dynamodb").describe_time_to_live(TableName=stack.table_name)
+        assert set(stack.queues) == {"task", "alarm", "dlq"}
+    assert local["KeySchema"] == table["KeySchema"]
+    assert local["AttributeDefinitions"] == table["AttributeDefinitions"]
+    assert table["TimeToLiveSpecification"] == {
+        "AttributeName": ttl["TimeToLiveDescription"]["AttributeName"],
+        "Enabled": True,
+    }
