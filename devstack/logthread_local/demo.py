@@ -127,11 +127,24 @@ class Demo:
 
     def alarm_fires(self) -> None:
         now_ms = int(time.time() * 1000)
-        lines = story.failure_lines(now_ms - 1000)
-        stream = self.stack.put_log_lines(story.LOG_GROUP, lines)
-        self.say(self.style.dim(f"  CloudWatch Logs {story.LOG_GROUP}  {stream}"))
-        for _, line in lines:
-            self.say(self.style.dim("  │ " + line.replace("\t", "  ")))
+        seeded = story.seed_logs(self.stack.client("logs"), now_ms)
+        groups = seeded["log_groups"]
+        total = sum(g["events"] for g in groups.values())
+        self.say(
+            self.style.dim(
+                f"  CloudWatch Logs: {total} events seeded in {len(groups)} log groups "
+                f"({', '.join(sorted(groups))})"
+            )
+        )
+        # The stream where the failure happened, as CloudWatch shows it.
+        stream = next(
+            e["logStreamName"] for e in seeded["events"] if story.REQUEST_ID in e["message"]
+        )
+        self.say(self.style.dim(f"  {story.LOG_GROUP}  {stream}"))
+        for e in seeded["events"]:
+            if e["logGroupName"] == story.LOG_GROUP and e["logStreamName"] == stream:
+                first = e["message"].rstrip("\n").split("\n")[0].replace("\t", "  ")
+                self.say(self.style.dim(f"  │ {first[:160]}"))
         message, subject = story.lambda_errors_alarm(now_ms)
         message_id = self.stack.publish_alarm(message, subject)
         self.say(self.style.dim(f"  SNS → alarm topic: {subject}  (MessageId {message_id})"), "")

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from logthread_local import story
+from logthread_local import seed, story
 from logthread_local.slackreq import USER, buttons
 from logthread_local.stack import LocalStack
 
@@ -131,8 +132,14 @@ class DevApp:
             name = str(data["fixture"])
             if name not in files:
                 raise BadRequest(f"no log fixture {name!r}")
+            if files[name].suffix == ".json":  # the seed's format: groups, streams, times
+                seeded = seed.seed(self.stack.client("logs"), files=[files[name]])
+                count = sum(g["events"] for g in seeded["log_groups"].values())
+                groups = ", ".join(sorted(seeded["log_groups"]))
+                self.note("logs", f"{count} events from {name} added to {groups}")
+                return {"ok": True, "log_groups": sorted(seeded["log_groups"]), "lines": count}
             text = files[name].read_text(encoding="utf-8")
-            group = str(data.get("log_group") or "") or _group_for(name)
+            group = str(data.get("log_group") or story.LOG_GROUP)
         else:
             text = str(data.get("text", ""))
             group = str(data.get("log_group") or story.LOG_GROUP)
@@ -146,22 +153,34 @@ class DevApp:
         return {"ok": True, "log_group": group, "log_stream": stream, "lines": len(lines)}
 
     def alarm(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Fire a Lambda Errors alarm (``state`` ALARM or OK) for ``function``."""
+        """Fire a Lambda Errors alarm (``state`` ALARM, OK...) for ``function``.
+
+        ``with_failure`` first writes a new failing request to the function's log
+        group, so the alarm's window has something to find whenever it fires.
+        """
         function = str(data.get("function") or story.FUNCTION)
         state = str(data.get("state") or "ALARM")
         if state not in {"ALARM", "OK", "INSUFFICIENT_DATA"}:
             raise BadRequest("state must be ALARM, OK or INSUFFICIENT_DATA")
-        if data.get("with_story"):
-            self.add_story_logs()
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", function):
+            raise BadRequest("function must be a Lambda function name")
+        request_id = ""
+        if data.get("with_failure"):
+            request_id, lines = story.fresh_failure()
+            group = f"/aws/lambda/{function}"
+            self.stack.put_log_lines(group, lines)
+            self.note("logs", f"request {request_id} failed in {group}")
         message, subject = story.lambda_errors_alarm(state=state, function=function)
         message_id = self.stack.publish_alarm(message, subject)
         self.note("alarm", f"published to the alarm topic: {subject}")
-        return {"ok": True, "message_id": message_id, "subject": subject}
+        return {"ok": True, "message_id": message_id, "subject": subject, "request_id": request_id}
 
-    def add_story_logs(self) -> None:
-        lines = story.failure_lines()
-        stream = self.stack.put_log_lines(story.LOG_GROUP, lines)
-        self.note("logs", f"{len(lines)} HogeService lines added to {story.LOG_GROUP} ({stream})")
+    def start_story(self) -> None:
+        """The seed's story: every log fixture loaded, then HogeService's alarm fires."""
+        seeded = story.seed_logs(self.stack.client("logs"))
+        count = sum(g["events"] for g in seeded["log_groups"].values())
+        self.note("logs", f"{count} fixture events loaded in {len(seeded['log_groups'])} groups")
+        self.alarm({})
 
     def file(self, file_id: str) -> bytes:
         if self.stack.slack is None:
@@ -171,11 +190,6 @@ class DevApp:
         except KeyError:
             raise BadRequest(f"no file {file_id}") from None
         return content if isinstance(content, bytes) else b""
-
-
-def _group_for(fixture: str) -> str:
-    stem = Path(fixture).stem
-    return story.LOG_GROUP if "hoge" in stem.lower() else f"/aws/lambda/{stem}"
 
 
 def _answer(response: Mapping[str, Any]) -> dict[str, Any]:
@@ -334,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"  Slack stand-in:              {stack.slack_api_url}")
             if not args.empty:
-                dev.app.alarm({"with_story": True})
+                dev.app.start_story()
         print("Ctrl-C to stop.", flush=True)
         try:
             while not stop.wait(0.5):

@@ -1,25 +1,67 @@
 """The seed's story, timed to now: HogeService fails to read its database, the alarm fires.
 
-Used by ``make demo`` and ``logthread dev``. The log lines are written as the
-Lambda Python runtime writes them; the alarm is the SNS message CloudWatch
-publishes for a Lambda ``Errors`` alarm, with its ``StateChangeTime`` just after
-the failure so the worker's evaluation window covers it.
+Used by ``make demo`` and ``logthread dev``. The logs are the project's shared
+fixtures (fixtures/logs, loaded by :mod:`logthread_local.seed`): request
+12345678-aaaa-bbbb-cccc-1234567890ab fails with ``DB fetch failed`` five minutes
+ago, among other requests, one of which mentions an order ``123456789`` that a
+careless prefix search would take for it. The alarm is the SNS message CloudWatch
+publishes for a Lambda ``Errors`` alarm, its ``StateChangeTime`` now, its
+5-minute period covering the failure.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-FUNCTION = "HogeService"
-LOG_GROUP = f"/aws/lambda/{FUNCTION}"
-REQUEST_ID = "12345678-aaaa-bbbb-cccc-1234567890ab"
-OTHER_REQUEST_ID = "9f0e8d7c-1111-2222-3333-444455556666"
+from logthread_local import seed
+
+FUNCTION = seed.SEED_FUNCTION
+LOG_GROUP = seed.SEED_LOG_GROUP
+REQUEST_ID = seed.SEED_REQUEST_ID
 ALARM_NAME = f"{FUNCTION}-Errors"
 ERROR_MESSAGE = "DB fetch failed"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+_TAGGED = re.compile(r"^\[[A-Z]+\]\t[^\t]+\t([^\t]+)\t(.*)$", re.S)
+
+
+def seed_logs(logs: Any, now_ms: int | None = None) -> dict[str, Any]:
+    """Load every log fixture, placed relative to now; return the seed's summary."""
+    return seed.seed(logs, now_ms)
+
+
+@functools.cache
+def _messages_by_request() -> dict[str, set[str]]:
+    """HogeService's runtime lines (the message part) by the request id they carry."""
+    found: dict[str, set[str]] = {}
+    for event in seed.plan(files=[seed.FIXTURES_DIR / "hoge_service.json"]):
+        m = _TAGGED.match(event["message"].rstrip("\n"))
+        if m and event["logGroupName"] == LOG_GROUP:
+            found.setdefault(m.group(1), set()).add(m.group(2))
+    return found
+
+
+def own_and_foreign_lines(request_id: str = REQUEST_ID) -> tuple[set[str], set[str]]:
+    """Lines only ``request_id`` wrote, and lines only the other requests wrote."""
+    by_request = _messages_by_request()
+    own = set(by_request.get(request_id, set()))
+    foreign = set().union(*(v for k, v in by_request.items() if k != request_id))
+    return own - foreign, foreign - own
+
+
+def shows_failing_request(text: str) -> bool:
+    """``text`` holds every line of the failing request and none of another request's.
+
+    The other requests include one that logged ``order 123456789 found``: a prefix
+    search for ``12345678`` that trusted substring matches would bring it back.
+    """
+    own, foreign = own_and_foreign_lines()
+    return bool(own) and all(m in text for m in own) and not any(m in text for m in foreign)
 
 
 def _iso(ms: int) -> str:
@@ -28,96 +70,69 @@ def _iso(ms: int) -> str:
     )
 
 
-def _request(request_id: str, start_ms: int, body: list[tuple[int, str, str]], report: str) -> list:
-    lines = [(start_ms, f"START RequestId: {request_id} Version: $LATEST")]
-    t = start_ms
-    for offset, level, message in body:
-        t = start_ms + offset
-        lines.append((t, f"[{level}]\t{_iso(t)}\t{request_id}\t{message}"))
-    lines.append((t + 2, f"END RequestId: {request_id}"))
-    lines.append((t + 3, f"REPORT RequestId: {request_id}\t{report}"))
-    return lines
+def fresh_failure(now_ms: int | None = None) -> tuple[str, list[tuple[int, str]]]:
+    """A new request id and its failing lines (``(timestamp_ms, line)``), ending now.
 
-
-# (offset ms from START, level, message) of each request's own lines.
-HEALTHY = [
-    (3, "INFO", "GET /orders/41 from 203.0.113.10"),
-    (48, "INFO", "fetched order 41 from orders-db in 41 ms"),
-]
-FAILING = [
-    (2, "INFO", "GET /orders/42 from 203.0.113.10"),
-    (5, "INFO", "connecting to orders-db.cluster-abc123.us-east-1.rds.amazonaws.com"),
-    (5007, "WARN", "orders-db did not answer within 5000 ms (attempt 1 of 2), retrying"),
-    (
-        10011,
-        "ERROR",
-        f"{ERROR_MESSAGE}: OperationalError: connection to orders-db timed out after 5000 ms "
-        "(attempt 2 of 2)",
-    ),
-    (10013, "ERROR", "returning 503 to the caller for order 42"),
-]
-
-
-def shows_failing_request(text: str) -> bool:
-    """True if ``text`` holds every line of the failing request and none of the healthy one."""
-    return all(m in text for _, _, m in FAILING) and not any(m in text for _, _, m in HEALTHY)
-
-
-def failure_lines(now_ms: int | None = None) -> list[tuple[int, str]]:
-    """HogeService's log: a healthy request, then 12345678-… failing on its database.
-
-    Timestamps fall in the 40 seconds before ``now_ms``, inside a 1-minute alarm
-    period ending now.
+    For trying the alarm again later in ``logthread dev``: the seed's own failure
+    sits five minutes before the stack started, outside any later alarm's window.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
-    ok_start = now_ms - 40_000
-    bad_start = now_ms - 30_000
-    healthy = _request(
-        OTHER_REQUEST_ID,
-        ok_start,
-        HEALTHY,
-        "Duration: 51.20 ms\tBilled Duration: 52 ms\tMemory Size: 256 MB\tMax Memory Used: 81 MB",
+    rid = str(uuid.uuid4())
+    start = now_ms - 3_500
+    body = [
+        (3, "INFO", "Received event: {'path': '/users/42', 'httpMethod': 'GET'}"),
+        (6, "INFO", "Fetching user 42 from users table"),
+        (1010, "WARNING", "DB connection attempt 1/3 timed out after 1000 ms; retrying"),
+        (2015, "WARNING", "DB connection attempt 2/3 timed out after 1000 ms; retrying"),
+        (3020, "ERROR", ERROR_MESSAGE),
+    ]
+    lines = [(start, f"START RequestId: {rid} Version: $LATEST")]
+    lines += [(start + o, f"[{lvl}]\t{_iso(start + o)}\t{rid}\t{msg}") for o, lvl, msg in body]
+    lines.append((start + 3025, f"END RequestId: {rid}"))
+    lines.append(
+        (
+            start + 3026,
+            f"REPORT RequestId: {rid}\tDuration: 3022.40 ms\tBilled Duration: 3023 ms\t"
+            "Memory Size: 256 MB\tMax Memory Used: 88 MB",
+        )
     )
-    failing = _request(
-        REQUEST_ID,
-        bad_start,
-        FAILING,
-        "Duration: 10016.87 ms\tBilled Duration: 10017 ms\tMemory Size: 256 MB\t"
-        "Max Memory Used: 83 MB",
-    )
-    return sorted(healthy + failing)
+    return rid, lines
 
 
 def lambda_errors_alarm(
-    now_ms: int | None = None, *, state: str = "ALARM", function: str = FUNCTION
+    now_ms: int | None = None,
+    *,
+    state: str = "ALARM",
+    function: str = FUNCTION,
+    period: int = 300,
 ) -> tuple[dict[str, Any], str]:
     """The CloudWatch alarm message for Lambda ``Errors`` on ``function``, and its subject.
 
     Shaped like fixtures/alarms/lambda_errors_hoge.json (a real notification), with
-    the times moved to now and a 1-minute period.
+    ``StateChangeTime`` at ``now_ms``.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     change = datetime.fromtimestamp(now_ms / 1000, UTC)
     stamp = change.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now_ms % 1000:03d}+0000"
-    period_start = change.strftime("%d/%m/%y %H:%M:00")
+    datapoint = datetime.fromtimestamp((now_ms // 1000 - period) // 60 * 60, UTC)
     name = f"{function}-Errors"
     old = {"ALARM": "OK", "OK": "ALARM"}.get(state, "OK")
     if state == "ALARM":
         reason = (
-            f"Threshold Crossed: 1 out of the last 1 datapoints [1.0 ({period_start})] was "
-            "greater than or equal to the threshold (1.0) (minimum 1 datapoint for OK -> "
-            "ALARM transition)."
+            f"Threshold Crossed: 1 out of the last 1 datapoints [1.0 "
+            f"({datapoint:%d/%m/%y %H:%M:00})] was greater than or equal to the threshold (1.0) "
+            "(minimum 1 datapoint for OK -> ALARM transition)."
         )
     else:
         reason = (
-            f"Threshold Crossed: 1 out of the last 1 datapoints [0.0 ({period_start})] was not "
-            "greater than or equal to the threshold (1.0) (minimum 1 datapoint for ALARM -> OK "
-            "transition)."
+            f"Threshold Crossed: 1 out of the last 1 datapoints [0.0 "
+            f"({datapoint:%d/%m/%y %H:%M:00})] was not greater than or equal to the threshold "
+            "(1.0) (minimum 1 datapoint for ALARM -> OK transition)."
         )
     topic = "arn:aws:sns:us-east-1:123456789012:logthread-alarms"
     message = {
         "AlarmName": name,
-        "AlarmDescription": f"{function} returned errors (Lambda Errors >= 1 in 1 minute)",
+        "AlarmDescription": f"{function} returned errors (Lambda Errors >= 1 over 5 minutes)",
         "AWSAccountId": "123456789012",
         "AlarmConfigurationUpdatedTimestamp": "2024-05-01T09:12:44.512+0000",
         "NewStateValue": state,
@@ -136,7 +151,7 @@ def lambda_errors_alarm(
             "Statistic": "SUM",
             "Unit": None,
             "Dimensions": [{"value": function, "name": "FunctionName"}],
-            "Period": 60,
+            "Period": period,
             "EvaluationPeriods": 1,
             "DatapointsToAlarm": 1,
             "ComparisonOperator": "GreaterThanOrEqualToThreshold",
@@ -150,10 +165,11 @@ def lambda_errors_alarm(
 
 
 def fixture_log_files() -> dict[str, Path]:
-    """Log fixtures a developer can load into the stack: name -> path (.log / .txt)."""
+    """Log fixtures a developer can load: name -> path (seed JSON, or .log / .txt lines)."""
     found: dict[str, Path] = {}
     for path in sorted(FIXTURES.rglob("*")):
-        if path.is_file() and path.suffix in {".log", ".txt"}:
+        seed_file = path.parent == seed.FIXTURES_DIR and path.suffix == ".json"
+        if path.is_file() and (seed_file or path.suffix in {".log", ".txt"}):
             found[str(path.relative_to(FIXTURES))] = path
     return found
 
@@ -162,7 +178,7 @@ def lines_from_text(text: str, now_ms: int | None = None) -> list[tuple[int, str
     """Pasted log text as ``(timestamp, line)`` events ending now, one ms apart.
 
     Every line is stamped now (in order) rather than with a time it may carry, so
-    that the default look-back (today first) and the alarm window both find it.
+    that the default look-back (today first) and an alarm fired now both find it.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     rows = [r.rstrip("\r") for r in text.splitlines() if r.strip()]

@@ -45,6 +45,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def dev_url(moto_endpoint: str) -> Iterator[str]:
     with LocalStack(aws_endpoint=moto_endpoint) as stack, DevServer(stack) as dev:
+        dev.app.start_story()  # as `logthread dev` starts: fixtures loaded, the alarm fired
         yield dev.url
     urllib.request.urlopen(
         urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10
@@ -75,7 +76,6 @@ def _entry_with(page: Any, text: str) -> Any:
 
 
 def test_the_page_shows_the_alarm_thread(page: Any) -> None:
-    page.get_by_role("button", name="Fire alarm").click()
     entry = _entry_with(page, story.REQUEST_ID)
     thread = entry.locator(".thread")
     thread.locator(".message", has_text=story.ERROR_MESSAGE).wait_for()
@@ -116,4 +116,17 @@ def test_search_again_lands_in_the_thread(page: Any) -> None:
     )
     newest = replies.nth(replies.count() - 1).inner_text()
     assert story.shows_failing_request(newest)
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_fire_alarm_logs_a_new_failure_and_threads_it(page: Any) -> None:
+    before = page.locator("#messages .message").count()
+    with page.expect_response("**/api/alarm") as answer:
+        page.get_by_role("button", name="Fire alarm").click()
+    request_id = answer.value.json()["request_id"]
+    assert request_id
+    page.wait_for_function(
+        "n => document.querySelectorAll('#messages .message').length > n", arg=before
+    )
+    page.locator("#messages .message", has_text=request_id).first.wait_for()
     assert page.locator("#error").inner_text() == ""

@@ -69,24 +69,36 @@ def test_a_typed_command_reaches_the_ingress_signed(dev: tuple[LocalStack, str])
     assert event["headers"]["x-slack-signature"].startswith("v0=")
 
 
-def test_logs_and_an_alarm_from_the_page_make_the_alarm_thread(
+def test_pasted_logs_and_an_alarm_from_the_page_make_the_alarm_thread(
     dev: tuple[LocalStack, str],
 ) -> None:
     stack, url = dev
-    text = "\n".join(line for _, line in story.failure_lines())
+    request_id, lines = story.fresh_failure()
+    text = "\n".join(line for _, line in lines)
     status, added = _call(url + "api/logs", {"log_group": story.LOG_GROUP, "text": text})
-    assert status == 200 and added["lines"] == len(story.failure_lines())
+    assert status == 200 and added["lines"] == len(lines)
     status, fired = _call(url + "api/alarm", {"function": story.FUNCTION, "state": "ALARM"})
     assert status == 200 and fired["subject"].startswith('ALARM: "HogeService-Errors"')
     assert stack.wait_idle(60)
     _, state = _call(url + "api/state")
     (alarm,) = state["channels"][stack.default_channel]["messages"]
-    replies = "\n".join(json.dumps(r) for r in alarm["replies"])
-    assert story.REQUEST_ID in replies
+    assert request_id in json.dumps(alarm["replies"])
     assert all(d["error"] == "" for d in state["deliveries"])
     notes = [n["text"] for n in state["notes"]]
     assert any(story.LOG_GROUP in n for n in notes)
     assert any("HogeService-Errors" in n for n in notes)
+
+
+def test_a_seed_fixture_loads_by_name(dev: tuple[LocalStack, str]) -> None:
+    stack, url = dev
+    _, state = _call(url + "api/state")
+    assert "logs/hoge_service.json" in state["fixtures"]
+    status, added = _call(url + "api/logs", {"fixture": "logs/hoge_service.json"})
+    assert status == 200 and added["log_groups"] == [story.LOG_GROUP]
+    logs = stack.client("logs")
+    events = logs.filter_log_events(logGroupName=story.LOG_GROUP)["events"]
+    assert len(events) == added["lines"]
+    assert any(story.REQUEST_ID in e["message"] for e in events)
 
 
 def test_the_page_can_only_click_buttons_that_exist(dev: tuple[LocalStack, str]) -> None:
@@ -101,6 +113,7 @@ def test_the_page_can_only_click_buttons_that_exist(dev: tuple[LocalStack, str])
     ("path", "body", "error"),
     [
         ("api/alarm", {"state": "BROKEN"}, "state must be"),
+        ("api/alarm", {"function": "a b*"}, "function must be"),
         ("api/logs", {"log_group": "no-slash", "text": "x"}, "log_group must be"),
         ("api/logs", {"text": "   \n"}, "no log lines"),
         ("api/logs", {"fixture": "../../etc/passwd"}, "no log fixture"),

@@ -198,7 +198,7 @@ $("#alarm-form").addEventListener("submit", (ev) => {
   act(() => api("/api/alarm", {
     function: form.get("function"),
     state: form.get("state"),
-    with_story: form.get("with_story") === "on",
+    with_failure: form.get("with_failure") === "on",
   }));
 });
 
