@@ -123,13 +123,18 @@ def _key_words() -> str:
 
 # A quoted value: ``qb`` is the run of backslashes before the opening quote (0
 # for JSON, 1 for JSON escaped inside a JSON string, 3 one level deeper). At
-# depth with ``k`` backslashes, a run of ``n`` backslashes before a quote closes
-# the string exactly when ``n % (2k + 2) == k``; every other run is content.
-_CLOSE = r"(?:(?P=kvqb)(?P=kvqb)\\\\)*+(?P=kvqb)(?P=kvqc)"
+# depth with ``k`` backslashes, a run of ``n`` backslashes before a quote ends
+# the string exactly when ``n % (2k + 2) == k``: the run's leading groups of
+# 2k + 2 are escaped backslashes (content), the last ``k`` and the quote close.
+_GROUPS = r"(?:(?P=kvqb)(?P=kvqb)\\\\)"
+_DELIM = r"(?P=kvqb)(?P=kvqc)"
 _QUOTED = (
-    r"(?P<kvqb>\\*+)(?P<kvqc>[\"'])"
-    r"(?P<kvq>(?:[^\\\"'\r\n]++|(?!" + _CLOSE + r")\\*+[^\\\r\n]|\\++(?=[\r\n]|\Z))*+)"
-    r"(?:" + _CLOSE + r"|(?=[\r\n])|\Z)"
+    r"(?P<kvqb>\\*+)(?P<kvqc>[\"'])(?P<kvq>(?:"
+    r"[^\\\"'\r\n]++"
+    r"|" + _GROUPS + r"++(?=" + _DELIM + r")"
+    r"|(?!" + _GROUPS + r"*+" + _DELIM + r")\\*+[^\\\r\n]"
+    r"|\\++(?=[\r\n]|\Z)"
+    r")*+)(?:" + _DELIM + r"|(?=[\r\n])|\Z)"
 )
 # An unquoted value ends at whitespace, a separator, a quote, a closing bracket
 # or an escape sequence (``\n``, ``\"``: the text is itself inside a string).
