@@ -15,7 +15,6 @@ through a tunnel as the app's request URL.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -293,51 +292,69 @@ class DevServer:
         self._thread.join(timeout=5)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="logthread dev",
-        description="Run logthread locally (moto as AWS, a Slack stand-in) with a web page.",
-    )
-    p.add_argument("--port", type=int, default=0, help="port of the page (default: a free one)")
-    p.add_argument("--slack-token", default="", help="a bot token: post to that real workspace")
-    p.add_argument("--signing-secret", default="", help="the Slack app's signing secret")
-    p.add_argument("--channel", default="", help="default channel id for alarms")
-    p.add_argument("--config", default="", help="a logthread config file (YAML or JSON)")
-    p.add_argument(
-        "--empty", action="store_true", help="start with no logs and no alarm (stand-in mode)"
-    )
-    p.add_argument("--verbose", action="store_true", help="show the functions' logs")
-    return p
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Start the stack and the page; run until Ctrl-C (or SIGTERM)."""
-    args = parser().parse_args(argv)
-    if args.slack_token and not (args.signing_secret and args.channel):
-        parser().error("with --slack-token, give --signing-secret and --channel too")
+    """``python -m logthread_local.devserver [options]``: the same as ``logthread dev``."""
+    from logthread.cli import main as cli_main
+
+    return cli_main(["dev", *(sys.argv[1:] if argv is None else argv)])
+
+
+def run(
+    *,
+    port: int = 0,
+    slack_token: str = "",
+    signing_secret: str = "",
+    channel: str = "",
+    config_path: str = "",
+    empty: bool = False,
+    verbose: bool = False,
+) -> int:
+    """Start the stack and the page; run until Ctrl-C (or SIGTERM). Returns the exit status.
+
+    Parameters
+    ----------
+    port:
+        The page's port (0: a free one).
+    slack_token, signing_secret, channel:
+        A real workspace's bot token and app signing secret, and the channel for
+        alarms there; all three or none (then the stand-in serves).
+    config_path:
+        A logthread config file, validated before anything starts.
+    empty:
+        Start without the seed's logs and alarm.
+    verbose:
+        Let the functions' Powertools logs through to the terminal.
+    """
+    if slack_token and not (signing_secret and channel):
+        print("logthread dev: with --slack-token, give --signing-secret and --channel too",
+              file=sys.stderr)  # fmt: skip
+        return 2
     config: dict[str, Any] | None = None
-    if args.config:
+    if config_path:
         from logthread import config as core_config
 
-        path = Path(args.config)
-        document = core_config.parse_document(path.read_text(encoding="utf-8"), str(path))
-        core_config.from_mapping(document)  # refuse a bad file now, naming the bad key
-        config = dict(document)
-    channel = args.channel or "C0ALERTS"
-    if config is not None:
-        config.setdefault("default_channel", channel)
+        path = Path(config_path)
+        try:
+            document = core_config.parse_document(path.read_text(encoding="utf-8"), str(path))
+            core_config.from_mapping(document)  # refuse a bad file now, naming the bad key
+        except (OSError, core_config.ConfigError) as exc:
+            print(f"logthread dev: {exc}", file=sys.stderr)
+            return 2
+        # An explicit --channel wins over the file's default channel.
+        channel = channel or str(document.get("default_channel") or "")
+        config = {**document, "default_channel": channel or "C0ALERTS"}
     stop = threading.Event()
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with (
         LocalStack(
-            slack_token=args.slack_token,
-            signing_secret=args.signing_secret,
-            default_channel=channel,
+            slack_token=slack_token,
+            signing_secret=signing_secret,
+            default_channel=channel or "C0ALERTS",
             config=config,
-            quiet=not args.verbose,
+            quiet=not verbose,
         ) as stack,
-        DevServer(stack, args.port) as dev,
+        DevServer(stack, port) as dev,
     ):
         print(f"logthread dev: {dev.url}", flush=True)
         print(f"  ingress (Slack request URL): {stack.ingress_url}")
@@ -347,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             print("  request URL to <tunnel>/slack/events for /logsearch and the buttons.")
         else:
             print(f"  Slack stand-in:              {stack.slack_api_url}")
-            if not args.empty:
+            if not empty:
                 dev.app.start_story()
         print("Ctrl-C to stop.", flush=True)
         try:

@@ -148,10 +148,19 @@ def test_real_slack_mode_leaves_slack_to_slack(aws: str) -> None:
         assert status == 400 and "in Slack itself" in answer["error"]
 
 
+def test_dev_refuses_half_a_real_workspace_and_a_bad_config(tmp_path: Path) -> None:
+    from logthread import cli
+
+    assert cli.main(["dev", "--slack-token", "xoxb-x"]) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("routes: [{alarm: '*'}]\n", encoding="utf-8")
+    assert cli.main(["dev", "--config", str(bad)]) == 2
+
+
 def test_logthread_dev_runs_until_ctrl_c_and_stops_cleanly() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "logthread_local.devserver"],
+        [sys.executable, "-m", "logthread.cli", "dev"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
