@@ -13,7 +13,10 @@ from hypothesis import strategies as st
 
 from logthread import redact as R
 from logthread.config import ConfigError, RedactionPattern, from_mapping
+from logthread.logparse import parse_event
 from logthread.redact import REDACTED, Redactor, from_config
+from logthread.search.model import SearchQuery, SearchResult
+from logthread.slack.render import render_search
 
 SECRETS: dict[str, dict[str, str]] = load_fixture("secrets/secrets.json")
 FORMATS = ["python_text.json", "node_text.json", "lambda_json.json", "powertools.json"]
@@ -33,7 +36,10 @@ def leak_forms(name: str) -> list[str]:
     value = SECRETS[name]["value"]
     if SECRETS[name]["kind"] == "private-key":
         return [line for line in value.splitlines() if "-----" not in line]
-    return sorted({value, repr(value)[1:-1], *(_escaped(value, d) for d in (1, 2, 3))})
+    forms = {value, repr(value)[1:-1], *(_escaped(value, d) for d in (1, 2, 3))}
+    # Slack mrkdwn escaping, as the renderer applies it.
+    forms |= {f.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") for f in forms}
+    return sorted(forms)
 
 
 ALL_FORMS = [(name, form) for name in SECRETS for form in leak_forms(name)]
@@ -78,6 +84,23 @@ def test_clean_corpus_is_left_exactly_as_it_was() -> None:
     messages = [e["message"] for e in load_fixture("secrets/clean.json")["events"]]
     assert [REDACTOR.redact(m) for m in messages] == [(m, 0) for m in messages]
     assert REDACTOR.redact_lines(messages) == (messages, 0)
+
+
+def test_corpus_rendered_for_slack_holds_no_secret() -> None:
+    # The real chain up to the Slack call: CloudWatch events -> records -> blocks and file.
+    records = []
+    for name in FORMATS:
+        doc = load_fixture(f"secrets/{name}")
+        records += [parse_event(e, doc["logGroupName"]) for e in doc["events"]]
+    result = SearchResult(
+        query=SearchQuery(request_id=RID), records=records, log_groups_searched=["/aws/lambda/"]
+    )
+    rendered = render_search(result, redactor=REDACTOR, max_sections=1)
+    assert rendered.full_log is not None  # the file path is exercised too
+    posted = [rendered.parent_text, rendered.thread_text, rendered.full_log]
+    posted += [json.dumps(b.to_dict()) for b in [*rendered.parent_blocks, *rendered.thread_blocks]]
+    assert [leaked(p) for p in posted] == [[]] * len(posted)
+    assert rendered.hidden_values > 0
 
 
 # --- markers: the reader sees what was hidden --------------------------------------------
