@@ -25,14 +25,15 @@ from logthread.chat import SlackChat
 from logthread.config import Config, from_mapping
 from logthread.store import EpisodeStore, create_table
 from logthread.worker.deps import WorkerDeps
-from logthread_local import story
 from logthread_local.slack_standin import SlackStandin
 from tests.conftest import load_fixture
 
 CHANNEL = "C0ALARMS"
 PAYMENTS = "C0PAYMENTS"
 TABLE = "logthread-alarms-test"
-HOGE = story.REQUEST_ID  # 12345678-aaaa-bbbb-cccc-1234567890ab
+HOGE = "12345678-aaaa-bbbb-cccc-1234567890ab"
+HEALTHY = "9f0e8d7c-1111-2222-3333-444455556666"
+HOGE_GROUP = "/aws/lambda/HogeService"
 FIXTURE_CHANGE = datetime(2024, 5, 14, 3, 21, 7, 123000, tzinfo=UTC)
 
 CONFIG = {
@@ -181,8 +182,32 @@ def deps(logs: Any, table: Any, chat: SlackChat, config: Config, cloudwatch: Any
 
 
 def hoge_failure(logs: Any, change_ms: int) -> str:
-    """The seed's story: HogeService fails on its database just before the alarm."""
-    return put_lines(logs, story.LOG_GROUP, story.failure_lines(change_ms - 5_000))
+    """HogeService fails on its database just before the alarm (a healthy request beside it)."""
+    healthy = python_request(
+        HEALTHY,
+        change_ms - 45_000,
+        [
+            (3, "INFO", "GET /orders/41 from 203.0.113.10"),
+            (48, "INFO", "fetched order 41 in 41 ms"),
+        ],
+    )
+    failing = python_request(
+        HOGE,
+        change_ms - 35_000,
+        [
+            (2, "INFO", "GET /orders/42 from 203.0.113.10"),
+            (5, "INFO", "connecting to orders-db.cluster-abc123.us-east-1.rds.amazonaws.com"),
+            (5007, "WARN", "orders-db did not answer within 5000 ms (attempt 1 of 2), retrying"),
+            (
+                10011,
+                "ERROR",
+                "DB fetch failed: OperationalError: connection to orders-db timed out after "
+                "5000 ms (attempt 2 of 2)",
+            ),
+            (10013, "ERROR", "returning 503 to the caller for order 42"),
+        ],
+    )
+    return put_lines(logs, HOGE_GROUP, healthy + failing)
 
 
 # -- the headline: Lambda Errors on HogeService ---------------------------------------------
@@ -241,11 +266,11 @@ def test_lambda_errors_alarm_threads_the_failing_request(
         "ERROR  DB fetch failed",
         "ERROR  returning 503",
         "END",
-        "REPORT Duration: 10016.9 ms",
+        "REPORT Duration: 10015 ms",
     ]
     positions = [timeline.index(p) for p in order]
     assert positions == sorted(positions)
-    assert story.OTHER_REQUEST_ID not in json.dumps(slack.conversation())
+    assert HEALTHY not in json.dumps(slack.conversation())
 
 
 def test_lambda_errors_alarm_on_the_seeded_logs(
@@ -295,7 +320,7 @@ def test_an_error_line_without_a_request_id_belongs_to_the_request_running_in_it
         (t + 6, f"END RequestId: {crashed}"),
         *python_request(after, t + 1000, [(2, "INFO", "fine")]),
     ]
-    put_lines(logs, story.LOG_GROUP, lines)
+    put_lines(logs, HOGE_GROUP, lines)
 
     result = handle_notification(*notification("lambda_errors_hoge.json", change), deps)
 
@@ -310,8 +335,8 @@ def test_no_failing_request_says_where_it_looked(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
 ) -> None:
     change = now_ms - 10_000
-    healthy = python_request(story.OTHER_REQUEST_ID, change - 20_000, [(3, "INFO", "all good")])
-    put_lines(logs, story.LOG_GROUP, healthy)
+    healthy = python_request(HEALTHY, change - 20_000, [(3, "INFO", "all good")])
+    put_lines(logs, HOGE_GROUP, healthy)
     body, subject = notification("lambda_errors_hoge.json", change)
 
     result = handle_notification(body, subject, deps)
@@ -319,7 +344,10 @@ def test_no_failing_request_says_where_it_looked(
     (parent,) = slack.messages(CHANNEL)
     assert result["requests"] == []
     assert ":thread: No failing request found — see the thread" in texts(parent)
-    assert [b["text"]["text"] for b in buttons(parent)] == ["Open in CloudWatch"]
+    assert [b["text"]["text"] for b in buttons(parent)] == [
+        "Search logs again",
+        "Open in CloudWatch",
+    ]
     (reply,) = slack.replies(CHANNEL, parent["ts"])
     shown = texts(reply)
     assert shown.startswith(":mag: *No failing request found* in the alarm's evaluation window.")
@@ -328,7 +356,48 @@ def test_no_failing_request_says_where_it_looked(
         "• `/aws/lambda/HogeService` — error lines: ERROR level, timeouts, failed REPORTs (Errors of HogeService)"
         in shown
     )
-    assert [b["text"]["text"] for b in buttons(reply)] == ["Open in CloudWatch"]
+    again, _ = buttons(reply)
+    assert (again["action_id"], again["text"]["text"]) == (
+        "logthread.alarm_search_again",
+        "Search logs again",
+    )
+
+
+def test_search_logs_again_widens_the_window_and_answers_in_the_thread(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    from logthread.alarms.rescan import decode_button, rescan_body
+    from logthread.worker import handle_message
+
+    change = now_ms - 10_000
+    early = "ffffffff-4444-4555-8666-777777777777"  # failed before the evaluation window
+    put_lines(
+        logs,
+        HOGE_GROUP,
+        python_request(early, change - 15 * 60_000, [(3, "ERROR", "DB fetch failed: early")]),
+    )
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    (parent,) = slack.messages(CHANNEL)
+    (nothing,) = slack.replies(CHANNEL, parent["ts"])
+    again, _ = buttons(nothing)
+    key, window = decode_button(again["value"])
+    assert key == "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HogeService-Errors"
+    assert window.start_ms > change - 15 * 60_000
+
+    # The click, as the ingress publishes it; the worker routes it to the alarm path.
+    body = rescan_body(
+        again["value"], channel=CHANNEL, thread_ts=parent["ts"], user_id="U0ONCALL1", now_ms=now_ms
+    )
+    result = handle_message(body, None, deps)
+
+    assert result["action"] == "searched-again"
+    assert result["requests"] == [early]
+    assert len(slack.messages(CHANNEL)) == 1
+    _, found = slack.replies(CHANNEL, parent["ts"])
+    assert texts(found).startswith(f"Request {early}")
+    # The same click delivered twice answers once.
+    handle_message(body, None, deps)
+    assert len(slack.replies(CHANNEL, parent["ts"])) == 2
 
 
 # -- other notification shapes --------------------------------------------------------------
@@ -492,7 +561,7 @@ def test_composite_alarm_follows_its_children(
         )
     change = now_ms - 10_000
     fuga = fuga_failure(logs, change)
-    put_lines(logs, story.LOG_GROUP, python_request(HOGE, change - 30_000, [(3, "INFO", "fine")]))
+    put_lines(logs, HOGE_GROUP, python_request(HOGE, change - 30_000, [(3, "INFO", "fine")]))
     body, subject = notification("composite_checkout.json", change)
 
     result = handle_notification(body, subject, deps)
@@ -618,7 +687,7 @@ def test_alarm_then_alarm_then_ok_is_one_thread(
     later = "cccccccc-2222-4333-8444-555555555555"
     put_lines(
         logs,
-        story.LOG_GROUP,
+        HOGE_GROUP,
         python_request(later, second - 60_000, [(4, "ERROR", "DB fetch failed: pool exhausted")]),
     )
     body, subject = notification("lambda_errors_hoge_repeat.json", first)

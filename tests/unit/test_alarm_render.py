@@ -255,3 +255,51 @@ def test_any_notification_renders_valid_blocks(body: str, subject: str) -> None:
     raw = raw_reply(alarm)
     if raw is not None:
         _valid(raw.blocks)
+
+
+def test_rescan_button_round_trip() -> None:
+    import pytest
+
+    from logthread.alarms import rescan
+
+    key = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HogeService-Errors"
+    button = rescan.button(key, WINDOW)
+    assert button is not None and button.action_id == "logthread.alarm_search_again"
+    assert rescan.decode_button(str(button.value)) == (key, WINDOW)
+    body = rescan.rescan_body(
+        str(button.value), channel="C1", thread_ts="1.2", user_id="U1", now_ms=WINDOW.end_ms
+    )
+    parsed = rescan.parse_rescan(body)
+    assert parsed is not None
+    assert (parsed.episode_key, parsed.channel, parsed.thread_ts, parsed.user_id) == (
+        key,
+        "C1",
+        "1.2",
+        "U1",
+    )
+    # Three times as long, never past now.
+    assert parsed.window.duration_ms == 3 * WINDOW.duration_ms
+    assert parsed.window.end_ms == WINDOW.end_ms
+    assert rescan.button("k" * 3000, WINDOW) is None
+    for bad in ("", "{}", '{"v":1,"k":"x","w":[2,1]}', '{"v":2,"k":"x","w":[1,2]}'):
+        with pytest.raises(ValueError):
+            rescan.decode_button(bad)
+    assert rescan.parse_rescan('{"type":"logthread.alarm_rescan","version":1}') is None
+    assert rescan.parse_rescan(json.dumps({"AlarmName": "x"})) is None
+
+
+def test_nothing_found_offers_the_rescan_button_only_for_episodes() -> None:
+    alarm = _read("lambda_errors_hoge.json")
+    discovery = Discovery(_plan())
+    plain = as_dicts(nothing_found_reply(alarm, discovery).blocks)
+    episode = as_dicts(
+        nothing_found_reply(alarm, discovery, rescan_key=alarm.episode_key, again=True).blocks
+    )
+    assert [e["text"]["text"] for b in plain if b["type"] == "actions" for e in b["elements"]] == [
+        "Open in CloudWatch"
+    ]
+    assert [e["action_id"] for b in episode if b["type"] == "actions" for e in b["elements"]] == [
+        "logthread.alarm_search_again",
+        "logthread.open_cloudwatch",
+    ]
+    assert _text(episode).startswith(":mag: *Searched again: still no failing request.*")

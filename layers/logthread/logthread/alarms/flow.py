@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -41,6 +41,7 @@ from logthread.alarms.render import (
     summary_reply,
     transition_reply,
 )
+from logthread.alarms.rescan import Rescan, parse_rescan
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 
 logger = Logger(service="logthread", child=True)
@@ -152,6 +153,7 @@ class Run:
     key: str
     store: Any
     started: float = field(default_factory=time.monotonic)
+    rescan_key: str = ""  # set for episodes: "Search logs again" re-runs their discovery
 
     def once(self, step: str, post: Callable[[], str]) -> str:
         """Make a Slack post unless this notification already made it; return its ts."""
@@ -180,9 +182,12 @@ class Run:
 
 def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
     body, subject = notification["body"], notification["subject"]
-    alarm = parse(body, subject)
     config = deps.config
     store = deps.store.with_ttl(config.limits.episode_ttl_days * 86400) if deps.store else None
+    again = parse_rescan(body)
+    if again is not None:
+        return _on_rescan(again, deps, store, notification_key(body, subject))
+    alarm = parse(body, subject)
     run = Run(deps, alarm, notification_key(body, subject), store)
     channel = config.channel_for(alarm.name)
     if not channel:
@@ -195,6 +200,7 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
         store is not None and alarm.source in ("cloudwatch", "eventbridge") and bool(alarm.name)
     )
     if episodic and alarm.state == "ALARM":
+        run.rescan_key = alarm.episode_key
         return _on_alarm(run, channel)
     if episodic and store is not None and alarm.state in ("OK", "INSUFFICIENT_DATA"):
         episode = store.get(alarm.episode_key)
@@ -220,7 +226,9 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
     )
     if opened:
         findings = _investigate(run)
-        message = alarm_message(alarm, discovery=findings.discovery, found_ids=findings.ids)
+        message = alarm_message(
+            alarm, discovery=findings.discovery, found_ids=findings.ids, rescan_key=run.rescan_key
+        )
         ts = episode.ts or run.post("alarm", channel, message)
         if not episode.ts:
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
@@ -267,6 +275,30 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
 
 
+def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]:
+    """ "Search logs again" on an alarm that found nothing: discovery over a wider window."""
+    episode = store.get(again.episode_key) if store is not None else None
+    if episode is None:
+        days = deps.config.limits.episode_ttl_days
+        text = (
+            f"This alarm is no longer remembered (episodes are kept {days} days): "
+            "open CloudWatch to look further."
+        )
+        ts = deps.chat.post(again.channel, text=text, thread_ts=again.thread_ts)
+        return {"action": "rescan-forgotten", "channel": again.channel, "ts": ts}
+    run = Run(deps, parse(episode.body, episode.subject), key, store, rescan_key=again.episode_key)
+    logger.info("alarm search again", extra={"alarm": run.alarm.name, "user": again.user_id})
+    findings = _investigate(run, window=again.window)
+    _thread(run, again.channel, again.thread_ts, findings, again=True)
+    store.add_request_ids(again.episode_key, findings.ids)
+    return {
+        "action": "searched-again",
+        "channel": again.channel,
+        "ts": again.thread_ts,
+        "requests": findings.ids,
+    }
+
+
 def _standalone(run: Run, channel: str) -> dict[str, Any]:
     """A notification outside any episode: its own message, and logs when it has any."""
     findings = _investigate(run) if _worth_looking(run.alarm) else Findings()
@@ -285,7 +317,9 @@ def _worth_looking(alarm: Alarm) -> bool:
 # -- the logs -------------------------------------------------------------------------------
 
 
-def _investigate(run: Run, *, known: set[str] | None = None) -> Findings:
+def _investigate(
+    run: Run, *, known: set[str] | None = None, window: TimeWindow | None = None
+) -> Findings:
     """Request ids (from the payload, else discovered) and each one's log story."""
     from logthread.search import search
 
@@ -303,6 +337,8 @@ def _investigate(run: Run, *, known: set[str] | None = None) -> Findings:
         logger.exception("planning the log search failed", extra={"alarm": alarm.name})
         out.errors.append(str(exc))
         return out
+    if window is not None:
+        the_plan = replace(the_plan, window=window)
     limit = config.limits.requests_per_alarm
     if extraction.ids:
         out.looked = True
@@ -369,13 +405,13 @@ def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], s
     return upload
 
 
-def _thread(run: Run, channel: str, ts: str, findings: Findings) -> None:
+def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool = False) -> None:
     """Everything that goes under the alarm message."""
     from logthread.redact import from_config
     from logthread.slack.render import render_search
 
     chat, alarm = run.deps.chat, run.alarm
-    if alarm.problems:
+    if alarm.problems and not again:
         raw = raw_reply(alarm)
         if raw is not None:
             run.post("raw", channel, raw, ts)
@@ -406,5 +442,11 @@ def _thread(run: Run, channel: str, ts: str, findings: Findings) -> None:
     # Say so when nothing was found: always for a CloudWatch alarm, and for custom or
     # text notifications only when there was somewhere to look.
     if findings.looked or (discovery is not None and alarm.source in ("cloudwatch", "eventbridge")):
-        reply = nothing_found_reply(alarm, discovery, extracted=findings.extracted)
+        reply = nothing_found_reply(
+            alarm,
+            discovery,
+            extracted=findings.extracted,
+            rescan_key=run.rescan_key,
+            again=again,
+        )
         run.post("nothing", channel, reply, ts)

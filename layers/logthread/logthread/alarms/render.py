@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from logthread.alarms import rescan
 from logthread.alarms.discover import Discovery, Failure, Plan, group_errors
 from logthread.alarms.parse import Alarm, MetricRef
 from logthread.search.model import SearchQuery, TimeWindow
@@ -190,6 +191,7 @@ def alarm_message(
     found_ids: Sequence[str] = (),
     resolved_by: Alarm | None = None,
     started_ms: int | None = None,
+    rescan_key: str = "",
 ) -> Message:
     """The alarm message itself (also its resolved version, when ``resolved_by`` is given).
 
@@ -206,6 +208,9 @@ def alarm_message(
         long it lasted.
     started_ms:
         When the episode began (for the duration), default the alarm's change time.
+    rescan_key:
+        The episode key, when discovery found nothing: the "Search logs again" button
+        then asks for the discovery to run again (:mod:`logthread.alarms.rescan`).
     """
     state = alarm.state or ""
     name = alarm.name
@@ -265,7 +270,7 @@ def alarm_message(
                 + "). The raw text is in the thread."
             )
         )
-    actions = _actions(alarm, discovery)
+    actions = _actions(alarm, discovery, rescan_key)
     if actions is not None:
         blocks.append(actions)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
@@ -290,8 +295,14 @@ def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[
     return ""
 
 
-def _actions(alarm: Alarm, discovery: Discovery | None) -> ActionsBlock | None:
+def _actions(
+    alarm: Alarm, discovery: Discovery | None, rescan_key: str = ""
+) -> ActionsBlock | None:
     elements: list[ButtonElement] = []
+    if discovery is not None and not discovery.failures and discovery.plan.targets and rescan_key:
+        again = rescan.button(rescan_key, discovery.plan.window)
+        if again is not None:
+            elements.append(again)
     if discovery is not None and discovery.failures:
         try:
             value = button_value(search_again_query(discovery.failures[0], discovery.plan.window))
@@ -369,7 +380,12 @@ def _notes(discovery: Discovery) -> str:
 
 
 def nothing_found_reply(
-    alarm: Alarm, discovery: Discovery | None, *, extracted: Sequence[str] = ()
+    alarm: Alarm,
+    discovery: Discovery | None,
+    *,
+    extracted: Sequence[str] = (),
+    rescan_key: str = "",
+    again: bool = False,
 ) -> Message:
     """No request could be found: say where the worker looked, and offer the way on."""
     blocks: list[Block] = []
@@ -388,8 +404,12 @@ def nothing_found_reply(
         the_plan = discovery.plan
         blocks.append(
             _section(
-                ":mag: *No failing request found* in the alarm's evaluation window.\n"
-                f"*Where I looked:* {format_window(the_plan.window)}\n{_looked(the_plan)}"
+                (
+                    ":mag: *Searched again: still no failing request.*\n"
+                    if again
+                    else ":mag: *No failing request found* in the alarm's evaluation window.\n"
+                )
+                + f"*Where I looked:* {format_window(the_plan.window)}\n{_looked(the_plan)}"
             )
         )
         if extracted:
@@ -405,7 +425,7 @@ def nothing_found_reply(
                 "an error line (throttles, a crashed runtime). Open CloudWatch to look further."
             )
         )
-    actions = _actions(alarm, discovery)
+    actions = _actions(alarm, discovery, rescan_key)
     if actions is not None:
         blocks.append(actions)
     return Message("No failing request found for this alarm", blocks)
