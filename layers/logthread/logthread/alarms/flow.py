@@ -32,9 +32,8 @@ from logthread.alarms.discover import (
 )
 from logthread.alarms.extract import extract_ids
 from logthread.alarms.parse import Alarm, parse
-from logthread.alarms.render import (
-    Message,
-    alarm_message,
+from logthread.alarms.render import Message, alarm_message
+from logthread.alarms.replies import (
     already_threaded_reply,
     nothing_found_reply,
     raw_reply,

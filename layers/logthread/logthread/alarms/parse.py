@@ -10,24 +10,15 @@ text to the Slack message).
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
+from logthread.alarms import fields as f
+from logthread.alarms.fields import STATES
 
-# CloudWatch's own subject line: 'ALARM: "HogeService-Errors" in US East (N. Virginia)'
-_SUBJECT = re.compile(
-    r'^(?P<state>ALARM|OK|INSUFFICIENT_DATA):\s*"(?P<name>.+?)"\s*(?:in\s+(?P<region>.+))?$'
-)
-_ARN = re.compile(
-    r"^arn:(?P<partition>[\w-]+):cloudwatch:(?P<region>[\w-]+):(?P<account>\d*):alarm:(?P<name>.+)$"
-)
-# Composite rules name children as ALARM("name"), ALARM(name) or ALARM(arn:...:alarm:name).
-_RULE_CHILD = re.compile(r'\b(?:ALARM|OK|INSUFFICIENT_DATA)\(\s*"?([^")]+?)"?\s*\)')
+__all__ = ["STATES", "Alarm", "MetricRef", "parse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,16 +145,20 @@ def parse(body: str, subject: str = "") -> Alarm:
 
 def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     problems: list[str] = []
-    arn = _s(doc.get("AlarmArn"))
-    parts = _ARN.match(arn)
-    name = _s(doc.get("AlarmName")) or (parts["name"] if parts else "") or _subject_name(subject)
+    arn = f.string(doc.get("AlarmArn"))
+    parts = f.ARN.match(arn)
+    name = (
+        f.string(doc.get("AlarmName"))
+        or (parts["name"] if parts else "")
+        or f.subject_name(subject)
+    )
     if not name:
         problems.append("AlarmName missing")
-    state = _state(doc.get("NewStateValue"))
+    state = f.state(doc.get("NewStateValue"))
     if not state:
-        state = _subject_state(subject)
+        state = f.subject_state(subject)
         problems.append("NewStateValue missing or unknown")
-    changed = _time(doc.get("StateChangeTime"))
+    changed = f.epoch_ms(doc.get("StateChangeTime"))
     if changed is None:
         problems.append("StateChangeTime missing or unreadable")
     trigger = doc.get("Trigger")
@@ -177,11 +172,11 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
             kind = "metric"
             metrics = (
                 MetricRef(
-                    namespace=_s(trigger.get("Namespace")),
-                    name=_s(trigger.get("MetricName")),
-                    dimensions=_dimensions(trigger.get("Dimensions")),
-                    stat=_s(trigger.get("Statistic") or trigger.get("ExtendedStatistic")),
-                    period=_int(trigger.get("Period")),
+                    namespace=f.string(trigger.get("Namespace")),
+                    name=f.string(trigger.get("MetricName")),
+                    dimensions=f.dimensions(trigger.get("Dimensions")),
+                    stat=f.string(trigger.get("Statistic") or trigger.get("ExtendedStatistic")),
+                    period=f.integer(trigger.get("Period")),
                 ),
             )
     elif doc.get("AlarmRule"):
@@ -189,8 +184,8 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     else:
         trigger = {}
         problems.append("Trigger missing")
-    rule = _s(doc.get("AlarmRule"))
-    region_label = _s(doc.get("Region"))
+    rule = f.string(doc.get("AlarmRule"))
+    region_label = f.string(doc.get("Region"))
     return Alarm(
         source="cloudwatch",
         kind=kind,
@@ -198,43 +193,43 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         raw=raw,
         subject=subject,
         state=state,
-        previous_state=_state(doc.get("OldStateValue")),
-        description=_s(doc.get("AlarmDescription")),
-        reason=_s(doc.get("NewStateReason")),
+        previous_state=f.state(doc.get("OldStateValue")),
+        description=f.string(doc.get("AlarmDescription")),
+        reason=f.string(doc.get("NewStateReason")),
         state_change_ms=changed,
         arn=arn,
-        account=_s(doc.get("AWSAccountId")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else _region_code(region_label),
+        account=f.string(doc.get("AWSAccountId")) or (parts["account"] if parts else ""),
+        region=parts["region"] if parts else f.region_code(region_label),
         region_label=region_label,
         metrics=metrics,
-        threshold=_float(trigger.get("Threshold")) if isinstance(trigger, dict) else None,
-        comparison=_s(trigger.get("ComparisonOperator")) if isinstance(trigger, dict) else "",
-        period=_int(trigger.get("Period")) if isinstance(trigger, dict) else None,
-        evaluation_periods=_int(trigger.get("EvaluationPeriods"))
+        threshold=f.number(trigger.get("Threshold")) if isinstance(trigger, dict) else None,
+        comparison=f.string(trigger.get("ComparisonOperator")) if isinstance(trigger, dict) else "",
+        period=f.integer(trigger.get("Period")) if isinstance(trigger, dict) else None,
+        evaluation_periods=f.integer(trigger.get("EvaluationPeriods"))
         if isinstance(trigger, dict)
         else None,
-        datapoints_to_alarm=_int(trigger.get("DatapointsToAlarm"))
+        datapoints_to_alarm=f.integer(trigger.get("DatapointsToAlarm"))
         if isinstance(trigger, dict)
         else None,
         alarm_rule=rule,
-        children=_children(doc.get("TriggeringChildren"), rule),
+        children=f.children(doc.get("TriggeringChildren"), rule),
         payload=doc,
         problems=tuple(problems),
     )
 
 
 def _math_metric(m: dict[str, Any]) -> MetricRef:
-    stat = _obj(m.get("MetricStat"))
-    metric = _obj(stat.get("Metric"))
+    stat = f.obj(m.get("MetricStat"))
+    metric = f.obj(stat.get("Metric"))
     return MetricRef(
-        namespace=_s(metric.get("Namespace")),
-        name=_s(metric.get("MetricName")),
-        dimensions=_dimensions(metric.get("Dimensions")),
-        stat=_s(stat.get("Stat")),
-        period=_int(stat.get("Period") or m.get("Period")),
-        id=_s(m.get("Id")),
-        label=_s(m.get("Label")),
-        expression=_s(m.get("Expression")),
+        namespace=f.string(metric.get("Namespace")),
+        name=f.string(metric.get("MetricName")),
+        dimensions=f.dimensions(metric.get("Dimensions")),
+        stat=f.string(stat.get("Stat")),
+        period=f.integer(stat.get("Period") or m.get("Period")),
+        id=f.string(m.get("Id")),
+        label=f.string(m.get("Label")),
+        expression=f.string(m.get("Expression")),
     )
 
 
@@ -243,36 +238,38 @@ def _math_metric(m: dict[str, Any]) -> MetricRef:
 
 def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     problems: list[str] = []
-    detail = _obj(doc.get("detail"))
-    conf = _obj(detail.get("configuration"))
-    state = _obj(detail.get("state"))
-    previous = _obj(detail.get("previousState"))
-    arn = next((r for r in _list(doc.get("resources")) if isinstance(r, str) and _ARN.match(r)), "")
-    parts = _ARN.match(arn)
-    name = _s(detail.get("alarmName")) or (parts["name"] if parts else "")
+    detail = f.obj(doc.get("detail"))
+    conf = f.obj(detail.get("configuration"))
+    state = f.obj(detail.get("state"))
+    previous = f.obj(detail.get("previousState"))
+    arn = next(
+        (r for r in f.items(doc.get("resources")) if isinstance(r, str) and f.ARN.match(r)), ""
+    )
+    parts = f.ARN.match(arn)
+    name = f.string(detail.get("alarmName")) or (parts["name"] if parts else "")
     if not name:
         problems.append("detail.alarmName missing")
-    value = _state(state.get("value"))
+    value = f.state(state.get("value"))
     if not value:
         problems.append("detail.state.value missing or unknown")
-    changed = _time(state.get("timestamp")) or _time(doc.get("time"))
+    changed = f.epoch_ms(state.get("timestamp")) or f.epoch_ms(doc.get("time"))
     if changed is None:
         problems.append("detail.state.timestamp missing or unreadable")
     metrics = tuple(
         MetricRef(
-            namespace=_s(_dig(m, "metricStat", "metric", "namespace")),
-            name=_s(_dig(m, "metricStat", "metric", "name")),
-            dimensions=_dimensions(_dig(m, "metricStat", "metric", "dimensions")),
-            stat=_s(_dig(m, "metricStat", "stat")),
-            period=_int(_dig(m, "metricStat", "period") or m.get("period")),
-            id=_s(m.get("id")),
-            label=_s(m.get("label")),
-            expression=_s(m.get("expression")),
+            namespace=f.string(f.dig(m, "metricStat", "metric", "namespace")),
+            name=f.string(f.dig(m, "metricStat", "metric", "name")),
+            dimensions=f.dimensions(f.dig(m, "metricStat", "metric", "dimensions")),
+            stat=f.string(f.dig(m, "metricStat", "stat")),
+            period=f.integer(f.dig(m, "metricStat", "period") or m.get("period")),
+            id=f.string(m.get("id")),
+            label=f.string(m.get("label")),
+            expression=f.string(m.get("expression")),
         )
-        for m in _list(conf.get("metrics"))
+        for m in f.items(conf.get("metrics"))
         if isinstance(m, dict)
     )
-    rule = _s(conf.get("alarmRule"))
+    rule = f.string(conf.get("alarmRule"))
     kind = "composite" if rule else ("metric_math" if len(metrics) > 1 else "metric")
     return Alarm(
         source="eventbridge",
@@ -281,22 +278,22 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         raw=raw,
         subject=subject,
         state=value,
-        previous_state=_state(previous.get("value")),
-        description=_s(conf.get("description")),
-        reason=_s(state.get("reason")),
+        previous_state=f.state(previous.get("value")),
+        description=f.string(conf.get("description")),
+        reason=f.string(state.get("reason")),
         state_change_ms=changed,
         arn=arn,
-        account=_s(doc.get("account")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else _s(doc.get("region")),
-        region_label=_s(doc.get("region")),
+        account=f.string(doc.get("account")) or (parts["account"] if parts else ""),
+        region=parts["region"] if parts else f.string(doc.get("region")),
+        region_label=f.string(doc.get("region")),
         metrics=metrics,
-        threshold=_float(conf.get("threshold")),
-        comparison=_s(conf.get("comparisonOperator")),
-        period=_int(conf.get("period")),
-        evaluation_periods=_int(conf.get("evaluationPeriods")),
-        datapoints_to_alarm=_int(conf.get("datapointsToAlarm")),
+        threshold=f.number(conf.get("threshold")),
+        comparison=f.string(conf.get("comparisonOperator")),
+        period=f.integer(conf.get("period")),
+        evaluation_periods=f.integer(conf.get("evaluationPeriods")),
+        datapoints_to_alarm=f.integer(conf.get("datapointsToAlarm")),
         alarm_rule=rule,
-        children=_children(None, rule),
+        children=f.children(None, rule),
         payload=doc,
         problems=tuple(problems),
     )
@@ -313,17 +310,17 @@ def _custom(doc: Any, raw: str, subject: str) -> Alarm:
     """Application JSON: shown as-is; jmespath rules may still find request ids in it."""
     name = description = state = ""
     if isinstance(doc, dict):
-        name = next((_s(doc.get(k)) for k in _NAME_KEYS if _s(doc.get(k))), "")
-        description = next((_s(doc.get(k)) for k in _TEXT_KEYS if _s(doc.get(k))), "")
-        state = next((_state(doc.get(k)) for k in _STATE_KEYS if _state(doc.get(k))), "")
+        name = next((f.string(doc.get(k)) for k in _NAME_KEYS if f.string(doc.get(k))), "")
+        description = next((f.string(doc.get(k)) for k in _TEXT_KEYS if f.string(doc.get(k))), "")
+        state = next((f.state(doc.get(k)) for k in _STATE_KEYS if f.state(doc.get(k))), "")
     return Alarm(
         source="custom",
-        name=name or _subject_name(subject) or subject.strip() or "Notification",
+        name=name or f.subject_name(subject) or subject.strip() or "Notification",
         raw=raw,
         subject=subject,
-        state=state or _subject_state(subject),
+        state=state or f.subject_state(subject),
         description=description,
-        state_change_ms=_time(doc.get("time") or doc.get("timestamp"))
+        state_change_ms=f.epoch_ms(doc.get("time") or doc.get("timestamp"))
         if isinstance(doc, dict)
         else None,
         payload=doc,
@@ -334,10 +331,10 @@ def _text(raw: str, subject: str) -> Alarm:
     first = next((line.strip() for line in raw.splitlines() if line.strip()), "")
     return Alarm(
         source="text",
-        name=_subject_name(subject) or subject.strip() or first[:150] or "Notification",
+        name=f.subject_name(subject) or subject.strip() or first[:150] or "Notification",
         raw=raw,
         subject=subject,
-        state=_subject_state(subject),
+        state=f.subject_state(subject),
         payload=raw,
         problems=() if raw.strip() else ("empty message",),
     )
@@ -356,148 +353,21 @@ def _broken_json(raw: str, subject: str) -> Alarm:
             return match[1]
 
     arn = field_("AlarmArn")
-    parts = _ARN.match(arn)
-    name = field_("AlarmName") or (parts["name"] if parts else "") or _subject_name(subject)
+    parts = f.ARN.match(arn)
+    name = field_("AlarmName") or (parts["name"] if parts else "") or f.subject_name(subject)
     return Alarm(
         source="cloudwatch" if name else "text",
         name=name or subject.strip() or "Notification",
         raw=raw,
         subject=subject,
-        state=_state(field_("NewStateValue")) or _subject_state(subject),
-        previous_state=_state(field_("OldStateValue")),
+        state=f.state(field_("NewStateValue")) or f.subject_state(subject),
+        previous_state=f.state(field_("OldStateValue")),
         description=field_("AlarmDescription"),
         reason=field_("NewStateReason"),
-        state_change_ms=_time(field_("StateChangeTime")),
+        state_change_ms=f.epoch_ms(field_("StateChangeTime")),
         arn=arn,
         account=field_("AWSAccountId") or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else _region_code(field_("Region")),
+        region=parts["region"] if parts else f.region_code(field_("Region")),
         region_label=field_("Region"),
         problems=("the message is not valid JSON (truncated?)",),
     )
-
-
-# -- Small readers --------------------------------------------------------------------------
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _s(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _state(value: Any) -> str:
-    text = _s(value).upper()
-    return text if text in STATES else ""
-
-
-def _time(value: Any) -> int | None:
-    """ISO 8601 (CloudWatch writes ``+0000``, EventBridge ``Z``) or epoch s/ms → epoch ms."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value if value > 10**11 else value * 1000)
-    text = _s(value)
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
-
-
-def _dimensions(value: Any) -> tuple[tuple[str, str], ...]:
-    """SNS payloads list ``{"name", "value"}`` (lower case); EventBridge uses a mapping."""
-    if isinstance(value, dict):
-        return tuple((str(k), str(v)) for k, v in value.items())
-    out = []
-    for item in value if isinstance(value, list) else ():
-        if isinstance(item, dict):
-            key = item.get("name", item.get("Name"))
-            val = item.get("value", item.get("Value"))
-            if key is not None and val is not None:
-                out.append((str(key), str(val)))
-    return tuple(out)
-
-
-def _child_name(ref: str) -> str:
-    match = _ARN.match(ref.strip())
-    return match["name"] if match else ref.strip()
-
-
-def _children(triggering: Any, rule: str) -> tuple[str, ...]:
-    names: list[str] = []
-    for child in triggering if isinstance(triggering, list) else ():
-        ref = child.get("Arn") or child.get("AlarmName") if isinstance(child, dict) else child
-        if isinstance(ref, str) and ref.strip():
-            names.append(_child_name(ref))
-    names.extend(_child_name(m) for m in _RULE_CHILD.findall(rule))
-    return tuple(dict.fromkeys(n for n in names if n))
-
-
-def _subject_name(subject: str) -> str:
-    match = _SUBJECT.match(subject.strip())
-    return match["name"] if match else ""
-
-
-def _subject_state(subject: str) -> str:
-    match = _SUBJECT.match(subject.strip())
-    return match["state"] if match else ""
-
-
-@functools.cache
-def _region_names() -> dict[str, str]:
-    """Display name → region code, from botocore's bundled endpoint data."""
-    import botocore.session
-
-    names: dict[str, str] = {}
-    data = botocore.session.get_session().get_data("endpoints")
-    for partition in data.get("partitions", []):
-        for code, info in partition.get("regions", {}).items():
-            label = str(info.get("description", ""))
-            names[label] = code
-            # CloudWatch still says "EU (Ireland)" where botocore says "Europe (Ireland)".
-            if label.startswith("Europe ("):
-                names["EU (" + label[len("Europe (") :]] = code
-    return names
-
-
-def _region_code(label: str) -> str:
-    """Old payloads carry only the display name; map it back to a code when we can."""
-    if not label:
-        return ""
-    if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", label):
-        return label
-    return _region_names().get(label, "")

@@ -1,18 +1,15 @@
-"""Alarm messages as Slack Block Kit: the alarm itself, and what goes in its thread.
+"""The alarm message as Slack Block Kit, and the pieces its thread replies share.
 
 The alarm message shows the state, name, description and reason; the metric and
 its dimensions, the threshold and the evaluation window; the account and region
-(from the ARN); and buttons to search again and to open CloudWatch. Requests are
-rendered in the thread exactly as ``/logsearch`` renders them
-(:func:`logthread.slack.render.render_search`); this module adds the alarm's
-own replies: the summary grouping identical errors, "nothing found, here is
-where I looked", repeats, resolution, and the raw text of unreadable payloads.
+(from the ARN); a link to the alarm in the console; and the buttons "Search logs
+again" and "Open in CloudWatch". Once resolved, the same message says how long
+the alarm lasted. The replies in its thread are in :mod:`logthread.alarms.replies`;
+each request's story is rendered as ``/logsearch`` renders it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -28,7 +25,7 @@ from slack_sdk.models.blocks import (
 )
 
 from logthread.alarms import rescan
-from logthread.alarms.discover import Discovery, Failure, Plan, group_errors
+from logthread.alarms.discover import Discovery, Failure, Plan
 from logthread.alarms.parse import Alarm, MetricRef
 from logthread.search.model import SearchQuery, TimeWindow
 from logthread.slack import blocks as limits
@@ -51,8 +48,6 @@ COMPARISONS = {
     "LessThanLowerThreshold": "below the band",
     "GreaterThanUpperThreshold": "above the band",
 }
-# Inline raw text up to this size; beyond, it goes up as a file.
-RAW_INLINE = 2800
 ERRORS_QUERY = (
     "fields @timestamp, @logStream, @message\n"
     "| filter @message like /ERROR|Task timed out|Status: (timeout|error)/\n"
@@ -69,19 +64,19 @@ class Message:
     blocks: list[Block]
 
 
-def _cut(text: str, limit: int = limits.SECTION_TEXT) -> str:
+def cut(text: str, limit: int = limits.SECTION_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_cut(text)))
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=cut(text)))
 
 
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_cut(text))])
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=cut(text))])
 
 
-def _utc(ms: int | None) -> str:
+def utc_text(ms: int | None) -> str:
     if not ms:
         return "unknown time"
     window = format_window(TimeWindow(ms, ms))
@@ -142,7 +137,7 @@ def _evaluation_text(alarm: Alarm) -> str:
     periods = alarm.evaluation_periods or 1
     period = seconds // periods
     points = f"{alarm.datapoints_to_alarm} of " if alarm.datapoints_to_alarm else ""
-    return f"{points}{periods} x {_period(period)} ending {_utc(alarm.state_change_ms)}"
+    return f"{points}{periods} x {_period(period)} ending {utc_text(alarm.state_change_ms)}"
 
 
 def _period(seconds: int) -> str:
@@ -218,7 +213,7 @@ def alarm_message(
     icon = ":white_check_mark:" if resolved_by is not None else ICONS.get(state, ":bell:")
     blocks: list[Block] = [
         HeaderBlock(
-            text=_cut(
+            text=cut(
                 f"{icon} {title_state}: {name}" if state or resolved_by else f"{icon} {name}",
                 limits.HEADER_TEXT,
             )
@@ -233,11 +228,11 @@ def alarm_message(
             else ""
         )
         blocks.append(
-            _section(
-                f"*Back to OK* at {_utc(ended)}{lasted}.\n"
-                f"Went into ALARM at {_utc(began)}.\n>{escape(resolved_by.reason)}"
+            section(
+                f"*Back to OK* at {utc_text(ended)}{lasted}.\n"
+                f"Went into ALARM at {utc_text(began)}.\n>{escape(resolved_by.reason)}"
                 if resolved_by.reason
-                else f"*Back to OK* at {_utc(ended)}{lasted}."
+                else f"*Back to OK* at {utc_text(ended)}{lasted}."
             )
         )
     url = alarm_url(alarm)
@@ -251,39 +246,39 @@ def alarm_message(
     if url:
         lines.append(f"<{url}|{escape(name)} in the CloudWatch console>")
     if lines:
-        blocks.append(_section("\n".join(lines)))
+        blocks.append(section("\n".join(lines)))
     fields = _fields(alarm)
     if fields:
         blocks.append(
             SectionBlock(
-                fields=[MarkdownTextObject(text=_cut(f, limits.FIELD_TEXT)) for f in fields]
+                fields=[MarkdownTextObject(text=cut(f, limits.FIELD_TEXT)) for f in fields]
             )
         )
     status = _status_line(alarm, discovery, found_ids)
     if status:
-        blocks.append(_context(status))
+        blocks.append(context(status))
     if alarm.problems:
         blocks.append(
-            _context(
+            context(
                 ":warning: Parts of this notification could not be read ("
                 + escape("; ".join(alarm.problems))
                 + "). The raw text is in the thread."
             )
         )
-    actions = _actions(alarm, discovery, rescan_key)
-    if actions is not None:
-        blocks.append(actions)
+    buttons = actions(alarm, discovery, rescan_key)
+    if buttons is not None:
+        blocks.append(buttons)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
         f" — {alarm.reason}" if alarm.reason and resolved_by is None else ""
     )
-    return Message(_cut(text, 3000), blocks)
+    return Message(cut(text, 3000), blocks)
 
 
 def _excerpt(raw: str) -> str:
     text = raw.strip()
     if text.startswith(("{", "[")):
         return ""
-    return escape(_cut(text, 1500))
+    return escape(cut(text, 1500))
 
 
 def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:
@@ -295,9 +290,7 @@ def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[
     return ""
 
 
-def _actions(
-    alarm: Alarm, discovery: Discovery | None, rescan_key: str = ""
-) -> ActionsBlock | None:
+def actions(alarm: Alarm, discovery: Discovery | None, rescan_key: str = "") -> ActionsBlock | None:
     elements: list[ButtonElement] = []
     if discovery is not None and not discovery.failures and discovery.plan.targets and rescan_key:
         again = rescan.button(rescan_key, discovery.plan.window)
@@ -317,156 +310,3 @@ def _actions(
             ButtonElement(text="Open in CloudWatch", action_id=OPEN_CLOUDWATCH, url=url)
         )
     return ActionsBlock(elements=elements) if elements else None
-
-
-# -- thread replies -------------------------------------------------------------------------
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def _looked(the_plan: Plan) -> str:
-    parts = []
-    for target in the_plan.targets:
-        if target.match == "filter":
-            how = f"lines matching {code(target.pattern or '(all)')} ({escape(target.source)})"
-        elif target.match == "slow":
-            how = f"REPORT lines of {target.threshold_ms:g} ms or more ({escape(target.source)})"
-        else:
-            how = f"error lines: ERROR level, timeouts, failed REPORTs ({escape(target.source)})"
-        parts.append(f"• {code(target.log_group)} — {how}")
-    return "\n".join(parts)
-
-
-def summary_reply(discovery: Discovery) -> Message:
-    """The first reply: which requests failed, identical errors grouped, errors first."""
-    the_plan = discovery.plan
-    n = len(discovery.failures)
-    groups = list(dict.fromkeys(f.log_group for f in discovery.failures))
-    where = ", ".join(code(g) for g in groups)
-    head = f":mag: *{_plural(n, 'failing request')}* in {where} · {format_window(the_plan.window)}"
-    if discovery.total > n:
-        head += (
-            f"\n_{discovery.total} failing requests in the window; the {n} most recent are below._"
-        )
-    rows = []
-    for _same, failures in group_errors(discovery.failures):
-        shown = failures[0].first_error
-        ids = ", ".join(code(f.request_id) for f in failures)
-        if len(failures) > 1:
-            rows.append(
-                f"• *{len(failures)} requests, same error:* {code(_cut(shown, 300))}\n   {ids}"
-            )
-        else:
-            rows.append(f"• {ids}: {code(_cut(shown, 300)) if shown else '_no error line_'}")
-    blocks: list[Block] = [_section(head), _section("\n".join(rows))]
-    notes = _notes(discovery)
-    if notes:
-        blocks.append(_context(notes))
-    text = f"{_plural(n, 'failing request')}: " + ", ".join(
-        f.request_id for f in discovery.failures
-    )
-    return Message(text, blocks)
-
-
-def _notes(discovery: Discovery) -> str:
-    notes = list(discovery.plan.notes) + list(discovery.notes)
-    if discovery.unattributed:
-        notes.append(f"{_plural(discovery.unattributed, 'matching line')} without a request id")
-    if discovery.partial:
-        notes.append("the search stopped early: more may exist")
-    return escape(" · ".join(notes))
-
-
-def nothing_found_reply(
-    alarm: Alarm,
-    discovery: Discovery | None,
-    *,
-    extracted: Sequence[str] = (),
-    rescan_key: str = "",
-    again: bool = False,
-) -> Message:
-    """No request could be found: say where the worker looked, and offer the way on."""
-    blocks: list[Block] = []
-    if discovery is None or not discovery.plan.targets:
-        why = "I don't know which log group belongs to this alarm"
-        if discovery is not None and discovery.plan.notes:
-            why += " (" + escape("; ".join(discovery.plan.notes)) + ")"
-        blocks.append(
-            _section(
-                f":mag: *No failing request found.* {why}.\n"
-                "Add a `log_groups` mapping (or a `request_id_rules` rule) for "
-                f"{code(alarm.name)} in the logthread config."
-            )
-        )
-    else:
-        the_plan = discovery.plan
-        blocks.append(
-            _section(
-                (
-                    ":mag: *Searched again: still no failing request.*\n"
-                    if again
-                    else ":mag: *No failing request found* in the alarm's evaluation window.\n"
-                )
-                + f"*Where I looked:* {format_window(the_plan.window)}\n{_looked(the_plan)}"
-            )
-        )
-        if extracted:
-            blocks.append(
-                _context("The notification named " + ", ".join(code(i) for i in extracted))
-            )
-        notes = _notes(discovery)
-        if notes:
-            blocks.append(_context(notes))
-        blocks.append(
-            _context(
-                "Lines take a few seconds to reach CloudWatch, and a metric can move without "
-                "an error line (throttles, a crashed runtime). Open CloudWatch to look further."
-            )
-        )
-    actions = _actions(alarm, discovery, rescan_key)
-    if actions is not None:
-        blocks.append(actions)
-    return Message("No failing request found for this alarm", blocks)
-
-
-def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
-    """A state change inside an open episode: still in ALARM, back to OK, no data."""
-    state = alarm.state or "NOTIFICATION"
-    when = _utc(alarm.state_change_ms)
-    if state == "OK":
-        lasted = ""
-        if started_ms and alarm.state_change_ms and alarm.state_change_ms >= started_ms:
-            lasted = f" after {format_duration(alarm.state_change_ms - started_ms)}"
-        head = f":white_check_mark: *Back to OK* at {when}{lasted}."
-    elif state == "ALARM":
-        head = f":rotating_light: *Still in ALARM* at {when}."
-    else:
-        head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
-    body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
-    return Message(f"{state}: {alarm.name}", [_section(body)])
-
-
-def already_threaded_reply(ids: Sequence[str]) -> Message:
-    """A repeat found only requests this thread already shows."""
-    listed = ", ".join(code(i) for i in ids)
-    return Message(
-        "No new failing request",
-        [_section(f":mag: No new failing request since the last notification ({listed} above).")],
-    )
-
-
-def raw_reply(alarm: Alarm) -> Message | None:
-    """The notification's raw text as a code block, or None when it needs a file."""
-    raw = alarm.raw
-    with contextlib.suppress(ValueError):
-        raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
-    if len(raw) > RAW_INLINE:
-        return None
-    fence = "```"
-    body = escape(raw).replace(fence, "`\u200b`\u200b`")
-    return Message(
-        "The notification as received",
-        [_context("The notification as received:"), _section(f"{fence}\n{body}\n{fence}")],
-    )

@@ -1,0 +1,173 @@
+"""The alarm's replies in its thread, besides each request's own story.
+
+The summary grouping identical errors, "nothing found, here is where I looked",
+state changes inside an open episode, "nothing new", and the raw text of a
+notification that could not be read. Each request's story is rendered as
+``/logsearch`` renders it (:func:`logthread.slack.render.render_search`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import Block
+
+from logthread.alarms.discover import Discovery, Plan, group_errors
+from logthread.alarms.parse import Alarm
+from logthread.alarms.render import ICONS, Message, actions, context, cut, section, utc_text
+from logthread.slack.format import code, escape, format_duration, format_window
+
+# Inline raw text up to this size; beyond, it goes up as a file.
+RAW_INLINE = 2800
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _looked(the_plan: Plan) -> str:
+    parts = []
+    for target in the_plan.targets:
+        if target.match == "filter":
+            how = f"lines matching {code(target.pattern or '(all)')} ({escape(target.source)})"
+        elif target.match == "slow":
+            how = f"REPORT lines of {target.threshold_ms:g} ms or more ({escape(target.source)})"
+        else:
+            how = f"error lines: ERROR level, timeouts, failed REPORTs ({escape(target.source)})"
+        parts.append(f"• {code(target.log_group)} — {how}")
+    return "\n".join(parts)
+
+
+def summary_reply(discovery: Discovery) -> Message:
+    """The first reply: which requests failed, identical errors grouped, errors first."""
+    the_plan = discovery.plan
+    n = len(discovery.failures)
+    groups = list(dict.fromkeys(f.log_group for f in discovery.failures))
+    where = ", ".join(code(g) for g in groups)
+    head = f":mag: *{_plural(n, 'failing request')}* in {where} · {format_window(the_plan.window)}"
+    if discovery.total > n:
+        head += (
+            f"\n_{discovery.total} failing requests in the window; the {n} most recent are below._"
+        )
+    rows = []
+    for _same, failures in group_errors(discovery.failures):
+        shown = failures[0].first_error
+        ids = ", ".join(code(f.request_id) for f in failures)
+        if len(failures) > 1:
+            rows.append(
+                f"• *{len(failures)} requests, same error:* {code(cut(shown, 300))}\n   {ids}"
+            )
+        else:
+            rows.append(f"• {ids}: {code(cut(shown, 300)) if shown else '_no error line_'}")
+    blocks: list[Block] = [section(head), section("\n".join(rows))]
+    notes = _notes(discovery)
+    if notes:
+        blocks.append(context(notes))
+    text = f"{_plural(n, 'failing request')}: " + ", ".join(
+        f.request_id for f in discovery.failures
+    )
+    return Message(text, blocks)
+
+
+def _notes(discovery: Discovery) -> str:
+    notes = list(discovery.plan.notes) + list(discovery.notes)
+    if discovery.unattributed:
+        notes.append(f"{_plural(discovery.unattributed, 'matching line')} without a request id")
+    if discovery.partial:
+        notes.append("the search stopped early: more may exist")
+    return escape(" · ".join(notes))
+
+
+def nothing_found_reply(
+    alarm: Alarm,
+    discovery: Discovery | None,
+    *,
+    extracted: Sequence[str] = (),
+    rescan_key: str = "",
+    again: bool = False,
+) -> Message:
+    """No request could be found: say where the worker looked, and offer the way on."""
+    blocks: list[Block] = []
+    if discovery is None or not discovery.plan.targets:
+        why = "I don't know which log group belongs to this alarm"
+        if discovery is not None and discovery.plan.notes:
+            why += " (" + escape("; ".join(discovery.plan.notes)) + ")"
+        blocks.append(
+            section(
+                f":mag: *No failing request found.* {why}.\n"
+                "Add a `log_groups` mapping (or a `request_id_rules` rule) for "
+                f"{code(alarm.name)} in the logthread config."
+            )
+        )
+    else:
+        the_plan = discovery.plan
+        blocks.append(
+            section(
+                (
+                    ":mag: *Searched again: still no failing request.*\n"
+                    if again
+                    else ":mag: *No failing request found* in the alarm's evaluation window.\n"
+                )
+                + f"*Where I looked:* {format_window(the_plan.window)}\n{_looked(the_plan)}"
+            )
+        )
+        if extracted:
+            blocks.append(
+                context("The notification named " + ", ".join(code(i) for i in extracted))
+            )
+        notes = _notes(discovery)
+        if notes:
+            blocks.append(context(notes))
+        blocks.append(
+            context(
+                "Lines take a few seconds to reach CloudWatch, and a metric can move without "
+                "an error line (throttles, a crashed runtime). Open CloudWatch to look further."
+            )
+        )
+    buttons = actions(alarm, discovery, rescan_key)
+    if buttons is not None:
+        blocks.append(buttons)
+    return Message("No failing request found for this alarm", blocks)
+
+
+def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
+    """A state change inside an open episode: still in ALARM, back to OK, no data."""
+    state = alarm.state or "NOTIFICATION"
+    when = utc_text(alarm.state_change_ms)
+    if state == "OK":
+        lasted = ""
+        if started_ms and alarm.state_change_ms and alarm.state_change_ms >= started_ms:
+            lasted = f" after {format_duration(alarm.state_change_ms - started_ms)}"
+        head = f":white_check_mark: *Back to OK* at {when}{lasted}."
+    elif state == "ALARM":
+        head = f":rotating_light: *Still in ALARM* at {when}."
+    else:
+        head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
+    body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
+    return Message(f"{state}: {alarm.name}", [section(body)])
+
+
+def already_threaded_reply(ids: Sequence[str]) -> Message:
+    """A repeat found only requests this thread already shows."""
+    listed = ", ".join(code(i) for i in ids)
+    return Message(
+        "No new failing request",
+        [section(f":mag: No new failing request since the last notification ({listed} above).")],
+    )
+
+
+def raw_reply(alarm: Alarm) -> Message | None:
+    """The notification's raw text as a code block, or None when it needs a file."""
+    raw = alarm.raw
+    with contextlib.suppress(ValueError):
+        raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    if len(raw) > RAW_INLINE:
+        return None
+    fence = "```"
+    body = escape(raw).replace(fence, "`\u200b`\u200b`")
+    return Message(
+        "The notification as received",
+        [context("The notification as received:"), section(f"{fence}\n{body}\n{fence}")],
+    )
