@@ -29,4 +29,5 @@ def _session() -> boto3.session.Session:
 @functools.cache
 def client(service: str, region_name: str | None = None) -> Any:
     """The process-wide client for ``service`` (cached per region)."""
-    return _session().client(service, region_name=region_name, config=RETRY_CONFIG)
+    session: Any = _session()  # boto3-stubs types client() per literal service name
+    return session.client(service, region_name=region_name, config=RETRY_CONFIG)

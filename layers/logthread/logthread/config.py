@@ -198,7 +198,7 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     )
 
     d = Limits()
-    lim = _mapping(data.get("limits"), "limits", set(Limits.__slots__))  # type: ignore[arg-type]
+    lim = _mapping(data.get("limits"), "limits", set(Limits.__slots__))
     limits = Limits(
         requests_per_alarm=int(
             _number(
