@@ -861,3 +861,34 @@ def test_two_notifications_of_one_episode_share_the_thread(
 def test_notification_keys_are_stable() -> None:
     assert notification_key("b", "s") == notification_key("b", "s")
     assert notification_key("b", "s") != notification_key("b", "t")
+
+
+def test_secrets_never_reach_slack(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    """Error lines (in the summary and the timelines) and payload text are redacted."""
+    change = now_ms - 10_000
+    ids = ["aaaaaaaa-5555-4666-8777-000000000001", "aaaaaaaa-5555-4666-8777-000000000002"]
+    for i, rid in enumerate(ids):
+        put_lines(
+            logs,
+            HOGE_GROUP,
+            python_request(
+                rid,
+                change - 40_000 + i * 5_000,
+                [(3, "ERROR", "DB login failed: password=hunter2 key AKIAIOSFODNN7EXAMPLE")],
+            ),
+        )
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    body = json.dumps(
+        {"title": "deploy hook failed", "message": "token xoxb-123456789012-abcdefghijkl"}
+    )
+    handle_notification(body, "", deps)
+
+    everything = json.dumps(slack.conversation())
+    for secret in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "xoxb-123456789012-abcdefghijkl"):
+        assert secret not in everything
+    alarm, custom = slack.messages(CHANNEL)
+    summary, *_ = slack.replies(CHANNEL, alarm["ts"])
+    assert "*2 requests, same error:* `DB login failed: password=[REDACTED]" in texts(summary)
+    assert "[REDACTED:slack-token]" in texts(custom)

@@ -32,7 +32,7 @@ from logthread.alarms.discover import (
 )
 from logthread.alarms.extract import extract_ids
 from logthread.alarms.parse import Alarm, parse
-from logthread.alarms.render import Message, alarm_message
+from logthread.alarms.render import Message, alarm_message, hide
 from logthread.alarms.replies import (
     already_threaded_reply,
     nothing_found_reply,
@@ -41,6 +41,7 @@ from logthread.alarms.replies import (
     transition_reply,
 )
 from logthread.alarms.rescan import Rescan, parse_rescan
+from logthread.redact import from_config
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 
 logger = Logger(service="logthread", child=True)
@@ -153,6 +154,10 @@ class Run:
     store: Any
     started: float = field(default_factory=time.monotonic)
     rescan_key: str = ""  # set for episodes: "Search logs again" re-runs their discovery
+    redactor: Any = None
+
+    def __post_init__(self) -> None:
+        self.redactor = from_config(self.deps.config)
 
     def once(self, step: str, post: Callable[[], str]) -> str:
         """Make a Slack post unless this notification already made it; return its ts."""
@@ -226,7 +231,11 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
     if opened:
         findings = _investigate(run)
         message = alarm_message(
-            alarm, discovery=findings.discovery, found_ids=findings.ids, rescan_key=run.rescan_key
+            alarm,
+            discovery=findings.discovery,
+            found_ids=findings.ids,
+            rescan_key=run.rescan_key,
+            redactor=run.redactor,
         )
         ts = episode.ts or run.post("alarm", channel, message)
         if not episode.ts:
@@ -257,7 +266,11 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
         return {"action": "already-resolved", "channel": episode.channel, "ts": episode.ts}
     original = parse(closed.body, closed.subject)
     resolved = alarm_message(
-        original, resolved_by=alarm, started_ms=closed.started_ms, found_ids=closed.request_ids
+        original,
+        resolved_by=alarm,
+        started_ms=closed.started_ms,
+        found_ids=closed.request_ids,
+        redactor=run.redactor,
     )
 
     def update() -> str:
@@ -301,7 +314,9 @@ def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]
 def _standalone(run: Run, channel: str) -> dict[str, Any]:
     """A notification outside any episode: its own message, and logs when it has any."""
     findings = _investigate(run) if _worth_looking(run.alarm) else Findings()
-    message = alarm_message(run.alarm, discovery=findings.discovery, found_ids=findings.ids)
+    message = alarm_message(
+        run.alarm, discovery=findings.discovery, found_ids=findings.ids, redactor=run.redactor
+    )
     ts = run.post("alarm", channel, message)
     _thread(run, channel, ts, findings)
     return {"action": "posted", "channel": channel, "ts": ts, "requests": findings.ids}
@@ -406,12 +421,11 @@ def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], s
 
 def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool = False) -> None:
     """Everything that goes under the alarm message."""
-    from logthread.redact import from_config
     from logthread.slack.render import render_search
 
     chat, alarm = run.deps.chat, run.alarm
     if alarm.problems and not again:
-        raw = raw_reply(alarm)
+        raw = raw_reply(alarm, redactor=run.redactor)
         if raw is not None:
             run.post("raw", channel, raw, ts)
         else:
@@ -421,14 +435,14 @@ def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool 
                     channel,
                     ts,
                     filename="notification.txt",
-                    content=alarm.raw,
+                    content=hide(alarm.raw, run.redactor),
                     title="The notification as received",
                 ),
             )
     discovery = findings.discovery
     if discovery is not None and findings.results and _worth_summing_up(discovery):
-        run.post("summary", channel, summary_reply(discovery), ts)
-    redactor = from_config(run.deps.config)
+        run.post("summary", channel, summary_reply(discovery, redactor=run.redactor), ts)
+    redactor = run.redactor
     for result in findings.results:
         rid = result.query.request_id
         rendered = render_search(result, title="Failing request", redactor=redactor)

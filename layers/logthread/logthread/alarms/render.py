@@ -31,7 +31,7 @@ from logthread.search.model import SearchQuery, TimeWindow
 from logthread.slack import blocks as limits
 from logthread.slack.format import code, escape, format_duration, format_window
 from logthread.slack.insights import console_url
-from logthread.slack.render import OPEN_CLOUDWATCH, SEARCH_AGAIN
+from logthread.slack.render import OPEN_CLOUDWATCH, SEARCH_AGAIN, Redactor
 from logthread.tasks import button_value
 
 ICONS = {
@@ -62,6 +62,11 @@ class Message:
 
     text: str
     blocks: list[Block]
+
+
+def hide(text: str, redactor: Redactor | None) -> str:
+    """``text`` with secrets hidden (as is without a redactor)."""
+    return redactor.redact(text)[0] if redactor is not None and text else text
 
 
 def cut(text: str, limit: int = limits.SECTION_TEXT) -> str:
@@ -187,6 +192,7 @@ def alarm_message(
     resolved_by: Alarm | None = None,
     started_ms: int | None = None,
     rescan_key: str = "",
+    redactor: Redactor | None = None,
 ) -> Message:
     """The alarm message itself (also its resolved version, when ``resolved_by`` is given).
 
@@ -203,6 +209,9 @@ def alarm_message(
         long it lasted.
     started_ms:
         When the episode began (for the duration), default the alarm's change time.
+    redactor:
+        Hides secrets in the texts that come from the payload (custom notifications
+        are whatever an application wrote).
     rescan_key:
         The episode key, when discovery found nothing: the "Search logs again" button
         then asks for the discovery to run again (:mod:`logthread.alarms.rescan`).
@@ -238,11 +247,12 @@ def alarm_message(
     url = alarm_url(alarm)
     lines = []
     if alarm.description:
-        lines.append(escape(alarm.description))
+        lines.append(escape(hide(alarm.description, redactor)))
     if alarm.reason:
-        lines.append(f"*Reason:* {escape(alarm.reason)}")
-    if not lines and alarm.source in ("custom", "text") and _excerpt(alarm.raw):
-        lines.append(_excerpt(alarm.raw))
+        lines.append(f"*Reason:* {escape(hide(alarm.reason, redactor))}")
+    excerpt = _excerpt(hide(alarm.raw, redactor))
+    if not lines and alarm.source in ("custom", "text") and excerpt:
+        lines.append(excerpt)
     if url:
         lines.append(f"<{url}|{escape(name)} in the CloudWatch console>")
     if lines:

@@ -16,7 +16,17 @@ from slack_sdk.models.blocks import Block
 
 from logthread.alarms.discover import Discovery, Plan, group_errors
 from logthread.alarms.parse import Alarm
-from logthread.alarms.render import ICONS, Message, actions, context, cut, section, utc_text
+from logthread.alarms.render import (
+    ICONS,
+    Message,
+    Redactor,
+    actions,
+    context,
+    cut,
+    hide,
+    section,
+    utc_text,
+)
 from logthread.slack.format import code, escape, format_duration, format_window
 
 # Inline raw text up to this size; beyond, it goes up as a file.
@@ -40,7 +50,7 @@ def _looked(the_plan: Plan) -> str:
     return "\n".join(parts)
 
 
-def summary_reply(discovery: Discovery) -> Message:
+def summary_reply(discovery: Discovery, *, redactor: Redactor | None = None) -> Message:
     """The first reply: which requests failed, identical errors grouped, errors first."""
     the_plan = discovery.plan
     n = len(discovery.failures)
@@ -53,7 +63,7 @@ def summary_reply(discovery: Discovery) -> Message:
         )
     rows = []
     for _same, failures in group_errors(discovery.failures):
-        shown = failures[0].first_error
+        shown = hide(failures[0].first_error, redactor)
         ids = ", ".join(code(f.request_id) for f in failures)
         if len(failures) > 1:
             rows.append(
@@ -158,9 +168,9 @@ def already_threaded_reply(ids: Sequence[str]) -> Message:
     )
 
 
-def raw_reply(alarm: Alarm) -> Message | None:
+def raw_reply(alarm: Alarm, *, redactor: Redactor | None = None) -> Message | None:
     """The notification's raw text as a code block, or None when it needs a file."""
-    raw = alarm.raw
+    raw = hide(alarm.raw, redactor)
     with contextlib.suppress(ValueError):
         raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
     if len(raw) > RAW_INLINE:
