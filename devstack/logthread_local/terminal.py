@@ -79,6 +79,10 @@ EMOJI = {
 }
 
 
+def _emoji(text: str) -> str:
+    return _EMOJI_RE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), text)
+
+
 def mrkdwn(text: str, style: Style) -> str:
     """One line of Slack mrkdwn as terminal text (fences are handled by the caller)."""
 
@@ -96,7 +100,7 @@ def mrkdwn(text: str, style: Style) -> str:
     quoted = text.startswith(">")
     out = _LINK.sub(link, text[1:].lstrip(" ") if quoted else text)
     out = _MENTION.sub(mention, out)
-    out = _EMOJI_RE.sub(lambda m: EMOJI.get(m.group(1), m.group(0)), out)
+    out = _emoji(out)
     out = _BOLD.sub(lambda m: style.bold(m.group(1)), out)
     for entity, char in _ENTITIES.items():
         out = out.replace(entity, char)
@@ -107,7 +111,10 @@ def _text_of(obj: Any, style: Style) -> str:
     if not isinstance(obj, Mapping):
         return ""
     text = str(obj.get("text", ""))
-    return mrkdwn(text, style) if obj.get("type") == "mrkdwn" else text
+    if obj.get("type") == "mrkdwn":
+        return mrkdwn(text, style)
+    # plain_text shows emoji codes as emoji unless the object says "emoji": false.
+    return text if obj.get("emoji") is False else _emoji(text)
 
 
 def _fenced(text: str, style: Style, indent: str) -> list[str]:

@@ -130,3 +130,26 @@ def test_fire_alarm_logs_a_new_failure_and_threads_it(page: Any) -> None:
     )
     page.locator("#messages .message", has_text=request_id).first.wait_for()
     assert page.locator("#error").inner_text() == ""
+
+
+def test_log_text_is_shown_never_run(page: Any) -> None:
+    # Log lines are anyone's text; pasted through the page, searched, drawn: never executed.
+    rid = "feedface-0000-4000-8000-00000000beef"
+    hostile = [
+        f"START RequestId: {rid} Version: $LATEST",
+        f'[ERROR]\t2024-05-14T03:20:58.123Z\t{rid}\t<img src=x onerror="window.__xss=1">',
+        f"[ERROR]\t2024-05-14T03:20:58.124Z\t{rid}\t<script>window.__xss=2</script> *not bold*",
+        f"[INFO]\t2024-05-14T03:20:58.125Z\t{rid}\t<javascript:window.__xss=3|click me>",
+        f"END RequestId: {rid}",
+    ]
+    page.locator("#logs-form textarea").fill("\n".join(hostile))
+    with page.expect_response("**/api/logs"):
+        page.get_by_role("button", name="Add lines").click()
+    page.locator("#command").fill(f"/logsearch {rid}")
+    page.locator("#command").press("Enter")
+    entry = _entry_with(page, "window.__xss=2")
+    text = entry.inner_text()
+    assert '<img src=x onerror="window.__xss=1">' in text
+    assert "<script>window.__xss=2</script>" in text
+    assert page.evaluate("window.__xss") is None
+    assert entry.locator("img, script, a[href^='javascript']").count() == 0

@@ -13,7 +13,9 @@ const BlockKit = (() => {
     information_source: "ℹ️", grey_question: "❔", question: "❓", link: "🔗", bell: "🔔",
     arrows_counterclockwise: "🔄", repeat: "🔁", fire: "🔥", scissors: "✂️", lock: "🔒",
     paperclip: "📎", clock1: "🕐", stopwatch: "⏱️", zzz: "💤", bulb: "💡", eyes: "👀",
+    thread: "🧵", large_blue_circle: "🔵", black_circle: "⚫", heavy_minus_sign: "➖",
   };
+  const emoji = (s) => s.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
 
   // Raw < > & " become entities; Slack's own &lt; &gt; &amp; stay as they are.
   function escapeText(s) {
@@ -60,7 +62,7 @@ const BlockKit = (() => {
       });
       s = escapeText(s);
       s = s.replace(/`([^`]+)`/g, (_, c) => hold(`<code>${c}</code>`));
-      s = s.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+      s = emoji(s);
       s = s.replace(/(^|[^\w*])\*(?=\S)([^*]+?)\*(?![\w*])/g, "$1<b>$2</b>");
       s = s.replace(/(^|[^\w_])_(?=\S)([^_]+?)_(?![\w_])/g, "$1<i>$2</i>");
       s = s.replace(/(^|[^\w~])~(?=\S)([^~]+?)~(?![\w~])/g, "$1<s>$2</s>");
@@ -86,7 +88,10 @@ const BlockKit = (() => {
 
   function textObject(obj) {
     if (!obj) return "";
-    return obj.type === "mrkdwn" ? mrkdwn(obj.text || "") : escapePlain(obj.text || "").replace(/\n/g, "<br>");
+    if (obj.type === "mrkdwn") return mrkdwn(obj.text || "");
+    // plain_text shows emoji codes as emoji unless the object says "emoji": false.
+    const text = escapePlain(obj.text || "").replace(/\n/g, "<br>");
+    return obj.emoji === false ? text : emoji(text);
   }
 
   function button(el, ctx) {
