@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from logthread.search.model import TimeWindow
+from logthread.search.engine import choose_path
+from logthread.search.model import SearchQuery, TimeWindow
 from logthread.window import (
     DAY_MS,
     FUTURE_MARGIN_MS,
@@ -144,3 +145,25 @@ def test_widen_keeps_centre_and_never_shrinks() -> None:
 def test_lambda_group_detection() -> None:
     assert is_lambda_group("/aws/lambda/HogeService")
     assert not is_lambda_group("/ecs/checkout")
+
+
+def _query(**kw: object) -> SearchQuery:
+    return SearchQuery("12345678", **kw)  # type: ignore[arg-type]
+
+
+def test_path_rule_filter_for_few_groups_and_short_windows() -> None:
+    three_days = TimeWindow(0, 3 * DAY_MS)
+    assert choose_path(_query(), 1, three_days, walking=False) == "filter"
+    assert choose_path(_query(), 10, three_days, walking=True) == "filter"
+
+
+def test_path_rule_insights_for_many_groups_or_wide_windows() -> None:
+    assert choose_path(_query(), 11, TimeWindow(0, 1000), walking=True) == "insights"
+    assert choose_path(_query(), 1, TimeWindow(0, 4 * DAY_MS), walking=False) == "insights"
+    # The default look-back is walked a day at a time, whatever its length.
+    assert choose_path(_query(), 1, TimeWindow(0, 7 * DAY_MS), walking=True) == "filter"
+
+
+def test_path_rule_can_be_forced() -> None:
+    assert choose_path(_query(strategy="insights"), 1, TimeWindow(0, 1), walking=True) == "insights"
+    assert choose_path(_query(strategy="filter"), 99, TimeWindow(0, 1), walking=False) == "filter"

@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from logthread.search.model import TimeWindow
-
 DAY_MS = 86_400_000
 DEFAULT_LOOKBACK_DAYS = 3
 # Lambda's clock and ours may differ a little: look a bit past "now".
@@ -40,6 +38,18 @@ _UNITS_MS = {
     "d": DAY_MS,
     "w": 7 * DAY_MS,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class TimeWindow:
+    """A closed interval in epoch milliseconds."""
+
+    start_ms: int
+    end_ms: int
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
 
 
 @dataclass(frozen=True, slots=True)

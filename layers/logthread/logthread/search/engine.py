@@ -195,6 +195,7 @@ def _run_filter(
 ) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     errors: list[BaseException] = []
+    missing = 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(POOL_SIZE, len(groups))))
     try:
         futures = {
@@ -221,6 +222,7 @@ def _run_filter(
             outcome = future.result()
             events.extend(outcome.events)
             if outcome.missing:
+                missing += 1
                 result.missing_log_groups.append(group)
             if outcome.partial_reason:
                 _mark_partial(result, outcome.partial_reason)
@@ -229,7 +231,7 @@ def _run_filter(
                 _mark_partial(result, f"{group}: {_describe_error(outcome.error)}")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
-    if errors and not events and len(errors) + len(result.missing_log_groups) >= len(groups):
+    if errors and not events and len(errors) + missing >= len(groups):
         raise SearchError(_describe_error(errors[0])) from errors[0]
     return events
 

@@ -7,17 +7,8 @@ from typing import Any
 
 from logthread.records import LogRecord
 
-
-@dataclass(frozen=True, slots=True)
-class TimeWindow:
-    """A closed interval in epoch milliseconds."""
-
-    start_ms: int
-    end_ms: int
-
-    @property
-    def duration_ms(self) -> int:
-        return self.end_ms - self.start_ms
+# TimeWindow lives with the window planning (no import cycle with the engine); re-exported here.
+from logthread.window import TimeWindow as TimeWindow
 
 
 @dataclass(frozen=True, slots=True)
