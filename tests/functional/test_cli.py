@@ -15,7 +15,6 @@ import pytest
 
 from logthread import aws
 from logthread.cli import EXIT_ERROR, EXIT_FOUND, EXIT_NOT_FOUND, _Progress, main, use_color
-from logthread.window import DAY_MS
 from logthread_local.seed import SEED_REQUEST_ID, seed
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -30,10 +29,9 @@ def _reset(endpoint: str) -> None:
 def seeded(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """The fixtures, loaded once for this module: every test here only reads them."""
     _reset(moto_endpoint)
-    real = int(time.time() * 1000)
-    day = real - real % DAY_MS
-    # The CLI's "now" is the clock: keep every "today" stream in today.
-    yield seed(boto3.client("logs", endpoint_url=moto_endpoint), now_ms=max(real, day + 3_600_000))
+    # The CLI's "now" is the clock, so the fixtures are placed relative to it too
+    # (the seed keeps "today" streams after 00:00 UTC).
+    yield seed(boto3.client("logs", endpoint_url=moto_endpoint), now_ms=int(time.time() * 1000))
     _reset(moto_endpoint)
 
 
