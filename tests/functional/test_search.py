@@ -328,6 +328,22 @@ def test_every_group_refused_is_an_error(logs_client: Any, seeded: Any) -> None:
         )
 
 
+def test_insights_refused_falls_back_to_filter(logs_client: Any, seeded: Any) -> None:
+    limit = {"Error": {"Code": "LimitExceededException", "Message": "too many queries"}}
+    _Inject(logs_client, [limit], operation="StartQuery")
+    result = _run(logs_client, seeded, "12345678", functions=("HogeService",), strategy="insights")
+    assert result.found and result.path == "filter"
+    assert result.partial and "LimitExceededException" in result.partial_reason
+
+
+def test_stream_read_refused_keeps_the_lines_found(logs_client: Any, seeded: Any) -> None:
+    denied = {"Error": {"Code": "AccessDeniedException", "Message": "no GetLogEvents"}}
+    _Inject(logs_client, [denied], operation="GetLogEvents")
+    result = _run(logs_client, seeded, SEED_REQUEST_ID, functions=("HogeService",))
+    assert {r.raw for r in result.records} == set(_lines_of(seeded, SEED_REQUEST_ID))
+    assert result.partial and "AccessDeniedException" in result.partial_reason
+
+
 def test_filter_events_paginates_to_the_end(
     logs_client: Any, seeded: Any, monkeypatch: Any
 ) -> None:

@@ -68,6 +68,7 @@ POOL_SIZE = 4
 FILTER_MAX_GROUPS = 10
 FILTER_MAX_WINDOW_MS = 3 * DAY_MS + 60 * 60_000  # "3 days" (plus slack for --since 3d)
 TRACE_MAX_REQUESTS = 5
+INSIGHTS_FALLBACK_MAX_GROUPS = 50
 MAX_REQUEST_MS = 15 * 60_000  # Lambda's longest invocation
 
 Progress = Callable[[str], None]
@@ -340,15 +341,25 @@ def search(
         return result
 
     matches = line_matcher(rid)
+    hits: list[dict[str, Any]] = []
     if path == "insights":
         progress(f"Logs Insights over {len(groups)} log groups")
-        events = insights_events(
-            logs, groups, window, rid, deadline=deadline, calls=calls, on_progress=progress
-        )
-        if not events.complete:
-            mark(events.reason)
-        hits = [e for e in events if matches(str(e.get("message", "")))]
-    else:
+        try:
+            events = insights_events(
+                logs, groups, window, rid, deadline=deadline, calls=calls, on_progress=progress
+            )
+        except (ClientError, BotoCoreError) as exc:
+            # E.g. LimitExceededException (too many concurrent queries): FilterLogEvents
+            # still works, within reason for the account's ~5 requests/s.
+            if len(groups) > INSIGHTS_FALLBACK_MAX_GROUPS:
+                raise SearchError(f"Logs Insights unavailable: {_describe_error(exc)}") from exc
+            mark(f"Logs Insights unavailable ({error_code(exc) or exc}); used FilterLogEvents")
+            path = result.path = "filter"
+        else:
+            if not events.complete:
+                mark(events.reason)
+            hits = [e for e in events if matches(str(e.get("message", "")))]
+    if path == "filter":
         progress(f"searching {len(groups)} log group{'s' if len(groups) != 1 else ''}")
         hits = _run_filter(
             logs,

@@ -7,10 +7,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from logthread.ids import is_full_request_id
 from logthread.logparse import parse_event
 from logthread.records import LogRecord
-from logthread.search.calls import ApiCalls
+from logthread.search.calls import ApiCalls, error_code
 from logthread.search.context import read_after, read_before, read_range
 from logthread.search.model import TimeWindow
 
@@ -175,21 +177,26 @@ def build_timeline(
     timeline: list[LogRecord] = []
     for key, records in by_stream.items():
         records.sort(key=lambda r: r.timestamp)
-        if read_spans:
-            for rid in full_ids:
-                records = _fill_span(
-                    logs,
-                    key,
-                    records,
-                    rid,
-                    deadline=deadline,
-                    calls=calls,
-                    mark_partial=mark_partial,
+        # Reading around the lines only adds to them: a refusal here keeps what was found.
+        try:
+            if read_spans:
+                for rid in full_ids:
+                    records = _fill_span(
+                        logs,
+                        key,
+                        records,
+                        rid,
+                        deadline=deadline,
+                        calls=calls,
+                        mark_partial=mark_partial,
+                    )
+            if context_lines > 0:
+                records = _with_context(
+                    logs, key, records, context_lines, deadline=deadline, calls=calls
                 )
-        if context_lines > 0:
-            records = _with_context(
-                logs, key, records, context_lines, deadline=deadline, calls=calls
-            )
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) or type(exc).__name__
+            mark_partial(f"could not read {key[1]} in {key[0]} ({code})")
         timeline.extend(records)
     # Stable: lines of one stream sharing a millisecond keep the stream's order.
     timeline.sort(key=lambda r: r.timestamp)
