@@ -104,8 +104,7 @@ class Demo:
         while True:
             failed = [d for d in self.stack.deliveries if d.done and d.error]
             if failed:
-                first = failed[0].error.strip().splitlines()[0]
-                raise StepFailed(f"the worker failed: {first}")
+                raise StepFailed(f"the worker failed: {failed[0].problem}")
             found = check()
             if found:
                 return found

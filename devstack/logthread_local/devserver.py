@@ -81,7 +81,7 @@ class DevApp:
                 {
                     "topic": d.topic,
                     "done": d.done,
-                    "error": d.error.splitlines()[0] if d.error else "",
+                    "error": d.problem,
                 }
                 for d in list(self.stack.deliveries)
             ],

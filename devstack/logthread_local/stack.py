@@ -73,6 +73,12 @@ class Delivery:
     done: bool = False  # the handler has returned
     seconds: float = 0.0  # how long the handler ran
 
+    @property
+    def problem(self) -> str:
+        """The error in one line: a batch failure's last line names the real cause."""
+        lines = [line.strip() for line in self.error.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
 
 class LocalStack:
     """The bot, end to end, on loopback. Use as a context manager.

@@ -182,6 +182,7 @@ def test_a_failing_worker_leaves_the_message_in_the_dead_letter_queue(aws: str) 
         assert stack.wait_idle(timeout=30)
         assert len(worker.events) == 3
         assert all(d.error.startswith("RuntimeError") for d in stack.deliveries)
+        assert stack.deliveries[0].problem == "RuntimeError: worker failed on purpose"
         (dead,) = stack.dead_letters()
         assert dead["Message"] == "plain text alarm"
 
