@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
-from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,32 +48,23 @@ from logthread.ids import (
     validate_request_id,
 )
 from logthread.search.calls import ApiCalls, error_code
-from logthread.search.filter import filter_events
 from logthread.search.insights import insights_events
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.search.targets import MAX_GROUPS, resolve_log_groups, verify_groups
 from logthread.search.timeline import build_timeline, cap
+from logthread.search.walk import SearchError, describe_error, mark_partial, run_filter
 from logthread.window import (
     DAY_MS,
-    DaySlice,
-    day_slices,
     default_window,
-    is_lambda_group,
     trace_window,
 )
 
-POOL_SIZE = 4
 FILTER_MAX_GROUPS = 10
 FILTER_MAX_WINDOW_MS = 3 * DAY_MS + 60 * 60_000  # "3 days" (plus slack for --since 3d)
 TRACE_MAX_REQUESTS = 5
 INSIGHTS_FALLBACK_MAX_GROUPS = 50
-MAX_REQUEST_MS = 15 * 60_000  # Lambda's longest invocation
 
 Progress = Callable[[str], None]
-
-
-class SearchError(RuntimeError):
-    """Nothing could be searched at all (e.g. every call was refused)."""
 
 
 def choose_path(query: SearchQuery, n_groups: int, window: TimeWindow, walking: bool) -> str:
@@ -87,167 +76,6 @@ def choose_path(query: SearchQuery, n_groups: int, window: TimeWindow, walking: 
     if not walking and window.duration_ms > FILTER_MAX_WINDOW_MS:
         return "insights"
     return "filter"
-
-
-class _GroupOutcome:
-    __slots__ = ("error", "events", "missing", "partial_reason")
-
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-        self.partial_reason = ""
-        self.missing = False
-        self.error: BaseException | None = None
-
-
-def _search_group(
-    logs: Any,
-    group: str,
-    term: str,
-    matches: Callable[[str], bool],
-    window: TimeWindow,
-    *,
-    walking: bool,
-    now_ms: int,
-    deadline: float,
-    calls: ApiCalls,
-    progress: Progress,
-) -> _GroupOutcome:
-    outcome = _GroupOutcome()
-    try:
-        steps: list[DaySlice | None] = [None]
-        if walking:
-            steps = [*day_slices(window, lambda_group=is_lambda_group(group), newest_ms=now_ms)]
-        found_before: int | None = None  # the walk must reach back to this instant
-        for step in steps:
-            span = window if step is None else step.window
-            if step is not None:
-                if found_before is not None and step.window.start_ms + DAY_MS <= found_before:
-                    break
-                progress(f"{group}: {step.day}")
-            events = filter_events(
-                logs,
-                group,
-                span,
-                term,
-                deadline=deadline,
-                stream_prefix=None if step is None else step.stream_prefix,
-                calls=calls,
-            )
-            hits = [e for e in events if matches(str(e.get("message", "")))]
-            outcome.events.extend(hits)
-            if not events.complete:
-                outcome.partial_reason = events.reason
-                break
-            if hits and step is not None:
-                found_before = _walk_reach(hits, step, lambda_group=step.stream_prefix is not None)
-    except ClientError as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            outcome.missing = True
-        else:
-            outcome.error = exc
-    except BotoCoreError as exc:
-        outcome.error = exc
-    return outcome
-
-
-def _walk_reach(hits: list[dict[str, Any]], step: DaySlice, *, lambda_group: bool) -> int:
-    """How far back the day walk must go once ``hits`` were found in ``step``.
-
-    A request's lines all live in one stream. A Lambda stream is named for the
-    day it started, and the step for that day reads it to the window's end, so
-    the walk stops once it has read the day of every stream that holds a hit
-    (normally the current step's; an older one when the server did not honour
-    the stream prefix). A plain group's day slices are disjoint, so a request
-    whose first hit is near the slice's start may have begun the day before:
-    the walk then takes one more day.
-    """
-    if lambda_group:
-        days = [_stream_day_ms(str(e.get("logStreamName", ""))) for e in hits]
-        known = [d for d in days if d is not None]
-        return min([step.window.start_ms, *known])
-    earliest = min(int(e.get("timestamp", 0)) for e in hits)
-    if earliest - step.window.start_ms < MAX_REQUEST_MS:
-        return step.window.start_ms - 1
-    return step.window.start_ms
-
-
-def _stream_day_ms(stream: str) -> int | None:
-    """00:00 UTC of the day a Lambda stream name starts with (None if it does not)."""
-    try:
-        day = datetime.strptime(stream[:10], "%Y/%m/%d").replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(day.timestamp() * 1000)
-
-
-def _run_filter(
-    logs: Any,
-    groups: list[str],
-    term: str,
-    matches: Callable[[str], bool],
-    window: TimeWindow,
-    *,
-    walking: bool,
-    now_ms: int,
-    deadline: float,
-    calls: ApiCalls,
-    progress: Progress,
-    result: SearchResult,
-) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    errors: list[BaseException] = []
-    missing = 0
-    pool = ThreadPoolExecutor(max_workers=max(1, min(POOL_SIZE, len(groups))))
-    try:
-        futures = {
-            pool.submit(
-                _search_group,
-                logs,
-                group,
-                term,
-                matches,
-                window,
-                walking=walking,
-                now_ms=now_ms,
-                deadline=deadline,
-                calls=calls,
-                progress=progress,
-            ): group
-            for group in groups
-        }
-        done, not_done = wait(futures, timeout=max(0.0, deadline - time.monotonic()) + 1.0)
-        if not_done:
-            _mark_partial(result, "deadline")
-        for future in done:
-            group = futures[future]
-            outcome = future.result()
-            events.extend(outcome.events)
-            if outcome.missing:
-                missing += 1
-                result.missing_log_groups.append(group)
-            if outcome.partial_reason:
-                _mark_partial(result, outcome.partial_reason)
-            if outcome.error is not None:
-                errors.append(outcome.error)
-                _mark_partial(result, f"{group}: {_describe_error(outcome.error)}")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    if errors and not events and len(errors) + missing >= len(groups):
-        raise SearchError(_describe_error(errors[0])) from errors[0]
-    return events
-
-
-def _describe_error(exc: BaseException) -> str:
-    code = error_code(exc)
-    return f"{code}: {exc}" if code and code not in str(exc) else str(exc)
-
-
-def _mark_partial(result: SearchResult, reason: str) -> None:
-    result.partial = True
-    if reason and reason not in result.partial_reason:
-        result.partial_reason = (
-            f"{result.partial_reason}; {reason}" if result.partial_reason else reason
-        )
 
 
 def _trace_request_ids(events: list[dict[str, Any]]) -> list[str]:
@@ -307,7 +135,7 @@ def search(
     result = SearchResult(query=query)
 
     def mark(reason: str) -> None:
-        _mark_partial(result, reason)
+        mark_partial(result, reason)
 
     walking = False
     if query.window is not None:
@@ -352,7 +180,7 @@ def search(
             # E.g. LimitExceededException (too many concurrent queries): FilterLogEvents
             # still works, within reason for the account's ~5 requests/s.
             if len(groups) > INSIGHTS_FALLBACK_MAX_GROUPS:
-                raise SearchError(f"Logs Insights unavailable: {_describe_error(exc)}") from exc
+                raise SearchError(f"Logs Insights unavailable: {describe_error(exc)}") from exc
             mark(f"Logs Insights unavailable ({error_code(exc) or exc}); used FilterLogEvents")
             path = result.path = "filter"
         else:
@@ -361,7 +189,7 @@ def search(
             hits = [e for e in events if matches(str(e.get("message", "")))]
     if path == "filter":
         progress(f"searching {len(groups)} log group{'s' if len(groups) != 1 else ''}")
-        hits = _run_filter(
+        hits = run_filter(
             logs,
             groups,
             filter_term(rid),
@@ -381,7 +209,7 @@ def search(
         for full_id in result.request_ids:
             progress(f"reading request {full_id}")
             hits.extend(
-                _run_filter(
+                run_filter(
                     logs,
                     traced_groups,
                     filter_term(full_id),
