@@ -401,3 +401,22 @@ def test_insights_stops_queries_at_the_deadline(logs_client: Any, seeded: Any) -
     )
     assert not events.complete and events.reason == "deadline"
     assert calls.snapshot() == {"StartQuery": 1, "StopQuery": 1} and stop.calls == 1
+
+
+def test_insights_rows_as_cloudwatch_writes_them() -> None:
+    from logthread.search.insights import _row_to_event
+
+    row = [
+        {"field": "@timestamp", "value": "2024-05-01 12:00:00.123"},
+        {"field": "@message", "value": "END RequestId: x\n"},
+        {"field": "@logStream", "value": "2024/05/01/[$LATEST]abc"},
+        {"field": "@log", "value": "123456789012:/aws/lambda/HogeService"},
+        {"field": "@ptr", "value": "CmAKJwoj"},
+    ]
+    assert _row_to_event(row) == {
+        "logGroupName": "/aws/lambda/HogeService",
+        "logStreamName": "2024/05/01/[$LATEST]abc",
+        "timestamp": 1714564800123,
+        "message": "END RequestId: x\n",
+        "eventId": "CmAKJwoj",
+    }
