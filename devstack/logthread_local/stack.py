@@ -27,7 +27,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +35,7 @@ from botocore.config import Config as BotoConfig
 
 from logthread_local import slackreq
 from logthread_local.aws import LOCAL_ENV, moto_server
+from logthread_local.delivery import Delivery, Pump
 from logthread_local.gateway import Gateway
 from logthread_local.lambdas import (
     ACCOUNT_ID,
@@ -43,7 +43,6 @@ from logthread_local.lambdas import (
     Handler,
     LambdaContext,
     load_handler,
-    sqs_record,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,23 +60,6 @@ MAX_RECEIVES = 3
 POLL_SECONDS = 0.05
 
 log = logging.getLogger("logthread_local.stack")
-
-
-@dataclass
-class Delivery:
-    """One message the pump handed to the worker."""
-
-    topic: str  # "task" | "alarm"
-    envelope: dict[str, Any]  # the SNS envelope, as the SQS body carried it
-    error: str = ""  # what the handler raised (or the items it reported failed)
-    done: bool = False  # the handler has returned
-    seconds: float = 0.0  # how long the handler ran
-
-    @property
-    def problem(self) -> str:
-        """The error in one line: a batch failure's last line names the real cause."""
-        lines = [line.strip() for line in self.error.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
 
 
 class LocalStack:
@@ -127,13 +109,11 @@ class LocalStack:
         self.alarm_topic_arn = ""
         self.table_name = RESOURCES["table"]
         self.queues: dict[str, str] = {}  # "task"/"alarm"/"dlq" -> queue URL
-        self.deliveries: list[Delivery] = []
+        self.pump: Pump | None = None
         self.ingress_calls: list[tuple[dict[str, Any], Any]] = []
         self.ingress_base = ""
         self._cleanups: list[Callable[[], None]] = []
-        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._in_flight = 0
         self._saved_env: dict[str, str | None] = {}
         self._started = False
 
@@ -165,7 +145,6 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop the pumps, the ingress, the stand-in and moto; restore the environment."""
-        self._stop.set()
         while self._cleanups:
             cleanup = self._cleanups.pop()
             try:
@@ -319,102 +298,19 @@ class LocalStack:
     # -- SNS -> SQS -> worker ----------------------------------------------------------------
 
     def _start_pumps(self) -> None:
-        for topic in ("task", "alarm"):
-            thread = threading.Thread(
-                target=self._pump, args=(topic,), name=f"pump-{topic}", daemon=True
-            )
-            thread.start()
-            self._cleanups.append(lambda t=thread: t.join(timeout=10))  # type: ignore[misc]
-
-    def _pump(self, topic: str) -> None:
-        sqs = self.client("sqs")
-        url = self.queues[topic]
-        arn = self._queue_arn(sqs, url)
-        while not self._stop.is_set():
-            try:
-                got = sqs.receive_message(
-                    QueueUrl=url,
-                    MaxNumberOfMessages=1,
-                    WaitTimeSeconds=0,
-                    AttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
-            except Exception:
-                if self._stop.is_set():
-                    return
-                log.exception("receiving from the %s queue failed", topic)
-                self._stop.wait(0.5)
-                continue
-            messages = got.get("Messages", [])
-            for message in messages:
-                self._deliver(sqs, topic, url, arn, message)
-            if not messages:
-                # Short polls, so that stop() never waits on a long poll.
-                self._stop.wait(POLL_SECONDS)
-
-    def _deliver(self, sqs: Any, topic: str, url: str, arn: str, message: dict[str, Any]) -> None:
         assert self._worker_handler is not None
-        delivery = Delivery(topic, json.loads(message["Body"]))
-        with self._lock:
-            self._in_flight += 1
-            self.deliveries.append(delivery)
-        started = time.monotonic()
-        try:
-            event = {"Records": [sqs_record(message, arn)]}
-            ctx = LambdaContext("logthread-worker", timeout_seconds=120)
-            result = self._worker_handler(event, ctx)
-            failures = result.get("batchItemFailures") if isinstance(result, dict) else None
-            if failures:
-                delivery.error = f"batchItemFailures: {failures}"
-        except Exception as exc:  # Lambda would retry, then dead-letter; so does the redrive
-            delivery.error = f"{type(exc).__name__}: {exc}"
-            log.exception("the worker failed on a %s message", topic)
-        try:
-            if delivery.error:
-                # Visible again at once rather than after the visibility timeout.
-                sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
-            else:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        except Exception:
-            log.warning("could not settle a %s message", topic, exc_info=True)
-        finally:
-            delivery.seconds = time.monotonic() - started
-            delivery.done = True
-            with self._lock:
-                self._in_flight -= 1
+        queues = {topic: self.queues[topic] for topic in ("task", "alarm")}
+        self.pump = Pump(self.client, queues, self._worker_handler, poll=POLL_SECONDS).start()
+        self._cleanups.append(self.pump.stop)
+
+    @property
+    def deliveries(self) -> list[Delivery]:
+        """Every message handed to the worker so far, oldest first."""
+        return [] if self.pump is None else self.pump.deliveries
 
     def wait_idle(self, timeout: float = 30.0, *, settle: float = 0.3) -> bool:
-        """Wait until both queues are empty and the worker is idle; False on timeout.
-
-        ``settle`` is how long things must stay quiet, since a handler may publish
-        a follow-up message just as it finishes.
-        """
-        sqs = self.client("sqs")
-        deadline = time.monotonic() + timeout
-        quiet_since: float | None = None
-        while time.monotonic() < deadline:
-            busy = self._in_flight > 0
-            for topic in ("task", "alarm"):
-                if busy:
-                    break
-                attrs = sqs.get_queue_attributes(
-                    QueueUrl=self.queues[topic],
-                    AttributeNames=[
-                        "ApproximateNumberOfMessages",
-                        "ApproximateNumberOfMessagesNotVisible",
-                    ],
-                )["Attributes"]
-                busy = any(int(v) for v in attrs.values())
-            if busy:
-                quiet_since = None
-            elif quiet_since is None:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= settle:
-                return True
-            time.sleep(0.05)
-        return False
+        """Wait until both queues are empty and the worker is idle; False on timeout."""
+        return self.pump is not None and self.pump.wait_idle(timeout, settle=settle)
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The messages the worker kept failing on (peeked, left in the DLQ)."""

@@ -1,0 +1,183 @@
+"""SNS to the worker, locally: SQS queues subscribed to the topics, drained into a handler.
+
+moto can't deliver SNS to Lambda without Docker, so each topic has an SQS queue
+subscribed with raw delivery off; a :class:`Pump` thread per queue receives from
+it and calls the worker's Lambda handler with the SQS event Lambda's event source
+would build (the SNS envelope as each record's body). A handled message is
+deleted; a failed one is made visible again at once, and the queue's redrive
+policy moves it to the dead-letter queue after its last receive, as Lambda's
+retries and on-failure destination would.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from logthread_local.lambdas import Handler, LambdaContext, sqs_record
+
+log = logging.getLogger("logthread_local.delivery")
+
+
+@dataclass
+class Delivery:
+    """One message the pump handed to the worker."""
+
+    topic: str  # "task" | "alarm"
+    envelope: dict[str, Any]  # the SNS envelope, as the SQS body carried it
+    error: str = ""  # what the handler raised (or the items it reported failed)
+    done: bool = False  # the handler has returned
+    seconds: float = 0.0  # how long the handler ran
+
+    @property
+    def problem(self) -> str:
+        """The error in one line: a batch failure's last line names the real cause."""
+        lines = [line.strip() for line in self.error.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+class Pump:
+    """One thread per queue, handing each message to ``handler``; use start() / stop().
+
+    Parameters
+    ----------
+    client:
+        Builds a boto3 client for a service name (each thread gets its own).
+    queues:
+        Topic label ("task", "alarm") -> the URL of the queue subscribed to it.
+    handler:
+        The worker's Lambda handler.
+    """
+
+    def __init__(
+        self,
+        client: Callable[[str], Any],
+        queues: Mapping[str, str],
+        handler: Handler,
+        *,
+        function_name: str = "logthread-worker",
+        timeout_seconds: float = 120.0,
+        poll: float = 0.05,
+    ) -> None:
+        self._client = client
+        self.queues = dict(queues)
+        self._handler = handler
+        self._function_name = function_name
+        self._timeout = timeout_seconds
+        self._poll = poll
+        self.deliveries: list[Delivery] = []
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> Pump:
+        for topic in self.queues:
+            thread = threading.Thread(
+                target=self._run, args=(topic,), name=f"pump-{topic}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=self._timeout)
+        self._threads.clear()
+
+    def _run(self, topic: str) -> None:
+        sqs = self._client("sqs")
+        url = self.queues[topic]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        while not self._stop.is_set():
+            try:
+                got = sqs.receive_message(
+                    QueueUrl=url,
+                    MaxNumberOfMessages=1,
+                    WaitTimeSeconds=0,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:
+                if self._stop.is_set():
+                    return
+                log.exception("receiving from the %s queue failed", topic)
+                self._stop.wait(0.5)
+                continue
+            messages = got.get("Messages", [])
+            for message in messages:
+                self._deliver(sqs, topic, url, arn, message)
+            if not messages:
+                # Short polls, so that stop() never waits on a long poll.
+                self._stop.wait(self._poll)
+
+    def _deliver(self, sqs: Any, topic: str, url: str, arn: str, message: dict[str, Any]) -> None:
+        delivery = Delivery(topic, json.loads(message["Body"]))
+        with self._lock:
+            self._in_flight += 1
+            self.deliveries.append(delivery)
+        started = time.monotonic()
+        try:
+            event = {"Records": [sqs_record(message, arn)]}
+            ctx = LambdaContext(self._function_name, timeout_seconds=self._timeout)
+            result = self._handler(event, ctx)
+            failures = result.get("batchItemFailures") if isinstance(result, dict) else None
+            if failures:
+                delivery.error = f"batchItemFailures: {failures}"
+        except Exception as exc:  # Lambda would retry, then dead-letter; so does the redrive
+            delivery.error = f"{type(exc).__name__}: {exc}"
+            log.exception("the worker failed on a %s message", topic)
+        try:
+            if delivery.error:
+                # Visible again at once rather than after the visibility timeout.
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
+            else:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        except Exception:
+            log.warning("could not settle a %s message", topic, exc_info=True)
+        finally:
+            delivery.seconds = time.monotonic() - started
+            delivery.done = True
+            with self._lock:
+                self._in_flight -= 1
+
+    def wait_idle(self, timeout: float = 30.0, *, settle: float = 0.3) -> bool:
+        """Wait until both queues are empty and the worker is idle; False on timeout.
+
+        ``settle`` is how long things must stay quiet, since a handler may publish
+        a follow-up message just as it finishes.
+        """
+        sqs = self._client("sqs")
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            busy = self._in_flight > 0
+            for url in self.queues.values():
+                if busy:
+                    break
+                attrs = sqs.get_queue_attributes(
+                    QueueUrl=url,
+                    AttributeNames=[
+                        "ApproximateNumberOfMessages",
+                        "ApproximateNumberOfMessagesNotVisible",
+                    ],
+                )["Attributes"]
+                busy = any(int(v) for v in attrs.values())
+            if busy:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settle:
+                return True
+            time.sleep(0.05)
+        return False
