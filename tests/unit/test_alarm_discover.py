@@ -212,3 +212,13 @@ def test_identical_errors_group_whatever_ids_they_carry() -> None:
     groups = group_errors([c, a, b])
     assert [[f.request_id for f in fs] for _, fs in groups] == [["a", "b"], ["c"]]
     assert a.first_error == "KeyError for 11111111-2222-3333-4444-555555555555"
+
+
+def test_absurd_periods_keep_the_window_within_a_week() -> None:
+    alarm = parse(
+        '{"AlarmName":"x","NewStateValue":"ALARM","StateChangeTime":"2024-05-14T03:21:07Z",'
+        '"Trigger":{"Period":1e15,"EvaluationPeriods":1e9}}'
+    )
+    window = evaluation_window(alarm, 60, now_ms=0)
+    assert 0 <= window.start_ms < window.end_ms
+    assert window.duration_ms <= 7 * 86_400_000 * 2 + 120_000

@@ -178,3 +178,23 @@ def test_parse_never_raises(body: str, subject: str) -> None:
     alarm = parse(body, subject)
     assert isinstance(alarm, Alarm)
     assert alarm.name
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "Infinity", "NaN", '"x"', "[]", "{}"])
+def test_hostile_numbers_are_dropped_not_raised(value: str) -> None:
+    body = (
+        '{"AlarmName":"x","NewStateValue":"ALARM","StateChangeTime":' + value + ","
+        '"Trigger":{"Period":' + value + ',"EvaluationPeriods":' + value + ","
+        '"Threshold":' + value + ',"Dimensions":[{"name":"FunctionName","value":"f"}]}}'
+    )
+    alarm = parse(body)
+    assert alarm.name == "x"
+    assert alarm.period is None and alarm.evaluation_periods is None and alarm.threshold is None
+    assert alarm.state_change_ms is None
+    custom = parse('{"title":"t","time":' + value + "}")
+    assert custom.state_change_ms is None
+
+
+def test_far_future_iso_times_are_dropped() -> None:
+    alarm = parse('{"AlarmName":"x","NewStateValue":"OK","StateChangeTime":"9999-12-31T23:59:59Z"}')
+    assert alarm.state_change_ms is None

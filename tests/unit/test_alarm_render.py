@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -302,3 +303,17 @@ def test_nothing_found_offers_the_rescan_button_only_for_episodes() -> None:
         "logthread.open_cloudwatch",
     ]
     assert _text(episode).startswith(":mag: *Searched again: still no failing request.*")
+
+
+def test_hostile_values_render_within_limits() -> None:
+    from logthread.alarms import rescan
+
+    for value in ("1e400", "NaN", "1e15", "-5"):
+        body = (
+            '{"AlarmName":"x","NewStateValue":"ALARM","StateChangeTime":' + value + ","
+            '"Trigger":{"Period":' + value + ',"Threshold":' + value + "}}"
+        )
+        _valid(alarm_message(parse(body)).blocks)
+    for value in ('{"v":1,"k":"x","w":[0,1e400]}', '{"v":1,"k":"x","w":[0,1e18]}'):
+        with pytest.raises(ValueError):
+            rescan.decode_button(value)

@@ -46,6 +46,7 @@ DEFAULT_PERIOD_SECONDS = 300
 MAX_INVOCATION_MS = 15 * 60 * 1000
 # Lines read per log group at most while discovering (the newest ones win anyway).
 MAX_LINES_PER_GROUP = 2000
+MAX_EVALUATION_MS = 7 * 86_400_000
 _DATAPOINT = re.compile(r"\((\d{2})/(\d{2})/(\d{2}) (\d{2}):(\d{2}):(\d{2})\)")
 
 
@@ -119,8 +120,10 @@ def evaluation_window(alarm: Alarm, margin_seconds: int, now_ms: int) -> TimeWin
     are stamped with the start of their period, and evaluation runs late).
     """
     end = alarm.state_change_ms or now_ms
-    span_ms = (alarm.evaluation_seconds or DEFAULT_PERIOD_SECONDS) * 1000
+    # CloudWatch evaluates at most 7 days of data; anything longer is a broken payload.
+    span_ms = min((alarm.evaluation_seconds or DEFAULT_PERIOD_SECONDS) * 1000, MAX_EVALUATION_MS)
     period_ms = (alarm.period or max((m.period or 0 for m in alarm.metrics), default=0)) * 1000
+    period_ms = min(period_ms, MAX_EVALUATION_MS)
     start = end - span_ms
     if period_ms:
         start -= start % period_ms  # back to the period boundary the datapoint starts at
@@ -129,7 +132,7 @@ def evaluation_window(alarm: Alarm, margin_seconds: int, now_ms: int) -> TimeWin
         start = min(start, min(quoted))
         end = max(end, max(quoted) + (period_ms or 60_000))
     margin = margin_seconds * 1000
-    return TimeWindow(start - margin, end + margin)
+    return TimeWindow(max(0, start - margin), end + margin)
 
 
 def datapoint_times(reason: str) -> list[int]:

@@ -7,6 +7,7 @@ the wrong type in old or truncated notifications.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -39,22 +40,20 @@ def string(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def integer(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """A finite number, or None (JSON also carries Infinity, NaN and 1e400)."""
+    if isinstance(value, bool) or value is None or value == "":
         return None
     try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+        out = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return out if math.isfinite(out) else None
+
+
+def integer(value: Any) -> int | None:
+    out = number(value)
+    return int(out) if out is not None else None
 
 
 def state(value: Any) -> str:
@@ -65,7 +64,10 @@ def state(value: Any) -> str:
 def epoch_ms(value: Any) -> int | None:
     """ISO 8601 (CloudWatch writes ``+0000``, EventBridge ``Z``) or epoch s/ms → epoch ms."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value if value > 10**11 else value * 1000)
+        seconds = number(value)
+        if seconds is None:
+            return None
+        return _sane(int(seconds if seconds > 10**11 else seconds * 1000))
     text = string(value)
     if not text:
         return None
@@ -75,7 +77,15 @@ def epoch_ms(value: Any) -> int | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    return _sane(int(moment.timestamp() * 1000))
+
+
+# Times are rendered and widened into windows: keep them where datetime still works.
+_LATEST_MS = 32_503_680_000_000  # 3000-01-01
+
+
+def _sane(ms: int) -> int | None:
+    return ms if 0 <= ms < _LATEST_MS else None
 
 
 def dig(data: Any, *keys: str) -> Any:

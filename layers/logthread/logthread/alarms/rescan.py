@@ -48,6 +48,11 @@ class Rescan:
     user_id: str = ""
 
 
+def _sane(window: TimeWindow) -> bool:
+    # Windows are rendered as dates: keep them between 1970 and 3000.
+    return 0 <= window.start_ms < window.end_ms < 32_503_680_000_000
+
+
 def button(episode_key: str, window: TimeWindow) -> ButtonElement | None:
     """The "Search logs again" button for an alarm without requests (None if too big)."""
     value = json.dumps(
@@ -67,9 +72,9 @@ def decode_button(value: str) -> tuple[str, TimeWindow]:
             raise ValueError("unknown button value version")
         key, (start, end) = str(data["k"]), data["w"]
         window = TimeWindow(int(start), int(end))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"malformed alarm button value: {exc}") from None
-    if not key or window.duration_ms <= 0:
+    if not key or not _sane(window):
         raise ValueError("malformed alarm button value: empty key or window")
     return key, window
 
@@ -123,12 +128,15 @@ def parse_rescan(body: str) -> Rescan | None:
     try:
         start, end = data["window"]
         reply = data["reply"]
+        window = TimeWindow(int(start), int(end))
+        if not _sane(window):
+            return None
         return Rescan(
             episode_key=str(data["episode"]),
-            window=TimeWindow(int(start), int(end)),
+            window=window,
             channel=str(reply["channel"]),
             thread_ts=str(reply["thread_ts"]),
             user_id=str(reply.get("user_id", "")),
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
