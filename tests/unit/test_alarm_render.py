@@ -317,3 +317,52 @@ def test_hostile_values_render_within_limits() -> None:
     for value in ('{"v":1,"k":"x","w":[0,1e400]}', '{"v":1,"k":"x","w":[0,1e18]}'):
         with pytest.raises(ValueError):
             rescan.decode_button(value)
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_KEYS = st.sampled_from(
+    [
+        "AlarmName",
+        "AlarmArn",
+        "NewStateValue",
+        "OldStateValue",
+        "StateChangeTime",
+        "NewStateReason",
+        "AlarmDescription",
+        "Region",
+        "AWSAccountId",
+        "Trigger",
+        "AlarmRule",
+        "TriggeringChildren",
+        "detail-type",
+        "source",
+        "detail",
+        "resources",
+        "time",
+        "title",
+    ]
+)
+
+
+@settings(max_examples=150)
+@given(st.dictionaries(_KEYS, _JSON, max_size=10), st.booleans())
+def test_any_json_shaped_like_a_notification_renders(
+    doc: dict[str, Any], eventbridge: bool
+) -> None:
+    if eventbridge:
+        doc = {**doc, "detail-type": "CloudWatch Alarm State Change", "source": "aws.cloudwatch"}
+    body = json.dumps(doc)
+    alarm = parse(body)
+    _valid(alarm_message(alarm).blocks)
+    ok = parse(body.replace("ALARM", "OK"))
+    _valid(alarm_message(alarm, resolved_by=ok, started_ms=alarm.state_change_ms).blocks)
