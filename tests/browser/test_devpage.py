@@ -153,3 +153,28 @@ def test_log_text_is_shown_never_run(page: Any) -> None:
     assert "<script>window.__xss=2</script>" in text
     assert page.evaluate("window.__xss") is None
     assert entry.locator("img, script, a[href^='javascript']").count() == 0
+
+
+def test_a_long_timeline_arrives_as_a_file_shown_in_the_thread(page: Any) -> None:
+    rid = "abcdef01-2345-4678-9abc-def012345678"
+    lines = [f"START RequestId: {rid} Version: $LATEST"]
+    lines += [
+        f"[INFO]\t2024-05-14T03:20:58.123Z\t{rid}\tprocessing item {i} of 400, a long line to "
+        "fill Slack's section limits"
+        for i in range(400)
+    ]
+    lines.append(f"END RequestId: {rid}")
+    page.locator("#logs-form input[name=log_group]").fill("/aws/lambda/BigBatch")
+    page.locator("#logs-form textarea").fill("\n".join(lines))
+    with page.expect_response("**/api/logs"):
+        page.get_by_role("button", name="Add lines").click()
+    page.locator("#command").fill(f"/logsearch {rid}")
+    page.locator("#command").press("Enter")
+    attachment = page.locator("#messages .entry .thread .file", has_text=rid).first
+    attachment.wait_for()
+    assert ".log" in attachment.inner_text()
+    preview = attachment.locator(".file-preview")
+    page.wait_for_function(
+        "el => el.textContent.includes('processing item 0 of 400')", arg=preview.element_handle()
+    )
+    assert "more lines" in preview.inner_text()
