@@ -148,7 +148,7 @@ _KV = (
     _key_words() + r"(?=\\*+[\"']?[ \t]*+[:=])"
     # A bare "key:" needs a space or a quote after it, so "get_token:42"
     # (Powertools' location field) and "...:secret:name" (ARNs) stay visible.
-    r"(?:\\*+[\"'][ \t]*+[:=]|[ \t]*+=>?|[ \t]*+:(?=[ \t]|\\*+[\"']))[ \t]*+"
+    r"(?:\\*+[\"'][ \t]*+[:=]|[ \t]*+=>?+|[ \t]*+:(?=[ \t]|\\*+[\"']))[ \t]*+"
     r"(?:" + _QUOTED + "|" + _UNQUOTED + ")(?P<kv>)"
 )
 # The body stops only at a complete END line, so the closing alternative can
@@ -179,7 +179,8 @@ _AUTH_SCHEME = (
     r"(?![a-z]{8,15}(?![A-Za-z0-9._~+/=-]))(?P<authv>[A-Za-z0-9._~+/-]{8,}+=*+)(?P<auth>)"
 )
 # scheme://user:password@host - anchored on "://": the scheme needs no check.
-_CONN = r"://[^\s:/?#@\"'\\]*+:(?P<connv>[^\s/\"'\\]+)(?=@)(?P<conn>)"
+# The user part has no brackets: "http://[::1]:80" is a host, and a marker is not a user.
+_CONN = r"://[^\s:/?#@\"'\\\[\]]*+:(?P<connv>[^\s/\"'\\]+)(?=@)(?P<conn>)"
 
 _KV_NEEDLES = ("pass", "pwd", "secret", "key", "token", "auth", "credential", "signature", "cookie")
 # (regex, needles, needles are lower case): a pass runs only when one of its
@@ -223,6 +224,11 @@ def _builtin_replacement(m: re.Match[str]) -> tuple[str, int]:
         value = m.group(group)
         if _already_hidden(value) or set(value) == {"*"}:
             return m.group(0), 0
+        if m.start("kvscheme") >= 0 and m.group(0)[:4].lower() != "auth":
+            # "Bearer x" is a scheme and a credential only under an Authorization key;
+            # elsewhere ("password=Basic x") the first word may be the secret itself.
+            whole, start = m.group(0), m.start()
+            return whole[: m.start("kvscheme") - start] + REDACTED + whole[m.end() - start :], 1
         return _swap(m, group, REDACTED), 1
     if kind == "pem":
         return marker("private-key"), 1
@@ -245,12 +251,18 @@ def _builtin_replacement(m: re.Match[str]) -> tuple[str, int]:
     return m.group(0), 0  # pragma: no cover - every alternative is named
 
 
+def _touches_marker(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` overlaps a marker an earlier pass wrote."""
+    opened = text.rfind("[REDACTED", 0, end - 1 + len("[REDACTED"))
+    return opened >= 0 and text.find("]", opened) >= start
+
+
 def _custom_replacement(m: re.Match[str], name: str) -> tuple[str, int]:
     has_secret = "secret" in m.re.groupindex
-    if has_secret and m.start("secret") < 0:
-        return m.group(0), 0
-    value = m.group("secret") if has_secret else m.group(0)
-    if not value or value.startswith("[REDACTED"):
+    group = "secret" if has_secret else 0
+    start, end = m.span(group)
+    # A broad pattern (\w+) must not rewrite the markers themselves: idempotence.
+    if start < 0 or start == end or _touches_marker(m.string, start, end):
         return m.group(0), 0
     if has_secret:
         return _swap(m, "secret", marker(name)), 1
@@ -358,7 +370,11 @@ class Redactor:
 
     def _redact(self, text: str) -> tuple[str, int]:
         if not isinstance(text, str):
-            text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text or "")
+            text = (
+                text.decode("utf-8", "replace")
+                if isinstance(text, bytes)
+                else ("" if text is None else str(text))
+            )
         hidden = 0
         if self.builtins:
             text, hidden = _builtin_passes(text)
