@@ -330,7 +330,8 @@ def _button_query(
     broken = Decision(False, "", "Sorry, that button no longer works. Try `/logsearch` instead.")
     try:
         query = query_from_button(value)
-        validate_request_id(query.request_id)
+        # The canonical id, as a typed command would carry it, not the value's raw text.
+        query = replace(query, request_id=validate_request_id(query.request_id))
         commands.validate_targets([*query.functions, *query.log_groups])
     except ValueError as exc:  # CommandError and InvalidRequestId are ValueErrors
         return None, replace(broken, reason=f"bad button value: {exc}")

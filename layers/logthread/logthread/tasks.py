@@ -153,5 +153,6 @@ def query_from_button(value: str) -> SearchQuery:
             window=None if not window else TimeWindow(int(window[0]), int(window[1])),
             context_lines=int(data.get("c") or 0),
         )
-    except (KeyError, TypeError, IndexError, json.JSONDecodeError) as exc:
+    except (KeyError, TypeError, IndexError, OverflowError, ValueError) as exc:
+        # OverflowError: JSON allows Infinity and 1e400, and int() of them overflows.
         raise ValueError(f"malformed button value: {exc}") from None
