@@ -24,6 +24,24 @@ class TaskBus(ABC):
     def publish(self, task: SearchTask) -> str:
         """Send ``task``; return the message id."""
 
+    def publish_body(self, body: str, *, kind: str, origin: str = "button") -> str:
+        """Send a message the worker routes by its own marker; return the message id.
+
+        For messages that are not search tasks, e.g. an alarm's "Search logs
+        again" (:func:`logthread.alarms.rescan.rescan_body`), which the worker's
+        notification path recognises.
+
+        Parameters
+        ----------
+        body:
+            The message, exactly as the worker will read it.
+        kind:
+            What it is (an SNS message attribute, for filtering and the record).
+        origin:
+            What caused it (``button``, ``command``).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot publish {kind} messages")
+
 
 class SnsTaskBus(TaskBus):
     """Publishes each task as the message body on an SNS topic.
@@ -43,24 +61,35 @@ class SnsTaskBus(TaskBus):
         self.topic_arn = topic_arn
 
     def publish(self, task: SearchTask) -> str:
+        return self.publish_body(task.to_json(), kind="task", origin=task.origin or "command")
+
+    def publish_body(self, body: str, *, kind: str, origin: str = "button") -> str:
         response = self._sns.publish(
             TopicArn=self.topic_arn,
-            Message=task.to_json(),
+            Message=body,
             Subject=TASK_SUBJECT,
             MessageAttributes={
-                "logthread_kind": {"DataType": "String", "StringValue": "task"},
-                "origin": {"DataType": "String", "StringValue": task.origin or "command"},
+                "logthread_kind": {"DataType": "String", "StringValue": kind},
+                "origin": {"DataType": "String", "StringValue": origin},
             },
         )
         return str(response["MessageId"])
 
 
 class MemoryTaskBus(TaskBus):
-    """Keeps published tasks in :attr:`tasks` (tests, the bench's in-process baseline)."""
+    """Keeps published tasks in :attr:`tasks` and other bodies in :attr:`bodies`.
+
+    For tests and the bench's in-process baseline.
+    """
 
     def __init__(self) -> None:
         self.tasks: list[SearchTask] = []
+        self.bodies: list[tuple[str, str]] = []  # (kind, body)
 
     def publish(self, task: SearchTask) -> str:
         self.tasks.append(task)
         return f"memory-{len(self.tasks)}"
+
+    def publish_body(self, body: str, *, kind: str, origin: str = "button") -> str:
+        self.bodies.append((kind, body))
+        return f"memory-body-{len(self.bodies)}"

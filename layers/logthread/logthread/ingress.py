@@ -36,6 +36,10 @@ logger = Logger(service="logthread", child=True)
 ROUTE = "/slack/events"
 SEARCH_AGAIN = "logthread.search_again"
 MORE_CONTEXT = "logthread.more_context"
+# An alarm that found no failing request: run its discovery again (logthread.alarms.rescan).
+ALARM_SEARCH_AGAIN = "logthread.alarm_search_again"
+# A URL button: Slack opens the link and still sends the click, which only needs an ack.
+OPEN_CLOUDWATCH = "logthread.open_cloudwatch"
 WIDEN_FACTOR = 4
 MORE_CONTEXT_STEP = 10
 
@@ -270,7 +274,8 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
     ours = [
         a
         for a in payload.get("actions") or []
-        if isinstance(a, dict) and a.get("action_id") in (SEARCH_AGAIN, MORE_CONTEXT)
+        if isinstance(a, dict)
+        and a.get("action_id") in (SEARCH_AGAIN, MORE_CONTEXT, ALARM_SEARCH_AGAIN)
     ]
     if not ours:
         # e.g. the "Open in CloudWatch" URL button: Slack still sends a click to ack.
@@ -287,6 +292,14 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
     )
     response_url = str(payload.get("response_url") or "")
     asked = {"kind": "button", "action_id": action["action_id"]}
+    if action["action_id"] == ALARM_SEARCH_AGAIN:
+        where = ReplyTo(
+            channel=requester.channel_id,
+            thread_ts=_thread_ts(container, message),
+            response_url=response_url,
+            user_id=requester.user_id,
+        )
+        return _alarm_rescan(str(action.get("value", "")), requester, where, deps, asked)
 
     query, decision = _button_query(str(action.get("value", "")), requester, deps)
     if query is None or not decision.allowed:
@@ -301,16 +314,9 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
         query = replace(
             query, context_lines=min(commands.MAX_CONTEXT, query.context_lines + MORE_CONTEXT_STEP)
         )
-    thread_ts = str(
-        container.get("thread_ts")
-        or message.get("thread_ts")
-        or message.get("ts")
-        or container.get("message_ts")
-        or ""
-    )
     reply = ReplyTo(
         channel=requester.channel_id,
-        thread_ts=thread_ts,
+        thread_ts=_thread_ts(container, message),
         response_url=response_url,
         user_id=requester.user_id,
         team_id=requester.team_id,
@@ -318,6 +324,62 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
     task = SearchTask(query, reply, origin="button", extra=_extra(requester))
     if not _publish(task, deps, requester, asked):
         _tell(deps, response_url, "Sorry, I couldn't start the search just now. Please try again.")
+    return HttpResponse.empty(200)
+
+
+def _thread_ts(container: Mapping[str, Any], message: Mapping[str, Any]) -> str:
+    """The thread a clicked message sits in (its own ts when it is a parent)."""
+    return str(
+        container.get("thread_ts")
+        or message.get("thread_ts")
+        or message.get("ts")
+        or container.get("message_ts")
+        or ""
+    )
+
+
+def _alarm_rescan(
+    value: str, requester: Requester, where: ReplyTo, deps: IngressDeps, asked: Mapping[str, Any]
+) -> HttpResponse:
+    """ "Search logs again" on an alarm: publish the rescan for the worker's alarm path.
+
+    The value names an episode, never a log group (the worker decides what to
+    search from its own config), so only the requester is checked here.
+    """
+    # Imported on click only: the module pulls in Block Kit models the ack path never needs.
+    from logthread.alarms.rescan import rescan_body
+
+    decision = authorize_requester(deps.config.access, requester)
+    if not decision.allowed:
+        _log("refused", "refused: button", requester, reason=decision.reason, **asked)
+        _tell(deps, where.response_url, decision.message)
+        return HttpResponse.empty(200)
+    try:
+        body = rescan_body(
+            value,
+            channel=where.channel,
+            thread_ts=where.thread_ts,
+            user_id=where.user_id,
+            now_ms=int(deps.now() * 1000),
+        )
+    except ValueError as exc:
+        _log("refused", "refused: button", requester, reason=f"bad button value: {exc}", **asked)
+        _tell(deps, where.response_url, "Sorry, that button no longer works.")
+        return HttpResponse.empty(200)
+    if not where.channel or not where.thread_ts:
+        _log("refused", "refused: button", requester, reason="no thread to answer in", **asked)
+        return HttpResponse.empty(200)
+    try:
+        message_id = deps.bus.publish_body(body, kind="alarm_rescan", origin="button")
+    except Exception:
+        logger.exception("alarm rescan publish failed", extra=dict(asked))
+        _tell(
+            deps,
+            where.response_url,
+            "Sorry, I couldn't start the search just now. Please try again.",
+        )
+        return HttpResponse.empty(200)
+    _log("accepted", "alarm search again accepted", requester, message_id=message_id, **asked)
     return HttpResponse.empty(200)
 
 
