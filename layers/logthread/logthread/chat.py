@@ -32,6 +32,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from logthread.pacing import ChannelPacer
+
 SLACK_API_URL = "https://slack.com/api/"
 
 _SLACK_CODE = re.compile(r"[a-z0-9_]+")
@@ -43,6 +45,9 @@ T = TypeVar("T")
 TRANSIENT = frozenset(
     {"ratelimited", "timeout", "connection_error", "fatal_error", "internal_error"}
 )
+# Calls that add something each time they run: after a timeout nobody knows whether
+# Slack did it (chat.update is idempotent and so never in doubt).
+NOT_IDEMPOTENT = frozenset({"post", "post_ephemeral", "respond", "upload"})
 
 
 class ChatError(Exception):
@@ -87,6 +92,15 @@ class ChatError(Exception):
     def transient(self) -> bool:
         """True when the same call may well succeed later (rate limit, 5xx, network)."""
         return self.code in TRANSIENT or (self.status or 0) >= 500
+
+    @property
+    def uncertain(self) -> bool:
+        """True when the call may have landed anyway: no answer came before the timeout.
+
+        slack_sdk never retries a read timeout, and Slack's ``chat.postMessage`` has
+        no idempotency key, so repeating such a call may post twice.
+        """
+        return self.code == "timeout" and self.operation in NOT_IDEMPOTENT
 
     def replay(self, chat: Chat) -> Any:
         """Run the failed call again on ``chat``."""
@@ -143,26 +157,34 @@ class Chat(ABC):
 
 
 class SlackChat(Chat):
-    """:class:`Chat` over a slack_sdk ``WebClient`` (see :func:`make_web_client`)."""
+    """:class:`Chat` over a slack_sdk ``WebClient`` (see :func:`make_web_client`).
 
-    def __init__(self, web_client: WebClient) -> None:
+    ``pacer`` paces ``chat.postMessage`` per channel (see :class:`ChannelPacer`);
+    by default posts to a channel are serialized within the process.
+    """
+
+    def __init__(self, web_client: WebClient, *, pacer: ChannelPacer | None = None) -> None:
         self.client = web_client
+        self.pacer = pacer or ChannelPacer()
 
     def post(
         self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
     ) -> str:
         args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
-        resp = self._call(
-            "post",
-            args,
-            lambda: self.client.chat_postMessage(
-                channel=channel,
-                text=text,
-                blocks=blocks,
-                thread_ts=thread_ts or None,
-                # A CloudWatch link would unfurl into a login page preview.
-                unfurl_links=False,
-                unfurl_media=False,
+        resp = self.pacer.run(
+            channel,
+            lambda: self._call(
+                "post",
+                args,
+                lambda: self.client.chat_postMessage(
+                    channel=channel,
+                    text=text,
+                    blocks=blocks,
+                    thread_ts=thread_ts or None,
+                    # A CloudWatch link would unfurl into a login page preview.
+                    unfurl_links=False,
+                    unfurl_media=False,
+                ),
             ),
         )
         return str(resp["ts"])
@@ -318,11 +340,18 @@ def retry_handlers(
     max_retries: int = 3,
     max_rate_limit_wait: float = 30.0,
     interval: RetryIntervalCalculator | None = None,
+    max_rate_limit_retries: int | None = None,
 ) -> list[RetryHandler]:
-    """slack_sdk retry handlers for 429 (honouring ``Retry-After``), 500/503 and resets."""
+    """slack_sdk retry handlers for 429 (honouring ``Retry-After``), 500/503 and resets.
+
+    ``max_rate_limit_retries`` (default: ``max_retries`` + 5) is separate because
+    in an alarm storm several workers share one channel's ~1 message/s, and a post
+    may draw a few 429s in a row before its turn; each wait is Slack's own.
+    """
     pace = interval or default_interval_calculator
+    rate_retries = max_retries + 5 if max_rate_limit_retries is None else max_rate_limit_retries
     return [
-        BoundedRateLimitRetryHandler(max_retry_count=max_retries, max_wait=max_rate_limit_wait),
+        BoundedRateLimitRetryHandler(max_retry_count=rate_retries, max_wait=max_rate_limit_wait),
         ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
         ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
     ]
@@ -336,6 +365,7 @@ def make_web_client(
     max_retries: int = 3,
     max_rate_limit_wait: float = 30.0,
     interval: RetryIntervalCalculator | None = None,
+    max_rate_limit_retries: int | None = None,
 ) -> WebClient:
     """A ``WebClient`` for ``token`` with logthread's retry policy.
 
@@ -347,7 +377,7 @@ def make_web_client(
         Web API base; defaults to ``$SLACK_API_URL``, else Slack's own.
     timeout:
         Seconds per HTTP attempt.
-    max_retries, max_rate_limit_wait, interval:
+    max_retries, max_rate_limit_wait, interval, max_rate_limit_retries:
         See :func:`retry_handlers`; ``interval`` paces 5xx/connection retries
         (slack_sdk's exponential backoff with jitter by default).
     """
@@ -357,7 +387,10 @@ def make_web_client(
         base_url=url if url.endswith("/") else url + "/",
         timeout=timeout,
         retry_handlers=retry_handlers(
-            max_retries=max_retries, max_rate_limit_wait=max_rate_limit_wait, interval=interval
+            max_retries=max_retries,
+            max_rate_limit_wait=max_rate_limit_wait,
+            interval=interval,
+            max_rate_limit_retries=max_rate_limit_retries,
         ),
     )
 

@@ -7,6 +7,7 @@ notification for the alarm path.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,7 +30,9 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
     subject:
         The SNS ``Subject`` (CloudWatch alarms set one; tasks use "logthread task").
     deps:
-        Logs, chat, config, store and clock.
+        Logs, chat, config, store and clock; with ``dead_letters``, Slack calls that
+        still fail after the answer's parent is up are dead-lettered (see
+        :mod:`logthread.deadletter`).
 
     Returns
     -------
@@ -43,6 +46,20 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
     Exception
         Whatever the paths raise for transient failures, so the delivery is retried.
     """
+    if deps.dead_letters is None:
+        return _dispatch(body, subject, deps)
+    # Slack calls that still fail once the answer's parent is up are collected and
+    # dead-lettered (logthread.deadletter has the rule), not retried with the delivery.
+    from logthread.deadletter import DeferringChat
+
+    chat = DeferringChat(deps.chat, context={"subject": subject or "", "message": body[:500]})
+    try:
+        return _dispatch(body, subject, replace(deps, chat=chat))
+    finally:
+        _send_letter(chat, deps)
+
+
+def _dispatch(body: str, subject: str | None, deps: WorkerDeps) -> Any:
     try:
         task = parse_task(body)
     except NotATask:
@@ -56,3 +73,20 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
     from logthread.worker.search_task import run_search_task
 
     return run_search_task(task, deps)
+
+
+def _send_letter(chat: Any, deps: WorkerDeps) -> None:
+    letter = chat.letter
+    if letter is None:
+        return
+    where = {"letter_id": letter.id, "calls": len(letter.calls), "error": letter.error}
+    try:
+        deps.dead_letters.send(letter)
+    except Exception:
+        # The letter's content is in the log line, so it survives even this; the raise
+        # fails the delivery so the worker's own dead-letter queue gets the event too.
+        logger.exception(
+            "a Slack dead letter could not be stored", extra={**where, "letter": letter.to_json()}
+        )
+        raise
+    logger.warning("Slack calls dead-lettered after retries", extra=where)

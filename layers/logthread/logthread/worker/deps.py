@@ -40,6 +40,9 @@ class WorkerDeps:
         Milliseconds left in this invocation (Lambda's context), None outside Lambda.
     cloudwatch:
         boto3 CloudWatch client, for alarm lookups (None when unused).
+    dead_letters:
+        :class:`logthread.deadletter.DeadLetters` for Slack calls that still failed
+        after the retries (None: they fail the delivery instead).
     """
 
     logs: Any
@@ -49,6 +52,7 @@ class WorkerDeps:
     now: Callable[[], float] = time.time
     remaining_ms: Callable[[], int] | None = None
     cloudwatch: Any = None
+    dead_letters: Any = None
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
@@ -70,9 +74,11 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
 
     Reads the config (``LOGTHREAD_CONFIG`` / ``LOGTHREAD_CONFIG_JSON``), the bot
     token (``SLACK_SECRET_ARN`` or ``SLACK_BOT_TOKEN``), ``SLACK_API_URL`` and
-    ``TABLE_NAME``; boto3 clients come from :func:`logthread.aws.client`.
+    ``TABLE_NAME`` and ``SLACK_DEAD_LETTER_QUEUE_URL``; boto3 clients come from
+    :func:`logthread.aws.client`.
     """
     from logthread import config as config_module
+    from logthread import deadletter
     from logthread.aws import client
     from logthread.chat import SlackChat, make_web_client
     from logthread.secrets import bot_token
@@ -92,4 +98,5 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         config=config,
         store=store,
         cloudwatch=client("cloudwatch"),
+        dead_letters=deadletter.from_env(env, client),
     )
