@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from logthread.search.model import TimeWindow
+from logthread.search.model import SearchResult, TimeWindow
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 
@@ -57,3 +57,24 @@ def format_window(window: TimeWindow | None) -> str:
 def asked_by_text(who: str) -> str:
     """A mention for a Slack user id, the escaped text otherwise."""
     return f"<@{who}>" if _USER_ID.match(who) else escape(who)
+
+
+def named_ids(result: SearchResult) -> tuple[str, str]:
+    """The request id(s) a result is about, as ``(mrkdwn, plain text)``.
+
+    The full ids found, not only what was typed: a prefix or a trace id names
+    the requests it matched.
+    """
+    rid = result.query.request_id
+    ids = [i for i in result.request_ids if i] or [rid]
+    if len(ids) == 1:
+        if ids[0] == rid:
+            return code(rid), rid
+        return f"{code(ids[0])} (from {code(rid)})", ids[0]
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    listed = ", ".join(code(i) for i in ids[:5]) + more
+    plain = ", ".join(ids[:5]) + more
+    return (
+        f"{code(rid)} (matched {len(ids)} requests: {listed})",
+        f"{rid} (matched {len(ids)} requests: {plain})",
+    )

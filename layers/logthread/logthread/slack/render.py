@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from slack_sdk.models.blocks import (
@@ -31,7 +31,7 @@ from slack_sdk.models.blocks import (
 )
 
 from logthread.records import LogRecord
-from logthread.search.model import SearchResult
+from logthread.search.model import SearchQuery, SearchResult
 from logthread.slack import blocks as limits
 from logthread.slack.format import (
     asked_by_text,
@@ -40,6 +40,7 @@ from logthread.slack.format import (
     format_duration,
     format_time,
     format_window,
+    named_ids,
 )
 from logthread.slack.insights import insights_link
 from logthread.tasks import button_value
@@ -50,7 +51,9 @@ __all__ = [
     "SEARCH_AGAIN",
     "RenderedSearch",
     "Timeline",
+    "button_query",
     "insights_link",
+    "named_ids",
     "preformatted_sections",
     "render_search",
     "summary_line",
@@ -252,10 +255,23 @@ def _where(result: SearchResult) -> str:
     return f"{where} · {format_window(result.window or result.query.window)}"
 
 
+def button_query(result: SearchResult) -> SearchQuery:
+    """The query the result's buttons carry: the window actually searched, pinned.
+
+    A default look-back (no window typed) is pinned to the window it covered, so
+    "Search again (wider window)" widens what was searched, and a click hours
+    later still looks where the request was found.
+    """
+    query = result.query
+    if query.window is None and result.window is not None:
+        query = replace(query, window=result.window)
+    return query
+
+
 def _actions(result: SearchResult) -> ActionsBlock | None:
     elements: list[ButtonElement] = []
     try:
-        value: str | None = button_value(result.query)
+        value: str | None = button_value(button_query(result))
     except ValueError:  # over 2,000 chars: a button that can't carry its query is left out
         value = None
     if value is not None:
@@ -329,24 +345,22 @@ def render_search(
     title = title or "Log search"
     who = f" (asked by {asked_by_text(asked_by)})" if asked_by else ""
     rid = result.query.request_id
-    filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', rid)[:64]}.log"
     if not result.found:
+        filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', rid)[:64]}.log"
         blocks = _nothing_found(result, who, title)
         text = f"{title}: no log lines found for {rid}"
         return RenderedSearch(text, blocks, text, list(blocks), None, filename)
+    named, plain_ids = named_ids(result)
+    ids = result.request_ids or [rid]
+    one = ids[0] if len(ids) == 1 else rid
+    filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', one)[:64]}.log"
 
     timeline = timeline_lines(result.records, redactor=redactor)
     sections, shown, shortened = preformatted_sections(timeline, max_sections=max_sections)
     summary = summary_line(result)
-    matched = ""
-    if len(result.request_ids) > 1:
-        listed = ", ".join(code(i) for i in result.request_ids[:5])
-        matched = f"\nThe prefix matched {len(result.request_ids)} requests: {listed}"
     parent: list[Block | None] = [
         SectionBlock(
-            text=f":mag: *{escape(title)}* for {code(rid)}{who}\n{summary}{matched}"[
-                : limits.SECTION_TEXT
-            ]
+            text=f":mag: *{escape(title)}* for {named}{who}\n{summary}"[: limits.SECTION_TEXT]
         ),
         _context(f"Looked in {_where(result)}"),
         _partial(result),
@@ -361,7 +375,11 @@ def render_search(
         footer.append("`·` marks context lines")
     left = timeline.records - shown
     thread: list[Block | None] = [
-        HeaderBlock(text=f"Request {rid}"[: limits.HEADER_TEXT]),
+        HeaderBlock(
+            text=(f"Request {one}" if len(ids) == 1 else f"Requests {plain_ids}")[
+                : limits.HEADER_TEXT
+            ]
+        ),
         SectionBlock(text=(summary + _first_error(result, redactor))[: limits.SECTION_TEXT]),
         _partial(result),
         *sections,
@@ -371,13 +389,15 @@ def render_search(
     ]
     full_log = None
     if left or shortened:
-        header = f"# logthread: request {rid}\n# looked in {_where(result).replace('`', '')}\n"
+        header = (
+            f"# logthread: request {plain_ids}\n# looked in {_where(result).replace('`', '')}\n"
+        )
         full_log = header + timeline.text() + "\n"
     plain = summary.replace("*", "")
     return RenderedSearch(
-        parent_text=f"{title} for {rid}: {plain}",
+        parent_text=f"{title} for {plain_ids}: {plain}",
         parent_blocks=[b for b in parent if b is not None],
-        thread_text=f"Log timeline of {rid}: {plain}",
+        thread_text=f"Log timeline of {plain_ids}: {plain}",
         thread_blocks=[b for b in thread if b is not None],
         full_log=full_log,
         filename=filename,
