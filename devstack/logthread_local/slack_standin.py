@@ -30,9 +30,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from logthread_local.slack_workspace import RESPONSE_URL_POSTS, SlackWorkspace
 
-__all__ = ["RESET", "RESPONSE_URL_POSTS", "Call", "SlackStandin", "SlackWorkspace"]
+__all__ = ["RESET", "RESPONSE_URL_POSTS", "SLOW", "Call", "SlackStandin", "SlackWorkspace"]
 
 RESET = "reset"  # a fault "status" that drops the connection without an answer
+# A fault_rate kind: answer (and do the work) only after ``slow_seconds``, so a client
+# with a shorter timeout gives up on a call that lands anyway, as Slack's slow answers do.
+SLOW = "slow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class _Fault:
     retry_after: int = 1
     delay: float = 0.0
     error: str = ""
+    match: Callable[[dict[str, Any]], bool] | None = None
 
 
 class SlackStandin(SlackWorkspace):
@@ -135,6 +139,7 @@ class SlackStandin(SlackWorkspace):
             self._rate = 0.0
             self._rate_kinds: tuple[int | str, ...] = ()
             self._rate_methods: frozenset[str] | None = None
+            self._slow_seconds = 0.0
             self._delays: dict[str, float] = {}
             self._limit: tuple[float, float] | None = None
             self._buckets: dict[str, tuple[float, float]] = {}
@@ -148,16 +153,18 @@ class SlackStandin(SlackWorkspace):
         *,
         delay: float = 0.0,
         error: str = "",
+        match: Callable[[dict[str, Any]], bool] | None = None,
     ) -> None:
         """Script the next ``count`` answers to ``method`` ("*" = any).
 
         ``status`` 429 carries ``Retry-After: retry_after``; 500/503 answer a server
         error; ``"reset"`` drops the connection; 200 with ``delay`` is a slow success;
-        ``error`` answers HTTP 200 ``{"ok": false, "error": error}``.
+        ``error`` answers HTTP 200 ``{"ok": false, "error": error}``. With ``match``,
+        only calls whose params it accepts draw these faults (e.g. thread replies).
         """
         with self._lock:
             for _ in range(count):
-                self._scripted[method].append(_Fault(status, retry_after, delay, error))
+                self._scripted[method].append(_Fault(status, retry_after, delay, error, match))
 
     def fault_rate(
         self,
@@ -166,12 +173,17 @@ class SlackStandin(SlackWorkspace):
         *,
         methods: Iterable[str] | None = None,
         seed: int | None = None,
+        slow_seconds: float = 2.0,
     ) -> None:
-        """Fail a fraction ``rate`` of calls with a fault drawn from ``kinds`` (seeded)."""
+        """Fail a fraction ``rate`` of calls with a fault drawn from ``kinds`` (seeded).
+
+        A kind :data:`SLOW` answers successfully after ``slow_seconds``.
+        """
         with self._lock:
             self._rate = rate
             self._rate_kinds = tuple(kinds)
             self._rate_methods = None if methods is None else frozenset(methods)
+            self._slow_seconds = slow_seconds
             if seed is not None:
                 self._rng.seed(seed)
 
@@ -244,12 +256,17 @@ class SlackStandin(SlackWorkspace):
         with self._lock:
             delay = self._delays.get(method, self._delays.get("*", 0.0))
             for key in (method, "*"):
-                if self._scripted.get(key):
-                    fault = self._scripted[key].popleft()
+                queue = self._scripted.get(key) or deque()
+                fault = next((f for f in queue if f.match is None or f.match(params)), None)
+                if fault is not None:
+                    queue.remove(fault)
                     return fault, fault.delay or delay
             wanted = self._rate_methods is None or method in self._rate_methods
             if self._rate and wanted and self._rng.random() < self._rate:
-                return _Fault(self._rng.choice(self._rate_kinds)), delay
+                kind = self._rng.choice(self._rate_kinds)
+                if kind == SLOW:
+                    return _Fault(200, delay=self._slow_seconds), self._slow_seconds
+                return _Fault(kind), delay
             if method == "chat.postMessage" and self._limit is not None:
                 wait = self._take_token(str(params.get("channel", "")))
                 if wait:

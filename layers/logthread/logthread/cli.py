@@ -2,6 +2,8 @@
 
 ``logthread search REQUEST_ID [-f FUNCTION]... [-g LOG_GROUP]... [--since 2h | --start T --end T]
 [--context N] [--json]`` prints a request's whole log story as a timeline.
+``logthread replay [--dry-run]`` posts the Slack dead letters again
+(:mod:`logthread.replaycmd`).
 
 Exit codes (for scripts)::
 
@@ -34,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from logthread import __version__
 from logthread.ids import InvalidRequestId, validate_request_id
 from logthread.records import LogRecord
+from logthread.replaycmd import add_replay_command
 from logthread.search.model import SearchQuery, SearchResult
 from logthread.window import explicit_window, since_window
 
@@ -357,7 +360,7 @@ def add_dev_command(commands: Any) -> None:
 
 
 # Each entry adds one subcommand (and sets ``handler``); later commands append here.
-COMMANDS: list[Callable[[Any], None]] = [add_search_command, add_dev_command]
+COMMANDS: list[Callable[[Any], None]] = [add_search_command, add_dev_command, add_replay_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
