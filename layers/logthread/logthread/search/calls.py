@@ -14,13 +14,21 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from logthread.search.deadline import DeadlineReached, bounded
+
 
 class ApiCalls:
-    """A thread-safe counter of requests per API operation."""
+    """A thread-safe counter of requests per API operation.
 
-    def __init__(self) -> None:
+    With a ``deadline`` (a :func:`time.monotonic` instant), every call is held to
+    it: botocore sends nothing after it and gives up a retry that would sleep
+    past it (:mod:`logthread.search.deadline`; the client must be guarded).
+    """
+
+    def __init__(self, deadline: float | None = None) -> None:
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
+        self.deadline = deadline
 
     def add(self, operation: str, count: int = 1) -> None:
         with self._lock:
@@ -28,8 +36,18 @@ class ApiCalls:
 
     def call(self, operation: str, method: Callable[..., Any], **params: Any) -> Any:
         """Call ``method(**params)`` and count it (with its retries) under ``operation``."""
+        return self.call_until(self.deadline, operation, method, **params)
+
+    def call_until(
+        self, deadline: float | None, operation: str, method: Callable[..., Any], **params: Any
+    ) -> Any:
+        """:meth:`call` held to another ``deadline`` (e.g. a short grace for StopQuery)."""
         try:
-            response = method(**params)
+            with bounded(deadline):
+                response = method(**params)
+        except DeadlineReached as exc:
+            self.add(operation, exc.attempts)
+            raise
         except ClientError as exc:
             retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             self.add(operation, 1 + int(retries or 0))

@@ -48,6 +48,7 @@ from logthread.ids import (
     validate_request_id,
 )
 from logthread.search.calls import ApiCalls, error_code
+from logthread.search.deadline import DeadlineReached, deadline_reason, guard
 from logthread.search.insights import insights_events
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.search.targets import MAX_GROUPS, resolve_log_groups, verify_groups
@@ -131,7 +132,9 @@ def search(
     rid = validate_request_id(query.request_id)
     kind = id_kind(rid)
     now = int(time.time() * 1000) if now_ms is None else int(now_ms)
-    calls = ApiCalls()
+    # Every AWS call of this search is held to its deadline, botocore's retries included.
+    guard(logs)
+    calls = ApiCalls(deadline)
     result = SearchResult(query=query)
 
     def mark(reason: str) -> None:
@@ -148,9 +151,14 @@ def search(
     result.window = window
 
     progress("finding log groups")
-    groups, missing = resolve_log_groups(
-        logs, query.functions, query.log_groups, calls=calls, deadline=deadline
-    )
+    try:
+        groups, missing = resolve_log_groups(
+            logs, query.functions, query.log_groups, calls=calls, deadline=deadline
+        )
+    except DeadlineReached as exc:
+        mark(f"{deadline_reason(exc)} while listing log groups")
+        result.api_calls = calls.snapshot()
+        return result
     result.missing_log_groups.extend(missing)
     if len(groups) > MAX_GROUPS:
         mark(f"{len(groups)} log groups match; searched the first {MAX_GROUPS}")
@@ -159,7 +167,11 @@ def search(
     if path == "insights" and query.functions:
         # StartQuery refuses a whole query naming one missing group.
         unverified = [function_log_group(f) for f in query.functions]
-        _, gone = verify_groups(logs, unverified, calls, deadline)
+        try:
+            _, gone = verify_groups(logs, unverified, calls, deadline)
+        except DeadlineReached as exc:
+            mark(f"{deadline_reason(exc)} while listing log groups")
+            gone = []
         groups = [g for g in groups if g not in gone]
         result.missing_log_groups.extend(gone)
     result.log_groups_searched = list(groups)
@@ -176,6 +188,8 @@ def search(
             events = insights_events(
                 logs, groups, window, rid, deadline=deadline, calls=calls, on_progress=progress
             )
+        except DeadlineReached as exc:
+            mark(deadline_reason(exc))  # no query could even start: nothing to fall back on
         except (ClientError, BotoCoreError) as exc:
             # E.g. LimitExceededException (too many concurrent queries): FilterLogEvents
             # still works, within reason for the account's ~5 requests/s.

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from logthread.search.calls import ApiCalls
+from logthread.search.deadline import DeadlineReached, deadline_reason
 from logthread.search.model import TimeWindow
 
 PAGE_LIMIT = 10_000  # FilterLogEvents' own maximum per page
@@ -26,7 +27,8 @@ class EventList(list[dict[str, Any]]):
     complete:
         False when the deadline (or ``limit``) stopped pagination early.
     reason:
-        Why it is incomplete: ``"deadline"`` or ``"limit"``.
+        Why it is incomplete: ``"deadline"`` (with the error CloudWatch kept
+        answering, if any, e.g. ``"deadline (ThrottlingException)"``) or ``"limit"``.
     pages:
         How many pages were read.
     """
@@ -96,7 +98,12 @@ def filter_events(
         if time.monotonic() >= deadline:
             out.complete, out.reason = False, "deadline"
             return out
-        page = counter.call("FilterLogEvents", logs.filter_log_events, **params)
+        try:
+            page = counter.call("FilterLogEvents", logs.filter_log_events, **params)
+        except DeadlineReached as exc:
+            # Throttled (or failing) up to the deadline: what was read so far stands.
+            out.complete, out.reason = False, deadline_reason(exc)
+            return out
         out.pages += 1
         for event in page.get("events", ()):
             out.append({**event, "logGroupName": log_group})

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from logthread.ids import insights_term
 from logthread.logparse import iso_to_ms
 from logthread.search.calls import ApiCalls
+from logthread.search.deadline import DeadlineReached, deadline_reason
 from logthread.search.filter import EventList
 from logthread.search.model import TimeWindow
 
@@ -29,6 +30,7 @@ MAX_GROUPS_PER_QUERY = 50
 ROW_LIMIT = 10_000  # Insights' own maximum
 FIRST_POLL_S = 0.25
 MAX_POLL_S = 2.5
+STOP_GRACE_S = 1.0  # a query left running costs the account scan time and a concurrency slot
 _DONE = {"Complete", "Failed", "Cancelled", "Timeout", "Unknown"}
 
 
@@ -57,6 +59,16 @@ def _row_to_event(row: list[dict[str, str]]) -> dict[str, Any]:
         "message": fields.get("@message", ""),
         "eventId": fields.get("@ptr", ""),
     }
+
+
+def _stop(logs: Any, pending: dict[str, int], counter: ApiCalls) -> None:
+    """StopQuery every running query, each given a short grace past the search's deadline."""
+    for query_id in list(pending):
+        # It may have finished meanwhile: its rows so far are what we have.
+        with contextlib.suppress(ClientError, BotoCoreError):
+            counter.call_until(
+                time.monotonic() + STOP_GRACE_S, "StopQuery", logs.stop_query, queryId=query_id
+            )
 
 
 def insights_events(
@@ -112,21 +124,24 @@ def insights_events(
     rows: dict[str, list[list[dict[str, str]]]] = {}
     while pending:
         if time.monotonic() + delay >= deadline:
-            for query_id in list(pending):
-                # It may have finished meanwhile: its rows so far are what we have.
-                with contextlib.suppress(ClientError, BotoCoreError):
-                    counter.call("StopQuery", logs.stop_query, queryId=query_id)
+            _stop(logs, pending, counter)
             out.complete, out.reason = False, "deadline"
             break
         sleep(delay)
-        for query_id in list(pending):
-            answer = counter.call("GetQueryResults", logs.get_query_results, queryId=query_id)
-            rows[query_id] = answer.get("results", [])
-            status = answer.get("status", "Unknown")
-            if status in _DONE:
-                del pending[query_id]
-                if status != "Complete":
-                    out.complete, out.reason = False, f"insights query {status.lower()}"
+        try:
+            for query_id in list(pending):
+                answer = counter.call("GetQueryResults", logs.get_query_results, queryId=query_id)
+                rows[query_id] = answer.get("results", [])
+                status = answer.get("status", "Unknown")
+                if status in _DONE:
+                    del pending[query_id]
+                    if status != "Complete":
+                        out.complete, out.reason = False, f"insights query {status.lower()}"
+        except DeadlineReached as exc:
+            # Polling was throttled up to the deadline: stop what runs, keep the rows seen.
+            _stop(logs, pending, counter)
+            out.complete, out.reason = False, deadline_reason(exc)
+            break
         if on_progress and pending:
             on_progress(
                 f"Logs Insights: {len(pending)} quer{'y' if len(pending) == 1 else 'ies'} running"
