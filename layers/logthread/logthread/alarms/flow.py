@@ -31,7 +31,7 @@ from logthread.alarms.discover import (
     plan,
 )
 from logthread.alarms.extract import extract_ids
-from logthread.alarms.parse import Alarm, parse
+from logthread.alarms.parse import UNNAMED, Alarm, parse
 from logthread.alarms.render import Message, alarm_message, hide
 from logthread.alarms.replies import (
     already_threaded_reply,
@@ -201,7 +201,9 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
         extra={"alarm": alarm.name, "state": alarm.state, "source": alarm.source, "key": run.key},
     )
     episodic = (
-        store is not None and alarm.source in ("cloudwatch", "eventbridge") and bool(alarm.name)
+        store is not None
+        and alarm.source in ("cloudwatch", "eventbridge")
+        and alarm.name not in ("", UNNAMED)
     )
     if episodic and alarm.state == "ALARM":
         run.rescan_key = alarm.episode_key

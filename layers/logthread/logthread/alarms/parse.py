@@ -189,7 +189,7 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     return Alarm(
         source="cloudwatch",
         kind=kind,
-        name=name,
+        name=name or UNNAMED,
         raw=raw,
         subject=subject,
         state=state,
@@ -274,7 +274,7 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     return Alarm(
         source="eventbridge",
         kind=kind if metrics or rule else "",
-        name=name,
+        name=name or UNNAMED,
         raw=raw,
         subject=subject,
         state=value,
@@ -301,6 +301,8 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
 
 # -- Anything else --------------------------------------------------------------------------
 
+# Shown for an alarm whose payload lost its name; such an alarm never opens an episode.
+UNNAMED = "Unnamed alarm"
 _NAME_KEYS = ("AlarmName", "alarmName", "alarm_name", "title", "name", "alert", "event")
 _TEXT_KEYS = ("AlarmDescription", "description", "message", "msg", "summary", "text")
 _STATE_KEYS = ("NewStateValue", "state", "status")
