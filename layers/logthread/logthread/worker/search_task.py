@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
-from logthread.authz import authorize_targets
+from logthread.authz import Requester, authorize_requester, authorize_targets
 from logthread.chat import ChatError
 from logthread.commands import MAX_CONTEXT
 from logthread.config import Config
@@ -21,10 +21,13 @@ from logthread.redact import Redactor
 from logthread.search.model import SearchQuery
 from logthread.tasks import SearchTask
 from logthread.worker.deps import WorkerDeps
+from logthread.worker.timebox import search_in_time
 
 logger = Logger(service="logthread", child=True)
 
-STEP = "search-result"
+KEY_PREFIX = "logthread.task"
+# Outside Lambda, an in-progress task record expires after the search budget plus this.
+LOCAL_SLACK_SECONDS = 120
 
 
 def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
@@ -42,10 +45,10 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
     ------
     logthread.chat.ChatError
         When Slack can't be told anything at all (the delivery is then retried).
+    IdempotencyAlreadyInProgressError
+        Another delivery of the same task is running right now; the retry of
+        this delivery returns that run's answer without posting.
     """
-    from logthread.search import search
-    from logthread.slack.publish import post_search
-
     task_id = str(task.extra.get("task_id") or "")
     who = {
         "task_id": task_id,
@@ -55,12 +58,35 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
         "channel_id": task.reply.channel,
         "request_id": task.query.request_id,
     }
-    if task_id and deps.store is not None:
-        done = deps.store.step(f"task#{task_id}", STEP)
-        if done is not None:
-            logger.info("task already answered; duplicate delivery dropped", extra=who)
-            return str(done)
+    if not task_id or deps.store is None:
+        return _answer(task, deps, who)
+    from logthread.worker.once import run_once
 
+    # Keyed on the task's id (set once by the ingress): every delivery of it, even two
+    # running at once in two invocations, posts at most once.
+    return run_once(
+        KEY_PREFIX,
+        task_id,
+        lambda: _answer(task, deps, who),
+        store=deps.store,
+        remaining_ms=deps.remaining_ms,
+        budget_seconds=deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS,
+    )
+
+
+def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
+    from logthread.slack.publish import post_search
+
+    # Defence in depth: the ingress checked the requester, but whoever can publish to the
+    # task topic could name any user, channel or team. Such a task is dropped unanswered:
+    # only a forged task can fail this, and its reply address is the forger's choice.
+    requester = Requester(task.reply.team_id, task.reply.channel, task.reply.user_id)
+    decision = authorize_requester(deps.config.access, requester)
+    if not decision.allowed:
+        logger.error(
+            "task dropped: requester not allowed", extra={**who, "reason": decision.reason}
+        )
+        return ""
     decision = authorize_targets(deps.config.access, task.query.functions, task.query.log_groups)
     if not decision.allowed:
         logger.error("task refused by the worker", extra={**who, "reason": decision.reason})
@@ -69,11 +95,12 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
 
     query = bounded_query(task.query, deps)
     try:
-        result = search(deps.logs, query, now_ms=deps.now_ms())
-    except Exception as exc:
-        # botocore already retried; a re-delivery would most likely fail the same way
-        # and leave the user waiting in silence, so say so instead.
-        logger.exception("search failed", extra=who)
+        # Always a result to post, before the invocation ends: partial when AWS kept
+        # failing or time ran out (it then carries the button to search again).
+        result = search_in_time(deps.logs, query, deps)
+    except ValueError as exc:
+        # A query that can never run (an invalid id or name): only the requester is told.
+        logger.exception("search refused", extra=who)
         _tell(deps, task, f"Sorry, the search for `{query.request_id}` failed: {_short(exc)}")
         return ""
 
@@ -81,8 +108,6 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
     ts = post_search(
         deps.chat, result, task.reply, asked_by=asked_by, redactor=_redactor(deps.config)
     )
-    if task_id and deps.store is not None:
-        deps.store.record_step(f"task#{task_id}", STEP, ts)
     logger.info(
         "search answered",
         extra={
