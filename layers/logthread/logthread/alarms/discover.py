@@ -339,8 +339,13 @@ def find_failures(
         ``time.monotonic()`` value by which to stop; what was found so far is kept
         and the discovery is marked partial.
     """
+    from logthread.search.calls import ApiCalls
+    from logthread.search.deadline import guard
     from logthread.search.filter import filter_events
 
+    # botocore's retries are held to the deadline too (a throttled call gives up then).
+    guard(logs)
+    calls = ApiCalls(deadline)
     out = Discovery(plan=the_plan)
     by_id: dict[str, Failure] = {}
     for target in the_plan.targets:
@@ -356,15 +361,19 @@ def find_failures(
                 target.pattern,
                 deadline=deadline,
                 limit=MAX_LINES_PER_GROUP,
+                calls=calls,
             )
         except Exception as exc:  # one group failing must not lose the others
             out.partial = True
             out.notes.append(f"{target.log_group}: {_why(exc)}")
             continue
+        if not events.complete and events.reason.startswith("deadline"):
+            out.partial = True
+            out.notes.append(f"{target.log_group}: stopped at the {events.reason}")
         records = [parse_event(e, target.log_group) for e in events]
         hits = [r for r in records if not r.context and is_failure_line(target, r)]
         orphans = [r for r in hits if not r.request_id]
-        owners = _owners(logs, target.log_group, orphans, the_plan.window, deadline)
+        owners = _owners(logs, target.log_group, orphans, the_plan.window, deadline, calls)
         for record in hits:
             rid = record.request_id or owners.get(record.event_id or id(record), "")
             if not rid:
@@ -387,6 +396,7 @@ def _owners(
     orphans: Iterable[LogRecord],
     window: TimeWindow,
     deadline: float,
+    calls: Any = None,
 ) -> dict[Any, str]:
     """Lines without a request id → the request whose START precedes them in their stream.
 
@@ -411,6 +421,7 @@ def _owners(
                 '"START RequestId"',
                 deadline=deadline,
                 stream_prefix=stream,
+                calls=calls,
             )
         except Exception:  # attribution is best effort
             continue
