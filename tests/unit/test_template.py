@@ -58,6 +58,7 @@ WORKER_GRANTS = [
     ("EpisodesAndIdempotency", "dynamodb:UpdateItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("EpisodesAndIdempotency", "dynamodb:DeleteItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
+    ("DeadLetterSlackPosts", "sqs:SendMessage", {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}),
     # Added by SAM for EventInvokeConfig's OnFailure destination.
     ("", "sqs:SendMessage", {"Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]}),
 ]
@@ -169,9 +170,10 @@ def test_environment(cfn: dict[str, Any]) -> None:
     ingress = fns["IngressFunction"]["Properties"]["Environment"]["Variables"]
     worker = fns["WorkerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(ingress) == common | {"TASK_TOPIC_ARN"}
-    assert set(worker) == common | {"TABLE_NAME"}
+    assert set(worker) == common | {"TABLE_NAME", "SLACK_DEAD_LETTER_QUEUE_URL"}
     assert ingress["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
     assert worker["TABLE_NAME"] == {"Ref": "EpisodeTable"}
+    assert worker["SLACK_DEAD_LETTER_QUEUE_URL"] == {"Ref": "SlackDeadLetterQueue"}
     assert worker["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
 
 
@@ -236,6 +238,10 @@ def test_own_alarms_never_loop_into_the_bots_topics(cfn: dict[str, Any]) -> None
             assert sub["Properties"]["Protocol"] == "email"
     dlq = alarms["DeadLetterQueueAlarm"]["Properties"]
     assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["WorkerDeadLetterQueue", "QueueName"]}
+    slack_dlq = alarms["SlackDeadLetterQueueAlarm"]["Properties"]
+    assert slack_dlq["Dimensions"][0]["Value"] == {
+        "Fn::GetAtt": ["SlackDeadLetterQueue", "QueueName"]
+    }
 
 
 def test_alarm_topic_accepts_only_this_accounts_alarms_and_events(cfn: dict[str, Any]) -> None:
