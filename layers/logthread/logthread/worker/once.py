@@ -1,0 +1,111 @@
+"""At most once per key: Powertools Idempotency on the one table, for the worker's tasks.
+
+SNS and SQS deliver at least once, and two copies of a task can run at the same
+time in two invocations. :func:`run_once` wraps a call in Powertools'
+``idempotent_function`` keyed on the caller's key: the first copy runs, a copy
+arriving while it runs gets ``IdempotencyAlreadyInProgressError`` (the delivery
+is retried and then returns the stored answer), and a later copy returns the
+stored answer without running. A run that raises leaves no record, so its
+retry runs again.
+
+Each key prefix gets its own persistence layer: Powertools configures a layer
+once and keeps the prefix on it, so sharing one between the task and alarm
+paths would let two threads of one process hash with each other's prefix.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# The same expiry as the alarm path (the persistence layers share the table).
+EXPIRES_SECONDS = 24 * 3600
+# Outside Lambda there is no invocation deadline: an in-progress record then
+# expires after this budget, so a crashed local worker doesn't block retries.
+LOCAL_BUDGET_SECONDS = 180
+
+_layers: dict[tuple[int, str, str], Any] = {}
+_lock = threading.Lock()
+
+
+class _Remaining:
+    """What Powertools Idempotency reads from a Lambda context: the time left."""
+
+    def __init__(self, remaining_ms: Callable[[], int]) -> None:
+        self._remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self._remaining_ms())
+
+
+def _layer(store: Any, prefix: str) -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    key = (id(store.client), store.table_name, prefix)
+    with _lock:
+        layer = _layers.get(key)
+        if layer is None:
+            layer = _layers[key] = DynamoDBPersistenceLayer(
+                table_name=store.table_name,
+                key_attr="id",
+                expiry_attr="expiration",
+                boto3_client=store.client,
+            )
+        return layer
+
+
+def run_once(
+    prefix: str,
+    key: str,
+    call: Callable[[], T],
+    *,
+    store: Any,
+    remaining_ms: Callable[[], int] | None = None,
+    budget_seconds: float = LOCAL_BUDGET_SECONDS,
+) -> T:
+    """Run ``call`` unless a run for ``key`` finished (return its answer) or is running.
+
+    Parameters
+    ----------
+    prefix:
+        The kind of work (the record id is ``<prefix>#<hash of key>``).
+    key:
+        What makes two deliveries the same work (a task's id).
+    call:
+        The work; its answer must be JSON-serialisable (it is stored).
+    store:
+        :class:`logthread.store.EpisodeStore`: its client and table hold the records.
+    remaining_ms:
+        The invocation's time left (Lambda's context); bounds the in-progress record.
+    budget_seconds:
+        The in-progress record's life when there is no ``remaining_ms``.
+
+    Raises
+    ------
+    IdempotencyAlreadyInProgressError
+        Another delivery of ``key`` is running right now.
+    """
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+
+    config = IdempotencyConfig(expires_after_seconds=EXPIRES_SECONDS)
+    if remaining_ms is None:
+        until = time.monotonic() + budget_seconds
+        remaining_ms = lambda: int((until - time.monotonic()) * 1000)  # noqa: E731
+    config.register_lambda_context(_Remaining(remaining_ms))  # type: ignore[arg-type]
+
+    def work(key: dict[str, str]) -> T:
+        return call()
+
+    run = idempotent_function(
+        work,
+        data_keyword_argument="key",
+        persistence_store=_layer(store, prefix),
+        config=config,
+        key_prefix=prefix,
+    )
+    result: T = run(key={"key": key})
+    return result
