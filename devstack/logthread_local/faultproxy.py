@@ -12,6 +12,7 @@ scripted number of calls:
   CloudWatch Logs answers past its ~5 requests per second.
 - :meth:`fail`: HTTP 500 or 503 (``ServiceUnavailableException``).
 - :meth:`delay`: the request is forwarded after a pause (a slow AWS).
+- StopQuery is answered by the proxy itself (moto lacks it).
 - :meth:`never_complete`: GetQueryResults answers ``"status": "Running"``
   (a Logs Insights query that never finishes), with the rows found so far
   (CloudWatch returns partial rows while a query runs) or none.
@@ -179,13 +180,13 @@ class FaultProxy:
             for rule in self._rules:
                 if not rule.matches(target):
                     continue
+                if rule.kind != "delay" and any(r.kind != "delay" for r in fired):
+                    continue  # one fault per call; the later rule waits for the next call
                 if rule.count is not None:
                     if rule.count <= 0:
                         continue
                     rule.count -= 1
                 elif self._random.random() >= rule.rate:
-                    continue
-                if rule.kind != "delay" and any(r.kind != "delay" for r in fired):
                     continue
                 fired.append(rule)
         return fired
@@ -203,6 +204,11 @@ class FaultProxy:
         if fault is not None:
             self._record(operation, fault.kind)
             self._answer_fault(request, fault.kind)
+            return
+        if operation == "StopQuery":
+            # moto does not implement StopQuery; CloudWatch answers {"success": true}.
+            self._record(operation, "stopped")
+            self._answer(request, 200, {"success": True})
             return
         status, headers, payload = self._forward(request, body)
         if operation == "GetQueryResults" and self._running_queries and status == 200:
@@ -243,7 +249,11 @@ class FaultProxy:
             "500": (500, "InternalFailure"),
             "503": (503, "ServiceUnavailableException"),
         }[kind]
-        payload = json.dumps({"__type": error, "message": f"{error} (injected)"}).encode()
+        FaultProxy._answer(request, status, {"__type": error, "message": f"{error} (injected)"})
+
+    @staticmethod
+    def _answer(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
         request.send_response(status)
         request.send_header("Content-Type", JSON_CONTENT_TYPE)
         request.send_header("x-amzn-RequestId", f"fault-{time.monotonic_ns()}")
