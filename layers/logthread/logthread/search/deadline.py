@@ -29,9 +29,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError
 from botocore.retries.standard import (
+    ModeledRetryableChecker,
+    OrRetryChecker,
     RetryEventAdapter,
-    StandardRetryConditions,
+    ThrottledRetryableChecker,
     ThrottlingErrorDetector,
+    TransientRetryableChecker,
 )
 
 # botocore's backoff: rand(0, 1) * min(base * 2 ** (attempt - 1), 20) seconds, with a
@@ -43,7 +46,15 @@ _HOOK_ID = "logthread-deadline"
 
 _local = threading.local()
 _adapter = RetryEventAdapter()
-_retryable = StandardRetryConditions(max_attempts=1_000)
+# The error conditions of botocore's standard mode, without its MaxAttemptsChecker
+# (which writes its own limit into the request's retries context).
+_retryable = OrRetryChecker(
+    [
+        TransientRetryableChecker(),
+        ThrottledRetryableChecker(),
+        ModeledRetryableChecker(),
+    ]
+)
 _throttling = ThrottlingErrorDetector(_adapter)
 
 
@@ -119,6 +130,11 @@ def _needs_retry(**kwargs: Any) -> None:
     if deadline is None or kwargs.get("attempts") is None:
         return None
     context = _adapter.create_retry_context(**kwargs)
+    # The client's own attempt limit (seeded into the request's retries context):
+    # past it botocore raises the error itself, which says more than a deadline would.
+    limit = context.request_context.get("retries", {}).get("max")
+    if isinstance(limit, int) and context.attempt_number >= limit:
+        return None
     if not _retryable.is_retryable(context):
         return None
     throttled = _throttling.is_throttling_error(**kwargs)
