@@ -429,3 +429,13 @@ def _opens_key(text: str) -> bool:
 def from_config(config: Config) -> Redactor:
     """The redactor for a loaded configuration: built-ins plus ``config.redaction``."""
     return Redactor.from_config(config)
+
+
+@functools.cache
+def default() -> Redactor:
+    """The built-in patterns alone: what Slack-bound text gets when no redactor is given.
+
+    Rendering for Slack never skips redaction: a caller that passes no redactor
+    gets this one (the configured patterns need :func:`from_config`).
+    """
+    return Redactor()

@@ -65,8 +65,14 @@ class Message:
 
 
 def hide(text: str, redactor: Redactor | None) -> str:
-    """``text`` with secrets hidden (as is without a redactor)."""
-    return redactor.redact(text)[0] if redactor is not None and text else text
+    """``text`` with secrets hidden (the built-in patterns when no redactor is given)."""
+    if not text:
+        return text
+    if redactor is None:
+        from logthread.redact import default
+
+        redactor = default()
+    return redactor.redact(text)[0]
 
 
 def cut(text: str, limit: int = limits.SECTION_TEXT) -> str:
@@ -120,7 +126,7 @@ def _metric_text(metric: MetricRef) -> str:
     if metric.expression:
         label = f" ({escape(metric.label)})" if metric.label else ""
         return f"{code(metric.id or 'expr')} = {code(metric.expression)}{label}"
-    dims = ", ".join(f"{k}={v}" for k, v in metric.dimensions)
+    dims = hide(", ".join(f"{k}={v}" for k, v in metric.dimensions), None)
     name = f"{metric.namespace} {metric.name}".strip()
     stat = f" ({metric.stat.title()})" if metric.stat else ""
     head = f"{code(metric.id)}: " if metric.id else ""
@@ -279,7 +285,8 @@ def alarm_message(
     if buttons is not None:
         blocks.append(buttons)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
-        f" — {alarm.reason}" if alarm.reason and resolved_by is None else ""
+        # The fallback text shows in notifications: redacted like the blocks.
+        f" — {hide(alarm.reason, redactor)}" if alarm.reason and resolved_by is None else ""
     )
     return Message(cut(text, 3000), blocks)
 

@@ -338,10 +338,16 @@ def render_search(
     title:
         Overrides "Log search" in the headline.
     redactor:
-        Applied to every piece of log text before it goes into blocks or the file.
+        Applied to every piece of log text before it goes into blocks or the file
+        (None: :func:`logthread.redact.default`, the built-in patterns).
     max_sections:
         Timeline sections in the reply (each up to 3,000 characters).
     """
+    if redactor is None:
+        # Slack-bound text is never left unredacted: no redactor means the built-ins.
+        from logthread.redact import default
+
+        redactor = default()
     title = title or "Log search"
     who = f" (asked by {asked_by_text(asked_by)})" if asked_by else ""
     rid = result.query.request_id
