@@ -245,7 +245,7 @@ def test_own_alarms_never_loop_into_the_bots_topics(cfn: dict[str, Any]) -> None
 
 
 def test_alarm_topic_accepts_only_this_accounts_alarms_and_events(cfn: dict[str, Any]) -> None:
-    (policy,) = _of_type(cfn, "AWS::SNS::TopicPolicy").values()
+    policy = _of_type(cfn, "AWS::SNS::TopicPolicy")["AlarmTopicPolicy"]
     assert policy["Properties"]["Topics"] == [{"Ref": "AlarmTopic"}]
     for st in policy["Properties"]["PolicyDocument"]["Statement"]:
         assert st["Principal"] != "*" and st["Principal"] != {"AWS": "*"}
@@ -254,6 +254,25 @@ def test_alarm_topic_accepts_only_this_accounts_alarms_and_events(cfn: dict[str,
             assert st["Condition"] == {
                 "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
             }
+
+
+def test_only_the_ingress_role_may_publish_tasks(cfn: dict[str, Any]) -> None:
+    policies = _of_type(cfn, "AWS::SNS::TopicPolicy")
+    assert set(policies) == {"AlarmTopicPolicy", "TaskTopicPolicy"}
+    policy = policies["TaskTopicPolicy"]["Properties"]
+    assert policy["Topics"] == [{"Ref": "TaskTopic"}]
+    ingress = {"Fn::GetAtt": ["IngressFunctionRole", "Arn"]}
+    publish = [
+        st
+        for st in policy["PolicyDocument"]["Statement"]
+        if "sns:Publish" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+    ]
+    allow = [st for st in publish if st["Effect"] == "Allow"]
+    deny = [st for st in publish if st["Effect"] == "Deny"]
+    assert [st["Principal"] for st in allow] == [{"AWS": ingress}]
+    [guard] = deny
+    assert guard["Principal"] == "*"
+    assert guard["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ingress}}
 
 
 def test_table(cfn: dict[str, Any]) -> None:
