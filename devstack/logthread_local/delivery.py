@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,26 +50,32 @@ class Pump:
         Builds a boto3 client for a service name (each thread gets its own).
     queues:
         Topic label ("task", "alarm") -> the URL of the queue subscribed to it.
+    retry_delay:
+        Seconds a failed message stays hidden before its next receive.
     handler:
-        The worker's Lambda handler.
+        The worker's Lambda handler, or several: each is one concurrent "instance"
+        (a thread per handler and queue), as Lambda runs the worker concurrently up
+        to its reserved concurrency.
     """
 
     def __init__(
         self,
         client: Callable[[str], Any],
         queues: Mapping[str, str],
-        handler: Handler,
+        handler: Handler | Sequence[Handler],
         *,
         function_name: str = "logthread-worker",
         timeout_seconds: float = 120.0,
         poll: float = 0.05,
+        retry_delay: int = 0,
     ) -> None:
         self._client = client
         self.queues = dict(queues)
-        self._handler = handler
+        self._handlers = list(handler) if isinstance(handler, Sequence) else [handler]
         self._function_name = function_name
         self._timeout = timeout_seconds
         self._poll = poll
+        self._retry_delay = retry_delay
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._in_flight = 0
@@ -78,11 +84,12 @@ class Pump:
 
     def start(self) -> Pump:
         for topic in self.queues:
-            thread = threading.Thread(
-                target=self._run, args=(topic,), name=f"pump-{topic}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
+            for n, handler in enumerate(self._handlers):
+                thread = threading.Thread(
+                    target=self._run, args=(topic, handler), name=f"pump-{topic}-{n}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
         return self
 
     def stop(self) -> None:
@@ -91,7 +98,7 @@ class Pump:
             thread.join(timeout=self._timeout)
         self._threads.clear()
 
-    def _run(self, topic: str) -> None:
+    def _run(self, topic: str, handler: Handler) -> None:
         sqs = self._client("sqs")
         url = self.queues[topic]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -114,12 +121,20 @@ class Pump:
                 continue
             messages = got.get("Messages", [])
             for message in messages:
-                self._deliver(sqs, topic, url, arn, message)
+                self._deliver(handler, sqs, topic, url, arn, message)
             if not messages:
                 # Short polls, so that stop() never waits on a long poll.
                 self._stop.wait(self._poll)
 
-    def _deliver(self, sqs: Any, topic: str, url: str, arn: str, message: dict[str, Any]) -> None:
+    def _deliver(
+        self,
+        handler: Handler,
+        sqs: Any,
+        topic: str,
+        url: str,
+        arn: str,
+        message: dict[str, Any],
+    ) -> None:
         delivery = Delivery(topic, json.loads(message["Body"]))
         with self._lock:
             self._in_flight += 1
@@ -128,7 +143,7 @@ class Pump:
         try:
             event = {"Records": [sqs_record(message, arn)]}
             ctx = LambdaContext(self._function_name, timeout_seconds=self._timeout)
-            result = self._handler(event, ctx)
+            result = handler(event, ctx)
             failures = result.get("batchItemFailures") if isinstance(result, dict) else None
             if failures:
                 delivery.error = f"batchItemFailures: {failures}"
@@ -137,9 +152,12 @@ class Pump:
             log.exception("the worker failed on a %s message", topic)
         try:
             if delivery.error:
-                # Visible again at once rather than after the visibility timeout.
+                # Visible again after retry_delay (default at once) rather than after the
+                # visibility timeout; Lambda waits a minute or two between async retries.
                 sqs.change_message_visibility(
-                    QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    QueueUrl=url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=self._retry_delay,
                 )
             else:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

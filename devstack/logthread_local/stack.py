@@ -55,8 +55,10 @@ RESOURCES = {
     "alarm_topic": "logthread-alarms",
     "table": "logthread",
     "dlq": "logthread-worker-dlq",
+    "slack_dlq": "logthread-slack-dlq",
 }
 MAX_RECEIVES = 3
+SLACK_DLQ_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
 POLL_SECONDS = 0.05
 
 log = logging.getLogger("logthread_local.stack")
@@ -76,6 +78,12 @@ class LocalStack:
         Override the Lambda handlers (tests); default: functions/*/app.py.
     aws_endpoint:
         Reuse a running moto server instead of starting one.
+    workers:
+        Concurrent worker "instances" (each its own handler module, clients and
+        chat, as separate Lambda instances are) draining each queue.
+    retry_delay:
+        Seconds before a delivery the worker failed is tried again (Lambda waits a
+        minute or more; 0 retries at once).
     quiet:
         Keep the handlers' Powertools logs and moto's access log off the terminal.
     """
@@ -91,6 +99,8 @@ class LocalStack:
         worker_handler: Handler | None = None,
         aws_endpoint: str = "",
         quiet: bool = True,
+        workers: int = 1,
+        retry_delay: int = 0,
     ) -> None:
         self.real_slack = bool(slack_token)
         self.bot_token = slack_token or "xoxb-local-logthread"
@@ -101,6 +111,8 @@ class LocalStack:
         self._ingress_handler = ingress_handler
         self._worker_handler = worker_handler
         self._given_endpoint = aws_endpoint
+        self.workers = max(1, workers)
+        self.retry_delay = retry_delay
         self.aws_endpoint = ""
         self.ingress_url = ""
         self.slack: Any = None  # the SlackStandin, when not on real Slack
@@ -108,7 +120,7 @@ class LocalStack:
         self.task_topic_arn = ""
         self.alarm_topic_arn = ""
         self.table_name = RESOURCES["table"]
-        self.queues: dict[str, str] = {}  # "task"/"alarm"/"dlq" -> queue URL
+        self.queues: dict[str, str] = {}  # "task"/"alarm"/"dlq"/"slack_dlq" -> queue URL
         self.pump: Pump | None = None
         self.ingress_calls: list[tuple[dict[str, Any], Any]] = []
         self.ingress_base = ""
@@ -242,6 +254,10 @@ class LocalStack:
                 TableName=self.table_name,
                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
             )
+        slack_dlq = sqs.create_queue(QueueName=RESOURCES["slack_dlq"])["QueueUrl"]
+        self.queues["slack_dlq"] = slack_dlq
+        self._saved_env.setdefault(SLACK_DLQ_ENV, os.environ.get(SLACK_DLQ_ENV))
+        os.environ[SLACK_DLQ_ENV] = slack_dlq
         dlq_url = sqs.create_queue(QueueName=RESOURCES["dlq"])["QueueUrl"]
         dlq_arn = self._queue_arn(sqs, dlq_url)
         self.queues["dlq"] = dlq_url
@@ -300,7 +316,15 @@ class LocalStack:
     def _start_pumps(self) -> None:
         assert self._worker_handler is not None
         queues = {topic: self.queues[topic] for topic in ("task", "alarm")}
-        self.pump = Pump(self.client, queues, self._worker_handler, poll=POLL_SECONDS).start()
+        handlers = [self._worker_handler]
+        for n in range(1, self.workers):
+            # A module of its own per instance: its own deps, clients and Slack pacing.
+            tag = f"{uuid.uuid4().hex[:8]}_{n}"
+            path = ROOT / "functions/worker/app.py"
+            handlers.append(load_handler(path, f"logthread_local._worker_app_{tag}"))
+        self.pump = Pump(
+            self.client, queues, handlers, poll=POLL_SECONDS, retry_delay=self.retry_delay
+        ).start()
         self._cleanups.append(self.pump.stop)
 
     @property
