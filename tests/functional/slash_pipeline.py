@@ -107,6 +107,8 @@ def command_body(text: str, *, response_url: str, user_id: str = USER, **fields:
     form = json.loads((ROOT / "fixtures/slack/slash_command.json").read_text())
     form.update(
         text=text,
+        # Slack gives every command its own trigger_id (the worker de-duplicates on it).
+        trigger_id=f"{uuid.uuid4().int % 10**13}.{TEAM}.{uuid.uuid4().hex}",
         team_id=TEAM,
         channel_id=CHANNEL,
         user_id=user_id,
@@ -135,6 +137,7 @@ def click_body(
     }
     payload["message"] = {"type": "message", **message}
     payload["response_url"] = response_url
+    payload["trigger_id"] = f"{uuid.uuid4().int % 10**13}.{TEAM}.{uuid.uuid4().hex}"
     payload["actions"] = [
         {
             "action_id": action["action_id"],
