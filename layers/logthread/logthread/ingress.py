@@ -12,6 +12,7 @@ to :class:`~logthread.http.HttpRequest`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import uuid
@@ -197,7 +198,9 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
         user_id=requester.user_id,
         team_id=requester.team_id,
     )
-    task = SearchTask(query, reply, origin="command", extra=_extra(requester))
+    task = SearchTask(
+        query, reply, origin="command", extra=_extra(requester, form.get("trigger_id", ""))
+    )
     if not _publish(task, deps, requester, asked):
         return ephemeral("Sorry, I couldn't start the search just now. Please try again.")
     return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
@@ -220,9 +223,13 @@ def _query(parsed: commands.SearchCommand, config: Config) -> SearchQuery:
     )
 
 
-def _extra(requester: Requester) -> dict[str, Any]:
-    # task_id lets the worker recognise a duplicate delivery of the same task.
-    return {"task_id": uuid.uuid4().hex, "asked_by": requester.user_name}
+def _extra(requester: Requester, trigger_id: str = "") -> dict[str, Any]:
+    # task_id lets the worker recognise a duplicate delivery of the same task. It comes
+    # from Slack's trigger_id, which is inside the signed body and new for every command
+    # and click: a replayed request (same body and signature, within its 5 minutes) is
+    # then the same task, and the worker answers it once. No write on the ack path.
+    task_id = hashlib.sha256(trigger_id.encode()).hexdigest()[:32] if trigger_id else ""
+    return {"task_id": task_id or uuid.uuid4().hex, "asked_by": requester.user_name}
 
 
 def _publish(
@@ -321,7 +328,8 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
         user_id=requester.user_id,
         team_id=requester.team_id,
     )
-    task = SearchTask(query, reply, origin="button", extra=_extra(requester))
+    trigger = str(payload.get("trigger_id") or "")
+    task = SearchTask(query, reply, origin="button", extra=_extra(requester, trigger))
     if not _publish(task, deps, requester, asked):
         _tell(deps, response_url, "Sorry, I couldn't start the search just now. Please try again.")
     return HttpResponse.empty(200)
