@@ -139,7 +139,7 @@ def _naive_posting(stack: LocalStack) -> None:
     for handler in stack.pump._handlers:
         module = sys.modules[handler.__module__]
         bare = WebClient(token=stack.bot_token, base_url=stack.slack_api_url)
-        module._deps = replace(from_env(), chat=SlackChat(bare))
+        setattr(module, "_deps", replace(from_env(), chat=SlackChat(bare)))  # noqa: B010
 
 
 def _threads(slack: Any, alarms: int) -> tuple[dict[str, Thread], int]:
