@@ -96,8 +96,15 @@ def target_log_groups(
 def authorize_targets(
     access: Access, functions: Iterable[str], log_groups: Iterable[str]
 ) -> Decision:
-    """Refuse when any function's or log group's name falls outside the allowed prefixes."""
-    groups = target_log_groups(access, functions, log_groups)
+    """Refuse when any function's or log group's name falls outside the allowed prefixes.
+
+    A name that is not a function name at all is refused too (the ingress never
+    sends one; a task published past it might).
+    """
+    try:
+        groups = target_log_groups(access, functions, log_groups)
+    except ValueError as exc:
+        return Decision(False, f"invalid target: {exc}", f"Sorry, I can't search that: {exc}.")
     refused = [g for g in groups if not access.may_read(g)]
     if not refused:
         return ALLOWED
