@@ -5,7 +5,7 @@
   loses the notification.
 - Whatever log groups a task names, no CloudWatch Logs call of the worker
   names a group outside ``access.log_group_prefixes`` (checked on the real
-  boto3 client, by a ``before-call`` listener on its event system).
+  boto3 client, by a ``before-parameter-build`` listener on its event system).
 """
 
 from __future__ import annotations
@@ -92,7 +92,9 @@ def test_no_logs_call_names_a_group_outside_access(
     def record(params: dict[str, Any], **_: Any) -> None:
         named.extend(_names(params))
 
-    deps.logs.meta.events.register("before-call.cloudwatch-logs", record, unique_id="spy")
+    deps.logs.meta.events.register(
+        "before-parameter-build.cloudwatch-logs", record, unique_id="spy"
+    )
     try:
         task = SearchTask(
             SearchQuery(RID, functions=tuple(functions), log_groups=tuple(log_groups)),
@@ -101,7 +103,7 @@ def test_no_logs_call_names_a_group_outside_access(
         )
         pipeline.worker.handler(sns_event(pipeline, task.to_json()), Context("w"))
     finally:
-        deps.logs.meta.events.unregister("before-call.cloudwatch-logs", unique_id="spy")
+        deps.logs.meta.events.unregister("before-parameter-build.cloudwatch-logs", unique_id="spy")
     assert all(name.startswith(ALLOWED) for name in named), named
     if not functions and not log_groups:
         assert named  # the property is not vacuous: searches do reach CloudWatch
