@@ -86,7 +86,10 @@ class Pump:
         for topic in self.queues:
             for n, handler in enumerate(self._handlers):
                 thread = threading.Thread(
-                    target=self._run, args=(topic, handler), name=f"pump-{topic}-{n}", daemon=True
+                    target=self._run,
+                    args=(topic, handler),
+                    name=f"pump-{topic}" + (f"-{n}" if n else ""),
+                    daemon=True,
                 )
                 thread.start()
                 self._threads.append(thread)

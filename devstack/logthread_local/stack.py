@@ -265,7 +265,10 @@ class LocalStack:
             url = sqs.create_queue(
                 QueueName=f"logthread-local-{topic}-delivery",
                 Attributes={
-                    "VisibilityTimeout": "5",
+                    # As long as a delivery may run (the worker's timeout), as AWS advises:
+                    # a shorter one hands a message still being worked on (a worker
+                    # sleeping a Slack Retry-After) to a second worker.
+                    "VisibilityTimeout": "120",
                     "RedrivePolicy": json.dumps(
                         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
                     ),

@@ -242,7 +242,11 @@ def test_the_local_stack_mirrors_template_yaml(aws: str) -> None:
     with _stack(aws) as stack:
         local = stack.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
         ttl = stack.client("dynamodb").describe_time_to_live(TableName=stack.table_name)
-        assert set(stack.queues) == {"task", "alarm", "dlq"}
+        assert set(stack.queues) == {"task", "alarm", "dlq", "slack_dlq"}
+        # The worker finds the Slack dead-letter queue as template.yaml tells it to.
+        assert os.environ["SLACK_DEAD_LETTER_QUEUE_URL"] == stack.queues["slack_dlq"]
+    slack_dlq = worker["Environment"]["Variables"]["SLACK_DEAD_LETTER_QUEUE_URL"]["Ref"]
+    assert resources[slack_dlq]["Type"] == "AWS::SQS::Queue"
     assert local["KeySchema"] == table["KeySchema"]
     assert local["AttributeDefinitions"] == table["AttributeDefinitions"]
     assert table["TimeToLiveSpecification"] == {
