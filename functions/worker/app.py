@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -22,11 +23,17 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sns_event import SNSEvent, SNSMessage
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from logthread import telemetry
 from logthread.worker import WorkerDeps, handle_message
 from logthread.worker.deps import from_env
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "logthread"))
 tracer = Tracer()
+# EMF to stdout; POWERTOOLS_METRICS_NAMESPACE names the namespace (the template sets it).
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "logthread")
+# Counts by a dimension are written as their own EMF documents, so an invocation may
+# leave the shared set empty: nothing to warn about (as Powertools' docs suggest).
+warnings.filterwarnings("ignore", "No application metrics to publish*")
 _deps: WorkerDeps | None = None
 
 
@@ -50,27 +57,40 @@ def envelope(body: str) -> tuple[str, str]:
     return body, ""
 
 
+def _handle(message: str, subject: str, d: WorkerDeps) -> Any:
+    # One message's log keys (user, request id, alarm) end with it; a raise is a failure
+    # the delivery's retry (then the DLQ) takes care of.
+    with telemetry.log_scope():
+        try:
+            return handle_message(message, subject, d)
+        except Exception:
+            telemetry.count(telemetry.FAILURES, dimension=("Stage", "delivery"))
+            raise
+
+
 @tracer.capture_method
 def _sqs_record(record: SQSRecord) -> Any:
     message, subject = envelope(record.body)
-    return handle_message(message, subject, deps())
+    return _handle(message, subject, deps())
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Mapping[str, object] | None:
     """Lambda entry point: SNS records, or an SQS batch of SNS envelopes."""
     d = deps()
     d.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     records = event.get("Records") or []
-    if records and records[0].get("eventSource") == "aws:sqs":
-        return process_partial_response(
-            event=event,
-            record_handler=_sqs_record,
-            processor=BatchProcessor(event_type=EventType.SQS),
-            context=context,
-        )
-    for record in SNSEvent(event).records:
-        # A raise fails the invocation: Lambda retries the async delivery, then the DLQ.
-        handle_message(record.sns.message, record.sns.get("Subject") or "", d)
-    return None
+    with telemetry.recording(metrics):
+        if records and records[0].get("eventSource") == "aws:sqs":
+            return process_partial_response(
+                event=event,
+                record_handler=_sqs_record,
+                processor=BatchProcessor(event_type=EventType.SQS),
+                context=context,
+            )
+        for record in SNSEvent(event).records:
+            # A raise fails the invocation: Lambda retries the async delivery, then the DLQ.
+            _handle(record.sns.message, record.sns.get("Subject") or "", d)
+        return None

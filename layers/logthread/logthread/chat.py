@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from logthread import telemetry
 from logthread.pacing import ChannelPacer
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -232,25 +233,26 @@ class SlackChat(Chat):
             proxy=self.client.proxy,
             retry_handlers=self.client.retry_handlers,
         )
-        resp = self._call(
-            "respond",
-            args,
-            lambda: webhook.send(
+
+        def send() -> Any:
+            resp = webhook.send(
                 text=text,
                 blocks=blocks,
                 response_type=response_type,
                 replace_original=replace_original,
-            ),
-        )
-        if resp.status_code != 200:
-            code = (resp.body or "").strip() or f"http_{resp.status_code}"
-            raise ChatError(
-                code,
-                operation="respond",
-                arguments=_plain(args),
-                status=resp.status_code,
-                retry_after=_retry_after(resp.headers),
             )
+            if resp.status_code != 200:
+                code = (resp.body or "").strip() or f"http_{resp.status_code}"
+                raise ChatError(
+                    code,
+                    operation="respond",
+                    arguments=_plain(args),
+                    status=resp.status_code,
+                    retry_after=_retry_after(resp.headers),
+                )
+            return resp
+
+        self._call("respond", args, send)
 
     def upload(
         self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
@@ -277,6 +279,15 @@ class SlackChat(Chat):
         return str(file.get("id", ""))
 
     def _call(self, operation: str, args: dict[str, Any], fn: Callable[[], T]) -> T:
+        try:
+            result = self._raw_call(operation, args, fn)
+        except ChatError:
+            telemetry.count(telemetry.SLACK_ERRORS, dimension=("Operation", operation))
+            raise
+        telemetry.count(telemetry.SLACK_POSTS, dimension=("Operation", operation))
+        return result
+
+    def _raw_call(self, operation: str, args: dict[str, Any], fn: Callable[[], T]) -> T:
         try:
             return fn()
         except SlackApiError as exc:

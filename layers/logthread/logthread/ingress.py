@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from aws_lambda_powertools import Logger
 
-from logthread import commands
+from logthread import commands, telemetry
 from logthread.authz import Decision, Requester, authorize, authorize_requester
 from logthread.bus import TaskBus
 from logthread.config import Config
@@ -148,6 +148,11 @@ def _json_body(body: str) -> HttpResponse:
 
 
 def _log(outcome: str, message: str, requester: Requester, **fields: Any) -> None:
+    _who(requester)
+    kind = ("Kind", str(fields.get("kind") or "other"))
+    telemetry.count(
+        telemetry.ACCEPTED if outcome == "accepted" else telemetry.REFUSED, dimension=kind
+    )
     extra = {
         "outcome": outcome,
         "team_id": requester.team_id,
@@ -160,6 +165,15 @@ def _log(outcome: str, message: str, requester: Requester, **fields: Any) -> Non
         logger.info(message, extra=extra)
     else:
         logger.warning(message, extra=extra)
+
+
+def _who(requester: Requester, **more: str) -> None:
+    telemetry.log_keys(
+        slack_user=requester.user_id,
+        slack_team=requester.team_id,
+        slack_channel=requester.channel_id,
+        **more,
+    )
 
 
 def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
@@ -244,9 +258,11 @@ def _publish(
         "context_lines": q.context_lines,
         "task_id": task.extra.get("task_id", ""),
     }
+    _who(requester, request_id=q.request_id)
     try:
         message_id = deps.bus.publish(task)
     except Exception:
+        telemetry.count(telemetry.FAILURES, dimension=("Stage", "publish"))
         logger.exception("task publish failed", extra={**asked, **what})
         return False
     _log("accepted", "search accepted", requester, message_id=message_id, **asked, **what)
@@ -380,6 +396,7 @@ def _alarm_rescan(
     try:
         message_id = deps.bus.publish_body(body, kind="alarm_rescan", origin="button")
     except Exception:
+        telemetry.count(telemetry.FAILURES, dimension=("Stage", "publish"))
         logger.exception("alarm rescan publish failed", extra=dict(asked))
         _tell(
             deps,

@@ -24,6 +24,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from logthread import telemetry
 from logthread.alarms.discover import (
     MAX_INVOCATION_MS,
     Discovery,
@@ -192,6 +193,7 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
     if again is not None:
         return _on_rescan(again, deps, store, notification_key(body, subject))
     alarm = parse(body, subject)
+    telemetry.log_keys(alarm=alarm.name)
     run = Run(deps, alarm, notification_key(body, subject), store)
     channel = config.channel_for(alarm.name)
     if not channel:
@@ -301,6 +303,7 @@ def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]
         ts = deps.chat.post(again.channel, text=text, thread_ts=again.thread_ts)
         return {"action": "rescan-forgotten", "channel": again.channel, "ts": ts}
     run = Run(deps, parse(episode.body, episode.subject), key, store, rescan_key=again.episode_key)
+    telemetry.log_keys(alarm=run.alarm.name, slack_user=again.user_id, slack_channel=again.channel)
     logger.info("alarm search again", extra={"alarm": run.alarm.name, "user": again.user_id})
     findings = _investigate(run, window=again.window)
     _thread(run, again.channel, again.thread_ts, findings, again=True)
@@ -389,9 +392,11 @@ def _investigate(
         try:
             result = search(deps.logs, query, now_ms=deps.now_ms())
         except Exception as exc:
+            telemetry.count(telemetry.FAILURES, dimension=("Stage", "search"))
             logger.exception("request search failed", extra={"request_id": request_id})
             out.errors.append(f"{request_id}: {exc}")
             continue
+        telemetry.record_search(result)
         out.results.append(result)
         out.ids.append(request_id)
     return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from logthread import telemetry
 from logthread.search.deadline import DeadlineReached, bounded
 
 
@@ -33,6 +34,8 @@ class ApiCalls:
     def add(self, operation: str, count: int = 1) -> None:
         with self._lock:
             self._counts[operation] = self._counts.get(operation, 0) + count
+        # Every counter (search and alarm discovery) feeds the ApiCalls metric once.
+        telemetry.count(telemetry.API_CALLS, count, dimension=("Api", operation))
 
     def call(self, operation: str, method: Callable[..., Any], **params: Any) -> Any:
         """Call ``method(**params)`` and count it (with its retries) under ``operation``."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from logthread import telemetry
 from logthread.tasks import NotATask, parse_task
 from logthread.worker.deps import WorkerDeps
 
@@ -89,4 +90,5 @@ def _send_letter(chat: Any, deps: WorkerDeps) -> None:
             "a Slack dead letter could not be stored", extra={**where, "letter": letter.to_json()}
         )
         raise
+    telemetry.count(telemetry.DEAD_LETTERS)
     logger.warning("Slack calls dead-lettered after retries", extra=where)

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
+from logthread import telemetry
 from logthread.authz import Requester, authorize_requester, authorize_targets
 from logthread.chat import ChatError
 from logthread.commands import MAX_CONTEXT
@@ -58,6 +59,12 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
         "channel_id": task.reply.channel,
         "request_id": task.query.request_id,
     }
+    telemetry.log_keys(
+        slack_user=task.reply.user_id,
+        slack_team=task.reply.team_id,
+        slack_channel=task.reply.channel,
+        request_id=task.query.request_id,
+    )
     if not task_id or deps.store is None:
         return _answer(task, deps, who)
     from logthread.worker.once import run_once
@@ -98,8 +105,10 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
         # Always a result to post, before the invocation ends: partial when AWS kept
         # failing or time ran out (it then carries the button to search again).
         result = search_in_time(deps.logs, query, deps)
+        telemetry.record_search(result)
     except ValueError as exc:
         # A query that can never run (an invalid id or name): only the requester is told.
+        telemetry.count(telemetry.FAILURES, dimension=("Stage", "search"))
         logger.exception("search refused", extra=who)
         _tell(deps, task, f"Sorry, the search for `{query.request_id}` failed: {_short(exc)}")
         return ""

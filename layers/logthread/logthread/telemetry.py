@@ -1,0 +1,153 @@
+"""How the bot reports on itself: metrics and log keys, behind a seam the CLI never opens.
+
+The core records what happened (:func:`count`, :func:`record_search`) and says
+who and what it is working for (:func:`log_keys`); neither knows of Lambda.
+
+- **Metrics** go nowhere unless a Lambda handler is :func:`recording` into a
+  Powertools ``Metrics`` instance (EMF, namespace from
+  ``POWERTOOLS_METRICS_NAMESPACE``). So the terminal and the tests of the core
+  never print EMF. Counts are summed during the invocation, from any thread (the
+  search runs a pool), and written when it ends: plain counts into the handler's
+  ``Metrics`` (flushed by its ``log_metrics``), counts by one low-cardinality
+  dimension (the AWS API, the Slack operation) as one EMF document per value.
+  Alarm names, users and request ids are never dimensions: they go in the logs.
+- **Log keys** are appended to the Powertools Logger the Lambda handlers set up;
+  a child logger with no parent (the CLI) makes them a no-op.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+__all__ = ["count", "log_keys", "log_scope", "record_search", "recording"]
+
+# Metric names (EMF, unit Count).
+SEARCHES = "Searches"
+LINES_FOUND = "LinesFound"
+PARTIAL_RESULTS = "PartialResults"
+API_CALLS = "ApiCalls"  # dimension Api
+SLACK_POSTS = "SlackPosts"  # dimension Operation
+SLACK_ERRORS = "SlackErrors"  # dimension Operation
+FAILURES = "Failures"  # dimension Stage: delivery (raised: retried, then the DLQ), search, publish
+DEAD_LETTERS = "DeadLetters"
+ACCEPTED = "RequestsAccepted"  # dimension Kind: command, button
+REFUSED = "RequestsRefused"  # dimension Kind
+
+# The keys the core appends; removed when a message's handling ends.
+KEYS = ("slack_user", "slack_team", "slack_channel", "request_id", "alarm")
+
+_lock = threading.Lock()
+_target: Any = None  # the handler's Powertools Metrics while an invocation records
+_depth = 0
+_counts: dict[tuple[str, str, str], float] = {}  # (name, dimension, value)
+
+_logger = Logger(service="logthread", child=True)
+
+
+@contextmanager
+def recording(metrics: Any) -> Iterator[None]:
+    """Record the core's metrics into ``metrics`` (a Powertools ``Metrics``) meanwhile.
+
+    Lambda handlers wrap an invocation in it, inside ``@metrics.log_metrics``.
+    Nested or concurrent use with the same instance writes once, at the last exit.
+    """
+    global _target, _depth
+    with _lock:
+        _target = metrics
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            counts = dict(_counts) if _depth == 0 else {}
+            if _depth == 0:
+                _counts.clear()
+                _target = None
+        _write(metrics, counts)
+
+
+def count(name: str, value: float = 1, *, dimension: tuple[str, str] | None = None) -> None:
+    """Add ``value`` to the metric ``name`` (a no-op unless a handler is recording).
+
+    Parameters
+    ----------
+    name:
+        The metric (unit Count).
+    value:
+        How many.
+    dimension:
+        ``(name, value)`` of one low-cardinality dimension, e.g. ``("Api", "FilterLogEvents")``.
+    """
+    if _target is None or not value:
+        return
+    dim, dim_value = dimension or ("", "")
+    with _lock:
+        if _target is not None:
+            key = (name, dim, dim_value)
+            _counts[key] = _counts.get(key, 0) + value
+
+
+def record_search(result: Any) -> None:
+    """The metrics of one search: a search, its lines, partial or not.
+
+    Its API calls are counted as they are made (:class:`logthread.search.calls.ApiCalls`).
+
+    Parameters
+    ----------
+    result:
+        A :class:`logthread.search.model.SearchResult`.
+    """
+    count(SEARCHES)
+    count(LINES_FOUND, len(result.records))
+    if result.partial:
+        count(PARTIAL_RESULTS)
+
+
+def _write(metrics: Any, counts: Mapping[tuple[str, str, str], float]) -> None:
+    if not counts:
+        return
+    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+    provider = getattr(metrics, "provider", metrics)
+    for (name, dim, dim_value), value in sorted(counts.items()):
+        if not dim:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            continue
+        # One document per dimension value: EMF dimensions apply to a whole document.
+        single = EphemeralMetrics(
+            namespace=getattr(provider, "namespace", None),
+            service=getattr(provider, "service", None),
+        )
+        single.add_dimension(name=dim, value=dim_value)
+        single.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        single.flush_metrics()
+
+
+def log_keys(**keys: object) -> None:
+    """Append ``keys`` (empty values skipped) to every log line of this message's handling.
+
+    The handlers clear them when the message is done (:func:`log_scope`).
+    """
+    values = {k: v for k, v in keys.items() if v not in (None, "")}
+    if not values:
+        return
+    try:
+        _logger.append_keys(**values)
+    except Exception:  # an orphan child logger (no handler set one up): nothing to add to
+        return
+
+
+@contextmanager
+def log_scope() -> Iterator[None]:
+    """Remove the core's keys when one message's (or request's) handling ends."""
+    try:
+        yield
+    finally:
+        with suppress(Exception):  # an orphan child logger, as above
+            _logger.remove_keys(list(KEYS))
