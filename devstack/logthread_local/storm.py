@@ -15,11 +15,13 @@ import json
 import re
 import sys
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from logthread_local import story
+from logthread_local.aws import moto_server
 from logthread_local.stack import LocalStack
 
 CHANNEL = "C0STORM"
@@ -87,6 +89,21 @@ def run_storm(
     retry_delay:
         Seconds before a failed delivery is retried (Lambda waits a minute or more).
     """
+    if not aws_endpoint:
+        with moto_server() as endpoint:
+            # moto keeps its state per process, across servers: start from nothing, so a
+            # second storm doesn't find the first one's episodes.
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", b""))
+            return run_storm(
+                alarms=alarms,
+                per_alarm=per_alarm,
+                workers=workers,
+                per_second=per_second,
+                naive=naive,
+                retry_delay=retry_delay,
+                timeout=timeout,
+                aws_endpoint=endpoint,
+            )
     config = {"default_channel": CHANNEL}
     with LocalStack(
         config=config, workers=workers, retry_delay=retry_delay, aws_endpoint=aws_endpoint
