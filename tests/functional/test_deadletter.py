@@ -10,7 +10,7 @@ import itertools
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -184,6 +184,10 @@ def test_replay_stops_at_a_call_that_fails_again_and_keeps_only_the_rest(
     assert texts == ["reply 0", "reply 1", "reply 2"]
 
 
+def _text_is(text: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda params: params.get("text") == text
+
+
 class _Sink:
     def write(self, text: str) -> int:
         return len(text)
@@ -206,7 +210,18 @@ def test_hundreds_of_posts_under_faults_land_exactly_once(
     rest of an answer is dead-lettered, and the replay posts it.
     """
     slack.fault_rate(0.1, kinds=(429, 500, 503, RESET, SLOW), seed=11, slow_seconds=1.3)
-    # One retry for 5xx/resets, so some posts still fail after it (429s keep their 6).
+    # Every kind at least once whatever the threads' interleaving draws: a reply that
+    # fails for good, one that times out, a parent throttled, reset and refused once.
+    scripted: list[tuple[str, int | str, int, float]] = [
+        ("answer 7 reply 0", 503, 2, 0.0),
+        ("answer 9 reply 1", 200, 1, 1.3),
+        ("answer 3", 429, 1, 0.0),
+        ("answer 4", RESET, 1, 0.0),
+        ("answer 5", 500, 1, 0.0),
+    ]
+    for text, status, count, delay in scripted:
+        slack.fail_next("chat.postMessage", status, count=count, delay=delay, match=_text_is(text))
+    # One retry for 5xx/resets, so some posts still fail after it (429s get 6).
     chat = quick_chat(slack, timeout=1, max_retries=1)
     letters: list[Letter] = []
 
