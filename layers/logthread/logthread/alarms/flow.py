@@ -44,6 +44,7 @@ from logthread.alarms.replies import (
 from logthread.alarms.rescan import Rescan, parse_rescan
 from logthread.redact import from_config
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
+from logthread.worker.once import remaining_context
 
 logger = Logger(service="logthread", child=True)
 
@@ -67,16 +68,6 @@ def notification_key(body: str, subject: str) -> str:
     """A stable id for one notification: the same SNS message always maps to the same key."""
     digest = hashlib.sha256(f"{subject}\n{body}".encode()).hexdigest()
     return digest[:32]
-
-
-class _Remaining:
-    """What Powertools Idempotency reads from a Lambda context: the time left."""
-
-    def __init__(self, remaining_ms: Callable[[], int]) -> None:
-        self._remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self._remaining_ms())
 
 
 def handle_notification(body: str, subject: str, deps: Any) -> dict[str, Any]:
@@ -113,12 +104,8 @@ def handle_notification(body: str, subject: str, deps: Any) -> dict[str, Any]:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
-    remaining = deps.remaining_ms
-    if remaining is None:
-        budget_ms = (deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS) * 1000
-        until = time.monotonic() * 1000 + budget_ms
-        remaining = lambda: int(until - time.monotonic() * 1000)  # noqa: E731
-    config.register_lambda_context(_Remaining(remaining))  # type: ignore[arg-type]
+    budget = deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS
+    config.register_lambda_context(remaining_context(deps.remaining_ms, budget_seconds=budget))
     run = idempotent_function(
         _process,
         data_keyword_argument="notification",

@@ -42,6 +42,31 @@ class _Remaining:
         return int(self._remaining_ms())
 
 
+def remaining_context(
+    remaining_ms: Callable[[], int] | None, *, budget_seconds: float = LOCAL_BUDGET_SECONDS
+) -> Any:
+    """The stand-in Lambda context Powertools Idempotency reads its time left from.
+
+    Parameters
+    ----------
+    remaining_ms:
+        The invocation's time left (Lambda's context), or None outside Lambda.
+    budget_seconds:
+        Without ``remaining_ms`` there is no invocation deadline: the in-progress
+        record then lives this long, so a crashed local worker doesn't block retries.
+
+    Returns
+    -------
+    object
+        An object with ``get_remaining_time_in_millis()``, for
+        ``IdempotencyConfig.register_lambda_context``.
+    """
+    if remaining_ms is None:
+        until = time.monotonic() + budget_seconds
+        remaining_ms = lambda: int((until - time.monotonic()) * 1000)  # noqa: E731
+    return _Remaining(remaining_ms)
+
+
 def _layer(store: Any, prefix: str) -> Any:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -92,10 +117,7 @@ def run_once(
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 
     config = IdempotencyConfig(expires_after_seconds=EXPIRES_SECONDS)
-    if remaining_ms is None:
-        until = time.monotonic() + budget_seconds
-        remaining_ms = lambda: int((until - time.monotonic()) * 1000)  # noqa: E731
-    config.register_lambda_context(_Remaining(remaining_ms))  # type: ignore[arg-type]
+    config.register_lambda_context(remaining_context(remaining_ms, budget_seconds=budget_seconds))
 
     def work(key: dict[str, str]) -> T:
         return call()
