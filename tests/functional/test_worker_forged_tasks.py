@@ -3,6 +3,8 @@
 Whoever could publish to the task topic could name any requester and any reply
 channel. The worker checks the task's team, channel and user against
 ``access`` again, and drops a task that fails: nothing is searched or posted.
+An alarm's "Search logs again" (a rescan body) has its channel and user checked
+the same way.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from slash_pipeline import CHANNEL, TEAM, USER, Pipeline
+from slash_pipeline import CHANNEL, CONFIG, TEAM, USER, Pipeline
 from test_worker_tasks import pipeline, publish  # noqa: F401  (the fixture)
 
-from logthread.search.model import SearchQuery
+from logthread.search.model import SearchQuery, TimeWindow
 from logthread.tasks import ReplyTo, SearchTask
 from logthread_local import seed as seeding
 from logthread_local.slack_standin import SlackStandin
@@ -49,3 +51,70 @@ def test_an_allowed_requester_is_still_answered(
     publish(pipeline, forged())
     pipeline.deliver()
     assert len(slack.messages(CHANNEL)) == 1
+
+
+# -- the alarm's "Search logs again" (a rescan body on the same topic) -----------------------
+
+
+def rescan(slack: SlackStandin, *, channel: str = CHANNEL, user: str = USER) -> str:
+    """A rescan body as the ingress publishes it, answering in a thread of ``channel``.
+
+    The episode is one the store doesn't hold, so an answered rescan posts one
+    "no longer remembered" reply in that thread.
+    """
+    from logthread.alarms.rescan import button, rescan_body
+    from logthread.chat import SlackChat, make_web_client
+
+    thread_ts = SlackChat(make_web_client(slack.token, slack.url)).post(channel, text="alarm")
+    key = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:Forgotten-Errors"
+    value = button(key, TimeWindow(1_714_564_000_000, 1_714_564_300_000))
+    assert value is not None
+    return rescan_body(
+        str(value.value),
+        channel=channel,
+        thread_ts=thread_ts,
+        user_id=user,
+        now_ms=1_714_565_000_000,
+    )
+
+
+def replies(slack: SlackStandin, channel: str) -> list[str]:
+    return [
+        str(c.params.get("text"))
+        for c in slack.calls_to("chat.postMessage")
+        if c.params.get("channel") == channel and c.params.get("thread_ts")
+    ]
+
+
+def test_a_rescan_naming_a_user_outside_access_is_dropped_unanswered(
+    pipeline: Pipeline,  # noqa: F811
+    slack: SlackStandin,
+) -> None:
+    pipeline.sns.publish(TopicArn=pipeline.topic, Message=rescan(slack, user="U0INTRUDER"))
+    assert pipeline.deliver() == {"batchItemFailures": []}
+    assert replies(slack, CHANNEL) == []
+
+
+def test_a_rescan_naming_a_channel_outside_access_is_dropped_unanswered(
+    aws: str, slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {**CONFIG, "access": {**CONFIG["access"], "channels": [CHANNEL]}}
+    channels_only = Pipeline(aws, slack, monkeypatch, config=config)
+    for channel in ("C0ELSEWHERE", CHANNEL):
+        channels_only.sns.publish(
+            TopicArn=channels_only.topic, Message=rescan(slack, channel=channel)
+        )
+    assert channels_only.deliver() == {"batchItemFailures": []}
+    assert replies(slack, "C0ELSEWHERE") == []
+    [answer] = replies(slack, CHANNEL)
+    assert answer.startswith("This alarm is no longer remembered")
+
+
+def test_an_allowed_rescan_is_still_answered(
+    pipeline: Pipeline,  # noqa: F811
+    slack: SlackStandin,
+) -> None:
+    pipeline.sns.publish(TopicArn=pipeline.topic, Message=rescan(slack))
+    assert pipeline.deliver() == {"batchItemFailures": []}
+    [answer] = replies(slack, CHANNEL)
+    assert answer.startswith("This alarm is no longer remembered")

@@ -42,6 +42,7 @@ from logthread.alarms.replies import (
     transition_reply,
 )
 from logthread.alarms.rescan import Rescan, parse_rescan
+from logthread.authz import Requester, authorize_requester
 from logthread.redact import from_config
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.worker.once import remaining_context
@@ -280,6 +281,17 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
 
 def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]:
     """ "Search logs again" on an alarm that found nothing: discovery over a wider window."""
+    # Defence in depth, as for search tasks (worker/search_task.py): whoever can publish to
+    # the task topic could name any channel and user. Such a rescan is dropped unanswered.
+    # The body names no team (the ingress checked the clicker's), so only these two count.
+    requester = Requester("", again.channel, again.user_id)
+    decision = authorize_requester(replace(deps.config.access, teams=()), requester)
+    if not decision.allowed:
+        logger.error(
+            "rescan dropped: requester not allowed",
+            extra={"reason": decision.reason, "episode": again.episode_key},
+        )
+        return {"action": "rescan-refused", "channel": again.channel, "ts": ""}
     episode = store.get(again.episode_key) if store is not None else None
     if episode is None:
         days = deps.config.limits.episode_ttl_days

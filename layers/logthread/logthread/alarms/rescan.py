@@ -14,7 +14,8 @@ The round trip:
    widened, and where to answer.
 3. The worker's notification path (:func:`logthread.worker.handle_message` sends
    anything that is not a task there) recognises it with :func:`parse_rescan`
-   and :mod:`logthread.alarms.flow` re-runs discovery for the stored episode.
+   and :mod:`logthread.alarms.flow` checks the channel and user against ``access``
+   again, then re-runs discovery for the stored episode.
 
 The value names an episode, never a log group: what is searched is decided
 again by the worker's own configuration (routing, mapping, allowed prefixes).
