@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 
 from logthread.chat import SlackChat, make_web_client
-from logthread_local.aws import LOCAL_ENV, moto_server
+from logthread_local.aws import LOCAL_ENV, moto_server, reset_moto
 from logthread_local.slack_standin import SlackStandin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -40,11 +40,7 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A clean moto account for one test; AWS_ENDPOINT_URL points at it."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     yield moto_endpoint
-    import urllib.request
-
-    urllib.request.urlopen(
-        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10
-    ).read()
+    reset_moto(moto_endpoint)
 
 
 @pytest.fixture

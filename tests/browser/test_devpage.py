@@ -7,7 +7,6 @@ driven by Playwright's Python package; Playwright never downloads a browser here
 from __future__ import annotations
 
 import shutil
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from logthread_local import story
+from logthread_local.aws import reset_moto
 from logthread_local.devserver import DevServer
 from logthread_local.stack import LocalStack
 
@@ -47,9 +47,7 @@ def dev_url(moto_endpoint: str) -> Iterator[str]:
     with LocalStack(aws_endpoint=moto_endpoint) as stack, DevServer(stack) as dev:
         dev.app.start_story()  # as `logthread dev` starts: fixtures loaded, the alarm fired
         yield dev.url
-    urllib.request.urlopen(
-        urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST"), timeout=10
-    ).read()
+    reset_moto(moto_endpoint)
 
 
 @pytest.fixture(scope="module")

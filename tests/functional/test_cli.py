@@ -6,7 +6,6 @@ import io
 import json
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,24 +14,20 @@ import pytest
 
 from logthread import aws
 from logthread.cli import EXIT_ERROR, EXIT_FOUND, EXIT_NOT_FOUND, _Progress, main, use_color
+from logthread_local.aws import reset_moto
 from logthread_local.seed import SEED_REQUEST_ID, seed
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def _reset(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).read()
-
-
 @pytest.fixture(scope="module")
 def seeded(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """The fixtures, loaded once for this module: every test here only reads them."""
-    _reset(moto_endpoint)
+    reset_moto(moto_endpoint)
     # The CLI's "now" is the clock, so the fixtures are placed relative to it too
     # (the seed keeps "today" streams after 00:00 UTC).
     yield seed(boto3.client("logs", endpoint_url=moto_endpoint), now_ms=int(time.time() * 1000))
-    _reset(moto_endpoint)
+    reset_moto(moto_endpoint)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from logthread.search import filter as filter_module
 from logthread.search.calls import ApiCalls
 from logthread.search.insights import insights_events
 from logthread.window import DAY_MS
+from logthread_local.aws import reset_moto
 from logthread_local.seed import SEED_REQUEST_ID, seed
 
 HOUR = 3_600_000
@@ -43,17 +43,12 @@ def _now() -> int:
     return day + max(real - day, HOUR)
 
 
-def _reset(endpoint: str) -> None:
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request, timeout=10).read()
-
-
 @pytest.fixture(scope="module")
 def seeded(moto_endpoint: str) -> Iterator[dict[str, Any]]:
     """The fixtures, loaded once for this module: every test here only reads them."""
-    _reset(moto_endpoint)
+    reset_moto(moto_endpoint)
     yield seed(_client(moto_endpoint), now_ms=_now())
-    _reset(moto_endpoint)
+    reset_moto(moto_endpoint)
 
 
 def _client(endpoint: str) -> Any:
