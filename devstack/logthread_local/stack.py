@@ -225,6 +225,25 @@ class LocalStack:
         os.environ.update(env)
         # Process-wide clients built before the stack would point at another endpoint.
         _forget_core_clients()
+        self._no_cold_start_metric()
+
+    def _no_cold_start_metric(self) -> None:
+        """Keep Powertools' ColdStart EMF line out of stdout while the stack runs.
+
+        The handlers' ``log_metrics(capture_cold_start_metric=True)`` prints it through
+        ``single_metric``, which ignores ``POWERTOOLS_METRICS_DISABLED``; it is printed
+        only while the process's cold-start flag is up, so the stack lowers the flag
+        and puts it back when it stops. The handlers themselves are unchanged.
+        """
+        from aws_lambda_powertools.metrics.provider import cold_start
+
+        was = cold_start.is_cold_start
+        cold_start.is_cold_start = False
+
+        def _restore() -> None:
+            cold_start.is_cold_start = was
+
+        self._cleanups.append(_restore)
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` on the stack's moto server."""
