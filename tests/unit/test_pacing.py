@@ -88,3 +88,30 @@ def test_replay_fills_refs_and_holds_what_depends_on_an_uncertain_post() -> None
     done = replay(letter, chat, include_uncertain=True)  # type: ignore[arg-type]
     assert done.left is None
     assert chat.made[1][1]["thread_ts"] == "9.1"
+
+
+def test_a_429_retried_inside_a_paced_post_rests_the_channel() -> None:
+    from logthread import pacing
+
+    clock = Clock()
+    pacer = ChannelPacer(0.5, clock=clock, sleep=clock.sleep)
+    assert not pacing.rate_limited(3)  # no paced post here: the handler sleeps itself
+
+    def post_drawing_a_429() -> str:
+        assert pacing.rate_limited(3)  # what the 429 retry handler calls
+        return "ts"
+
+    assert pacer.run("C1", post_drawing_a_429) == "ts"
+    pacer.run("C1", lambda: "next")
+    assert clock.slept == [3.0, 0.5]
+
+
+@pytest.mark.parametrize("bad", [0, -1, "fast", True])
+def test_the_post_rate_must_be_a_positive_number(bad: object) -> None:
+    from logthread.config import ConfigError, from_mapping
+
+    with pytest.raises(ConfigError, match=r"limits\.slack_posts_per_second_per_channel"):
+        from_mapping({"limits": {"slack_posts_per_second_per_channel": bad}}, env={})
+    ok = from_mapping({"limits": {"slack_posts_per_second_per_channel": 0.5}}, env={})
+    assert ok.limits.slack_posts_per_second_per_channel == 0.5
+    assert from_mapping({}, env={}).limits.slack_posts_per_second_per_channel == 1.0

@@ -32,8 +32,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from logthread import telemetry
-from logthread.pacing import ChannelPacer
+from logthread import pacing, telemetry
+from logthread.pacing import ChannelPacer, Pacer
 
 SLACK_API_URL = "https://slack.com/api/"
 
@@ -160,11 +160,12 @@ class Chat(ABC):
 class SlackChat(Chat):
     """:class:`Chat` over a slack_sdk ``WebClient`` (see :func:`make_web_client`).
 
-    ``pacer`` paces ``chat.postMessage`` per channel (see :class:`ChannelPacer`);
+    ``pacer`` paces ``chat.postMessage`` per channel (:class:`ChannelPacer`, or
+    :class:`~logthread.pacing.SharedChannelPacer` across worker instances);
     by default posts to a channel are serialized within the process.
     """
 
-    def __init__(self, web_client: WebClient, *, pacer: ChannelPacer | None = None) -> None:
+    def __init__(self, web_client: WebClient, *, pacer: Pacer | None = None) -> None:
         self.client = web_client
         self.pacer = pacer or ChannelPacer()
 
@@ -344,6 +345,25 @@ class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
             return False
         wait = _retry_after(response.headers) if response is not None else None
         return wait is None or wait <= self.max_wait
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: RetryRequest,
+        response: RetryResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        # Inside a paced post the pacer rests the channel (for every instance, when
+        # shared) and waits for the retry's slot instead of a bare Retry-After sleep.
+        wait = _retry_after(response.headers) if response is not None else None
+        if response is not None and pacing.rate_limited(wait if wait is not None else 1):
+            state.next_attempt_requested = True
+            state.increment_current_attempt()
+            return
+        super().prepare_for_next_attempt(
+            state=state, request=request, response=response, error=error
+        )
 
 
 def retry_handlers(

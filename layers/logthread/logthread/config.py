@@ -63,6 +63,7 @@ class Limits:
     lookback_days: int = 3
     episode_ttl_days: int = 7
     window_margin_seconds: int = 60
+    slack_posts_per_second_per_channel: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,6 +237,14 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 lim.get("window_margin_seconds"),
                 "limits.window_margin_seconds",
                 d.window_margin_seconds,
+            )
+        ),
+        slack_posts_per_second_per_channel=float(
+            _number(
+                lim.get("slack_posts_per_second_per_channel"),
+                "limits.slack_posts_per_second_per_channel",
+                d.slack_posts_per_second_per_channel,
+                minimum=0.01,
             )
         ),
     )

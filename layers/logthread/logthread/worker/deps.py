@@ -58,6 +58,10 @@ class WorkerDeps:
         """The clock in epoch milliseconds."""
         return int(self.now() * 1000)
 
+    def remaining_seconds(self) -> float | None:
+        """Seconds left in this invocation, None outside Lambda."""
+        return None if self.remaining_ms is None else self.remaining_ms() / 1000
+
     def deadline_seconds(self, configured: float, reserve_seconds: float = 8.0) -> float:
         """A search budget that leaves ``reserve_seconds`` to post the result.
 
@@ -75,7 +79,9 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     Reads the config (``LOGTHREAD_CONFIG`` / ``LOGTHREAD_CONFIG_JSON``), the bot
     token (``SLACK_SECRET_ARN`` or ``SLACK_BOT_TOKEN``), ``SLACK_API_URL`` and
     ``TABLE_NAME`` and ``SLACK_DEAD_LETTER_QUEUE_URL``; boto3 clients come from
-    :func:`logthread.aws.client`.
+    :func:`logthread.aws.client`. With a table, posts are paced per channel across
+    every worker instance (:class:`logthread.pacing.SharedChannelPacer`), else per
+    process.
     """
     from logthread import config as config_module
     from logthread import deadletter
@@ -92,7 +98,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
 
         ttl = config.limits.episode_ttl_days * 86_400
         store = EpisodeStore(client("dynamodb"), table, ttl_seconds=ttl)
-    return WorkerDeps(
+    deps = WorkerDeps(
         logs=client("logs"),
         chat=chat,
         config=config,
@@ -100,3 +106,14 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         cloudwatch=client("cloudwatch"),
         dead_letters=deadletter.from_env(env, client),
     )
+    if store is not None:
+        from logthread.pacing import SharedChannelPacer
+
+        # remaining reads the deps, where the handler sets each invocation's context.
+        chat.pacer = SharedChannelPacer(
+            store.client,
+            store.table_name,
+            1 / config.limits.slack_posts_per_second_per_channel,
+            remaining=deps.remaining_seconds,
+        )
+    return deps
