@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import time
 import traceback
@@ -13,6 +14,10 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     # moto's embedded web server logs every request; benchmarks print their own lines.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    # The core's Powertools loggers take their level when the benchmark modules import
+    # them, before the local stack's quiet mode: without this the storm prints every
+    # worker's INFO lines among the figures.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     wanted = {a.removeprefix("bench_").removesuffix(".py") for a in argv}
     failed = 0
     for path in sorted(Path(__file__).resolve().parent.glob("bench_*.py")):
