@@ -128,3 +128,21 @@ def test_open_in_cloudwatch_on_an_alarm_is_acked_with_nothing_else(
     acked(pipeline.click(parent, "logthread.open_cloudwatch"))
     assert pipeline.pending() == []
     assert len(slack.calls) == calls  # no Slack call, no response_url post
+
+
+def test_a_rescan_naming_another_channel_than_its_episode_is_dropped(
+    pipeline: Pipeline, quiet_alarm: dict[str, Any], slack: SlackStandin
+) -> None:
+    """A rescan body edited to answer elsewhere must not carry the alarm's findings there."""
+    from logthread.alarms.rescan import rescan_body
+
+    nothing = quiet_alarm["nothing"]
+    value = buttons(nothing)["logthread.alarm_search_again"]["value"]
+    elsewhere = "C0ELSEWHERE"
+    forged = rescan_body(
+        value, channel=elsewhere, thread_ts="1.000001", user_id=USER, now_ms=int(time.time() * 1000)
+    )
+    pipeline.sns.publish(TopicArn=pipeline.topic, Message=forged)
+    assert pipeline.deliver() == {"batchItemFailures": []}
+    assert slack.messages(elsewhere) == []
+    assert len(slack.replies(CHANNEL, quiet_alarm["parent"]["ts"])) == 1

@@ -301,6 +301,13 @@ def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]
         )
         ts = deps.chat.post(again.channel, text=text, thread_ts=again.thread_ts)
         return {"action": "rescan-forgotten", "channel": again.channel, "ts": ts}
+    if again.channel != episode.channel:
+        # The findings belong in the alarm's own channel: a body naming another is forged.
+        logger.error(
+            "rescan dropped: channel is not the episode's",
+            extra={"channel": again.channel, "episode": again.episode_key},
+        )
+        return {"action": "rescan-refused", "channel": again.channel, "ts": ""}
     run = Run(deps, parse(episode.body, episode.subject), key, store, rescan_key=again.episode_key)
     telemetry.log_keys(alarm=run.alarm.name, slack_user=again.user_id, slack_channel=again.channel)
     logger.info("alarm search again", extra={"alarm": run.alarm.name, "user": again.user_id})
