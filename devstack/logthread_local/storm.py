@@ -71,7 +71,9 @@ def run_storm(
     per_alarm: int = 10,
     workers: int = 4,
     per_second: float = 1.0,
+    burst: float = 1.0,
     naive: bool = False,
+    shared_pacing: bool = True,
     retry_delay: int = 2,
     timeout: float = 900.0,
     aws_endpoint: str = "",
@@ -83,9 +85,16 @@ def run_storm(
     per_second:
         The stand-in's per-channel rate (Slack: about 1); a test raises it to
         compress time (``Retry-After`` stays whole seconds).
+    burst:
+        Posts the stand-in lets through at once after a pause (its token bucket's
+        size; Slack allows short bursts too).
     naive:
         Post with a bare slack_sdk ``WebClient`` (its default retry handlers: none
         for 429) instead of logthread's, as a baseline.
+    shared_pacing:
+        The workers pace posts together through the table at ``per_second`` (what
+        they do when deployed); False: each instance paces only itself (the
+        in-process :class:`~logthread.pacing.ChannelPacer`), as a baseline.
     retry_delay:
         Seconds before a failed delivery is retried (Lambda waits a minute or more).
     """
@@ -99,19 +108,26 @@ def run_storm(
                 per_alarm=per_alarm,
                 workers=workers,
                 per_second=per_second,
+                burst=burst,
                 naive=naive,
+                shared_pacing=shared_pacing,
                 retry_delay=retry_delay,
                 timeout=timeout,
                 aws_endpoint=endpoint,
             )
-    config = {"default_channel": CHANNEL}
+    config = {
+        "default_channel": CHANNEL,
+        "limits": {"slack_posts_per_second_per_channel": per_second},
+    }
     with LocalStack(
         config=config, workers=workers, retry_delay=retry_delay, aws_endpoint=aws_endpoint
     ) as stack:
         slack = stack.slack
-        slack.rate_limit(per_second=per_second, burst=1.0)
+        slack.rate_limit(per_second=per_second, burst=burst)
         if naive:
             _naive_posting(stack)
+        elif not shared_pacing:
+            _process_pacing(stack)
         # StateChangeTimes spread over the minute before now, one per alarm and round.
         now_ms = int(time.time() * 1000)
         step_ms = 60_000 // per_alarm
@@ -157,6 +173,17 @@ def _naive_posting(stack: LocalStack) -> None:
         module = sys.modules[handler.__module__]
         bare = WebClient(token=stack.bot_token, base_url=stack.slack_api_url)
         setattr(module, "_deps", replace(from_env(), chat=SlackChat(bare)))  # noqa: B010
+
+
+def _process_pacing(stack: LocalStack) -> None:
+    """Give every worker instance logthread's chat paced only within its own process."""
+    from logthread.pacing import ChannelPacer
+
+    assert stack.pump is not None
+    for handler in stack.pump._handlers:
+        module = sys.modules[handler.__module__]
+        deps = module.deps()
+        deps.chat.pacer = ChannelPacer()
 
 
 def _threads(slack: Any, alarms: int) -> tuple[dict[str, Thread], int]:

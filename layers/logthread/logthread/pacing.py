@@ -11,6 +11,7 @@ paced post (:func:`rate_limited`), so a ``Retry-After`` rests the channel.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -129,7 +130,9 @@ class ChannelPacer:
     def on_rate_limited(self, channel: str, retry_after: float) -> None:
         """Rest the channel ``retry_after`` seconds (the caller holds its lock)."""
         self._rest(channel, retry_after)
-        self._sleep(retry_after)
+        # Up to a second more, as slack_sdk's own handler waits: instances pacing only
+        # themselves that drew 429s together would otherwise all retry at once.
+        self._sleep(retry_after + random.random())
 
     def _rest(self, channel: str, seconds: float) -> None:
         self._next[channel] = max(self._next.get(channel, 0.0), self._clock() + seconds)
