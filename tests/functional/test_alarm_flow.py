@@ -892,3 +892,35 @@ def test_secrets_never_reach_slack(
     summary, *_ = slack.replies(CHANNEL, alarm["ts"])
     assert "*2 requests, same error:* `DB login failed: password=[REDACTED]" in texts(summary)
     assert "[REDACTED:slack-token]" in texts(custom)
+
+
+def test_an_alarm_message_that_timed_out_leaves_no_thread_under_a_placeholder(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int, aws: str
+) -> None:
+    """The first post timed out (it may have landed; its ts is unknown): the repeat must not
+    reply under the dead letter's placeholder, which Slack could never find."""
+    from dataclasses import replace
+
+    from logthread.chat import make_web_client
+    from logthread.deadletter import SqsDeadLetters
+    from logthread.worker import handle_message
+
+    sqs = boto3.client("sqs", endpoint_url=aws)
+    queue = sqs.create_queue(QueueName="alarm-slack-dlq")["QueueUrl"]
+    timing_out = replace(
+        deps,
+        chat=SlackChat(make_web_client(slack.token, slack.url, timeout=1)),
+        dead_letters=SqsDeadLetters(sqs, queue),
+    )
+    first = now_ms - 30 * 60_000
+    hoge_failure(logs, first)
+    slack.fail_next("chat.postMessage", 200, delay=1.5, match=lambda p: not p.get("thread_ts"))
+    body, subject = notification("lambda_errors_hoge.json", first)
+    handle_message(body, subject, timing_out)
+
+    body, subject = notification("lambda_errors_hoge_repeat.json", first)
+    repeated = handle_message(body, subject, timing_out)
+
+    assert not repeated["ts"].startswith("$")
+    assert repeated["ts"] in [m["ts"] for m in slack.messages(CHANNEL)]
+    assert slack.replies(CHANNEL, repeated["ts"])

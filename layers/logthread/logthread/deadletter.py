@@ -14,7 +14,9 @@ The rule (one answer = the messages one task or one notification posts):
 - A post that **timed out** may have landed (Slack has no idempotency key and
   slack_sdk never retries a read timeout). It is deferred too, even a parent,
   marked ``uncertain``: a replay skips it, and the calls that need its ts, unless
-  told ``include_uncertain``, rather than risk posting twice.
+  told ``include_uncertain``, rather than risk posting twice. An alarm whose
+  message was deferred this way closes its episode, so the next ALARM opens a
+  thread Slack can find.
 - Ephemeral messages and ``response_url`` answers are not deferred: the callers
   have their own fallbacks for them.
 
@@ -41,6 +43,14 @@ VERSION = 1
 MAX_LETTER_BYTES = 240_000
 # The channel errors post_search answers through response_url instead.
 HANDLED_BY_CALLER = frozenset({"not_in_channel", "channel_not_found"})
+
+
+REF_PREFIX = "$deadletter:"
+
+
+def is_deferred(ts: str) -> bool:
+    """True for the placeholder a deferred post returns instead of a Slack ts."""
+    return ts.startswith(REF_PREFIX)
 
 
 @dataclass
@@ -243,7 +253,7 @@ class DeferringChat(Chat):
         return self._defer(operation, arguments, uncertain=False)
 
     def _defer(self, operation: str, arguments: dict[str, Any], *, uncertain: bool) -> Any:
-        ref = f"$deadletter:{self._id}:{len(self.calls)}" if operation == "post" else ""
+        ref = f"{REF_PREFIX}{self._id}:{len(self.calls)}" if operation == "post" else ""
         self.calls.append(
             {
                 "operation": operation,

@@ -43,6 +43,7 @@ from logthread.alarms.replies import (
 )
 from logthread.alarms.rescan import Rescan, parse_rescan
 from logthread.authz import Requester, authorize_requester
+from logthread.deadletter import is_deferred
 from logthread.redact import from_config
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.worker.once import remaining_context
@@ -230,6 +231,13 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
             redactor=run.redactor,
         )
         ts = episode.ts or run.post("alarm", channel, message)
+        if is_deferred(ts):
+            # The alarm message timed out: it may be in Slack, but its ts is unknown. Its
+            # thread goes into the same dead letter, and the episode is closed so the next
+            # ALARM opens a thread Slack can find instead of replying under a placeholder.
+            _thread(run, channel, ts, findings)
+            store.close(alarm.episode_key, by=run.key, ended_ms=run.deps.now_ms())
+            return {"action": "deferred", "channel": channel, "ts": ts, "requests": findings.ids}
         if not episode.ts:
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
         _thread(run, channel, ts, findings)
