@@ -189,6 +189,9 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     prefixes = a.get("log_group_prefixes")
     if prefixes is None and env.get("ALLOWED_LOG_GROUP_PREFIX"):
         prefixes = [env["ALLOWED_LOG_GROUP_PREFIX"]]
+    if prefixes is not None and not prefixes:
+        # An empty list would leave nothing to refuse: every log group would pass.
+        raise ConfigError("access.log_group_prefixes: must name at least one prefix")
     access = Access(
         teams=_str_list(a.get("teams"), "access.teams"),
         channels=_str_list(a.get("channels"), "access.channels"),

@@ -135,6 +135,10 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
 def bounded_query(query: SearchQuery, deps: WorkerDeps) -> SearchQuery:
     """The query within the configured limits and this invocation's remaining time."""
     limits = deps.config.limits
+    if not query.functions and not query.log_groups:
+        # As the ingress does: no target means what the caller may read, never the
+        # engine's own default of every Lambda group.
+        query = replace(query, log_groups=deps.config.access.log_group_prefixes)
     return replace(
         query,
         lookback_days=limits.lookback_days,
