@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.error import URLError
+from urllib.parse import urlsplit
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -36,6 +37,7 @@ from logthread import pacing, telemetry
 from logthread.pacing import ChannelPacer, Pacer
 
 SLACK_API_URL = "https://slack.com/api/"
+SLACK_HOOKS_HOST = "hooks.slack.com"  # where Slack response_urls live
 
 _SLACK_CODE = re.compile(r"[a-z0-9_]+")
 
@@ -227,6 +229,15 @@ class SlackChat(Chat):
             "response_type": response_type,
             "replace_original": replace_original,
         }
+        if not self._trusted_response_url(response_url):
+            # A task reaching the worker past the ingress could name any URL: the answer
+            # (log lines) goes only to Slack's own hooks, or the API origin in use.
+            raise ChatError(
+                "untrusted_response_url",
+                operation="respond",
+                arguments=_plain(args),
+                detail="not a Slack response URL",
+            )
         webhook = WebhookClient(
             response_url,
             timeout=self.client.timeout,
@@ -254,6 +265,13 @@ class SlackChat(Chat):
             return resp
 
         self._call("respond", args, send)
+
+    def _trusted_response_url(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if (parts.scheme, parts.hostname) == ("https", SLACK_HOOKS_HOST):
+            return True
+        api = urlsplit(self.client.base_url)
+        return (parts.scheme, parts.netloc) == (api.scheme, api.netloc) and bool(parts.netloc)
 
     def upload(
         self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
