@@ -45,24 +45,24 @@ def deps() -> WorkerDeps:
     return _deps
 
 
-def envelope(body: str) -> tuple[str, str]:
-    """``(message, subject)`` from an SQS body: an SNS envelope, or a raw message."""
+def envelope(body: str) -> tuple[str, str, str]:
+    """``(message, subject, topic ARN)`` from an SQS body: an SNS envelope, or a raw message."""
     try:
         data = json.loads(body)
     except ValueError:
-        return body, ""
+        return body, "", ""
     if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
         sns = SNSMessage(data)
-        return sns.message, str(sns.get("Subject") or "")
-    return body, ""
+        return sns.message, str(sns.get("Subject") or ""), str(sns.get("TopicArn") or "")
+    return body, "", ""
 
 
-def _handle(message: str, subject: str, d: WorkerDeps) -> Any:
+def _handle(message: str, subject: str, d: WorkerDeps, topic_arn: str = "") -> Any:
     # One message's log keys (user, request id, alarm) end with it; a raise is a failure
     # the delivery's retry (then the DLQ) takes care of.
     with telemetry.log_scope():
         try:
-            return handle_message(message, subject, d)
+            return handle_message(message, subject, d, topic_arn=topic_arn)
         except Exception:
             telemetry.count(telemetry.FAILURES, dimension=("Stage", "delivery"))
             raise
@@ -70,8 +70,8 @@ def _handle(message: str, subject: str, d: WorkerDeps) -> Any:
 
 @tracer.capture_method
 def _sqs_record(record: SQSRecord) -> Any:
-    message, subject = envelope(record.body)
-    return _handle(message, subject, deps())
+    message, subject, topic_arn = envelope(record.body)
+    return _handle(message, subject, deps(), topic_arn)
 
 
 @logger.inject_lambda_context
@@ -92,5 +92,5 @@ def handler(event: dict[str, Any], context: Any) -> Mapping[str, object] | None:
             )
         for record in SNSEvent(event).records:
             # A raise fails the invocation: Lambda retries the async delivery, then the DLQ.
-            _handle(record.sns.message, record.sns.get("Subject") or "", d)
+            _handle(record.sns.message, record.sns.get("Subject") or "", d, record.sns.topic_arn)
         return None

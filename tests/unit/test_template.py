@@ -170,8 +170,8 @@ def test_environment(cfn: dict[str, Any]) -> None:
     ingress = fns["IngressFunction"]["Properties"]["Environment"]["Variables"]
     worker = fns["WorkerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(ingress) == common | {"TASK_TOPIC_ARN"}
-    assert set(worker) == common | {"TABLE_NAME", "SLACK_DEAD_LETTER_QUEUE_URL"}
-    assert ingress["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
+    assert set(worker) == common | {"TABLE_NAME", "SLACK_DEAD_LETTER_QUEUE_URL", "TASK_TOPIC_ARN"}
+    assert ingress["TASK_TOPIC_ARN"] == worker["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
     assert worker["TABLE_NAME"] == {"Ref": "EpisodeTable"}
     assert worker["SLACK_DEAD_LETTER_QUEUE_URL"] == {"Ref": "SlackDeadLetterQueue"}
     assert worker["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"

@@ -21,7 +21,7 @@ __all__ = ["WorkerDeps", "handle_message"]
 logger = Logger(service="logthread", child=True)
 
 
-def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
+def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_arn: str = "") -> Any:
     """Handle one message from SNS (directly, or via SQS locally).
 
     Parameters
@@ -34,6 +34,10 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
         Logs, chat, config, store and clock; with ``dead_letters``, Slack calls that
         still fail after the answer's parent is up are dead-lettered (see
         :mod:`logthread.deadletter`).
+    topic_arn:
+        The SNS topic the message came from ("" = unknown). A task or an alarm
+        rescan from any topic but ``deps.task_topic_arn`` is dropped: the alarm
+        topic takes publishes from anyone in the account.
 
     Returns
     -------
@@ -47,6 +51,11 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
     Exception
         Whatever the paths raise for transient failures, so the delivery is retried.
     """
+    if _forged_here(body, deps, topic_arn):
+        logger.error(
+            "dropped a task that did not come from the task topic", extra={"topic": topic_arn}
+        )
+        return None
     if deps.dead_letters is None:
         return _dispatch(body, subject, deps)
     # Slack calls that still fail once the answer's parent is up are collected and
@@ -58,6 +67,20 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps) -> Any:
         return _dispatch(body, subject, replace(deps, chat=chat))
     finally:
         _send_letter(chat, deps)
+
+
+def _forged_here(body: str, deps: WorkerDeps, topic_arn: str) -> bool:
+    if not (topic_arn and deps.task_topic_arn) or topic_arn == deps.task_topic_arn:
+        return False
+    from logthread.alarms.rescan import parse_rescan
+
+    try:
+        parse_task(body)
+    except NotATask:
+        return parse_rescan(body) is not None
+    except ValueError:
+        pass  # ours but malformed: dropped either way
+    return True
 
 
 def _dispatch(body: str, subject: str | None, deps: WorkerDeps) -> Any:

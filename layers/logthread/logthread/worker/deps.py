@@ -43,6 +43,9 @@ class WorkerDeps:
     dead_letters:
         :class:`logthread.deadletter.DeadLetters` for Slack calls that still failed
         after the retries (None: they fail the delivery instead).
+    task_topic_arn:
+        The task topic (``TASK_TOPIC_ARN``): tasks and alarm rescans are taken only
+        from it, since only the ingress may publish there ("" = from any topic).
     """
 
     logs: Any
@@ -53,6 +56,7 @@ class WorkerDeps:
     remaining_ms: Callable[[], int] | None = None
     cloudwatch: Any = None
     dead_letters: Any = None
+    task_topic_arn: str = ""
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
@@ -105,6 +109,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         store=store,
         cloudwatch=client("cloudwatch"),
         dead_letters=deadletter.from_env(env, client),
+        task_topic_arn=env.get("TASK_TOPIC_ARN", ""),
     )
     if store is not None:
         from logthread.pacing import SharedChannelPacer
