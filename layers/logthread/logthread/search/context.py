@@ -71,7 +71,8 @@ def read_range(
                 events.append({**e, "logGroupName": log_group, "logStreamName": log_stream})
                 reached = reached or (until is not None and until(e))
         token = page.get("nextForwardToken")
-        if reached or not page.get("events") or not token or token == params.get("nextToken"):
+        # The end is the token coming back unchanged: a page may be empty mid-stream.
+        if reached or not token or token == params.get("nextToken"):
             return events, True
         if len(events) >= max_events:
             return events[:max_events], False
