@@ -15,13 +15,12 @@ import json
 import re
 import sys
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from logthread_local import story
-from logthread_local.aws import moto_server
+from logthread_local.aws import moto_server, reset_moto
 from logthread_local.stack import LocalStack
 
 CHANNEL = "C0STORM"
@@ -102,7 +101,7 @@ def run_storm(
         with moto_server() as endpoint:
             # moto keeps its state per process, across servers: start from nothing, so a
             # second storm doesn't find the first one's episodes.
-            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", b""))
+            reset_moto(endpoint)
             return run_storm(
                 alarms=alarms,
                 per_alarm=per_alarm,
