@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from logthread.chat import SlackChat, make_web_client
+from logthread.slack.chat import SlackChat, make_web_client
 from logthread_local.aws import LOCAL_ENV, moto_server, reset_moto
 from logthread_local.slack_standin import SlackStandin
 

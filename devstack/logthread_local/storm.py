@@ -93,7 +93,7 @@ def run_storm(
     shared_pacing:
         The workers pace posts together through the table at ``per_second`` (what
         they do when deployed); False: each instance paces only itself (the
-        in-process :class:`~logthread.pacing.ChannelPacer`), as a baseline.
+        in-process :class:`~logthread.slack.pacing.ChannelPacer`), as a baseline.
     retry_delay:
         Seconds before a failed delivery is retried (Lambda waits a minute or more).
     """
@@ -164,7 +164,7 @@ def _naive_posting(stack: LocalStack) -> None:
     """Give every worker instance a bare WebClient: no 429 retries, no pacing."""
     from slack_sdk.web import WebClient
 
-    from logthread.chat import SlackChat
+    from logthread.slack.chat import SlackChat
     from logthread.worker.deps import from_env
 
     assert stack.pump is not None
@@ -176,7 +176,7 @@ def _naive_posting(stack: LocalStack) -> None:
 
 def _process_pacing(stack: LocalStack) -> None:
     """Give every worker instance logthread's chat paced only within its own process."""
-    from logthread.pacing import ChannelPacer
+    from logthread.slack.pacing import ChannelPacer
 
     assert stack.pump is not None
     for handler in stack.pump._handlers:

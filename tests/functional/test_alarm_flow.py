@@ -21,8 +21,8 @@ import boto3
 import pytest
 
 from logthread.alarms.flow import handle_notification, notification_key
-from logthread.chat import SlackChat
 from logthread.config import Config, from_mapping
+from logthread.slack.chat import SlackChat
 from logthread.store import EpisodeStore, create_table
 from logthread.worker.deps import WorkerDeps
 from logthread_local.slack_standin import SlackStandin
@@ -800,7 +800,7 @@ class FailsOnceAfterPosting(SlackChat):
 def test_a_worker_failing_after_posting_does_not_post_again(
     deps: WorkerDeps, chat: SlackChat, logs: Any, slack: SlackStandin, now_ms: int
 ) -> None:
-    from logthread.chat import ChatError
+    from logthread.slack.chat import ChatError
 
     change = now_ms - 10_000
     hoge_failure(logs, change)
@@ -901,8 +901,8 @@ def test_an_alarm_message_that_timed_out_leaves_no_thread_under_a_placeholder(
     reply under the dead letter's placeholder, which Slack could never find."""
     from dataclasses import replace
 
-    from logthread.chat import make_web_client
-    from logthread.deadletter import SqsDeadLetters
+    from logthread.slack.chat import make_web_client
+    from logthread.slack.deadletter import SqsDeadLetters
     from logthread.worker import handle_message
 
     sqs = boto3.client("sqs", endpoint_url=aws)

@@ -19,11 +19,11 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 
 from logthread import cli
-from logthread.chat import ChatError, SlackChat, make_web_client
 from logthread.config import from_mapping
-from logthread.deadletter import DeferringChat, Letter, SqsDeadLetters
 from logthread.replaycmd import replay_all
 from logthread.search.model import SearchQuery
+from logthread.slack.chat import ChatError, SlackChat, make_web_client
+from logthread.slack.deadletter import DeferringChat, Letter, SqsDeadLetters
 from logthread.tasks import ReplyTo, SearchTask
 from logthread.worker import handle_message
 from logthread.worker.deps import WorkerDeps

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from logthread.chat import ChatError, SlackChat
 from logthread.records import LogRecord
 from logthread.redact import Redactor
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
+from logthread.slack.chat import ChatError, SlackChat
 from logthread.slack.publish import post_search
 from logthread.tasks import ReplyTo
 from logthread_local.slack_standin import SlackStandin

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logthread.chat import ChatError, SlackChat
+from logthread.slack.chat import ChatError, SlackChat
 from logthread_local.slack_standin import SlackStandin
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from logthread.chat import SlackChat, make_web_client
-from logthread.pacing import SharedChannelPacer
+from logthread.slack.chat import SlackChat, make_web_client
+from logthread.slack.pacing import SharedChannelPacer
 from logthread.store import create_table
 from logthread.worker.deps import from_env
 from logthread_local.slack_standin import SlackStandin

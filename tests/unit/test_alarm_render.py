@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from logthread.alarms.alarm_render import alarm_message, alarm_url
 from logthread.alarms.discover import Discovery, Failure, Plan, Target
 from logthread.alarms.parse import Alarm, parse
-from logthread.alarms.render import alarm_message, alarm_url
 from logthread.alarms.replies import (
     already_threaded_reply,
     nothing_found_reply,

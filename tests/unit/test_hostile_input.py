@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from logthread import commands
 from logthread import config as config_module
+from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.parse import parse
-from logthread.alarms.render import alarm_message
 from logthread.alarms.replies import raw_reply
 from logthread.authz import target_log_groups
 from logthread.bus import MemoryTaskBus

@@ -10,7 +10,7 @@ from logthread import ingress
 from logthread.alarms import rescan
 from logthread.bus import TaskBus
 from logthread.search.model import TimeWindow
-from logthread.slack import render
+from logthread.slack import search_render
 from logthread.tasks import SearchTask
 
 KEY = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HogeService-Errors"
@@ -25,7 +25,7 @@ def value() -> str:
 
 def test_the_action_ids_are_the_ones_the_renderers_put_on_buttons() -> None:
     assert ingress.ALARM_SEARCH_AGAIN == rescan.ACTION_ID
-    assert ingress.OPEN_CLOUDWATCH == render.OPEN_CLOUDWATCH
+    assert ingress.OPEN_CLOUDWATCH == search_render.OPEN_CLOUDWATCH
 
 
 def test_a_click_publishes_the_rescan_body_for_the_alarms_thread() -> None:

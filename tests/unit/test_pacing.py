@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from logthread.chat import ChatError
-from logthread.deadletter import MAX_LETTER_BYTES, Letter, replay
-from logthread.pacing import ChannelPacer
+from logthread.slack.chat import ChatError
+from logthread.slack.deadletter import MAX_LETTER_BYTES, Letter, replay
+from logthread.slack.pacing import ChannelPacer
 
 
 class Clock:
@@ -91,7 +91,7 @@ def test_replay_fills_refs_and_holds_what_depends_on_an_uncertain_post() -> None
 
 
 def test_a_429_retried_inside_a_paced_post_rests_the_channel() -> None:
-    from logthread import pacing
+    from logthread.slack import pacing
 
     clock = Clock()
     pacer = ChannelPacer(0.5, clock=clock, sleep=clock.sleep)

@@ -16,7 +16,7 @@ from logthread.config import ConfigError, RedactionPattern, from_mapping
 from logthread.logparse import parse_event
 from logthread.redact import REDACTED, Redactor, from_config
 from logthread.search.model import SearchQuery, SearchResult
-from logthread.slack.render import render_search
+from logthread.slack.search_render import render_search
 
 SECRETS: dict[str, dict[str, str]] = load_fixture("secrets/secrets.json")
 FORMATS = ["python_text.json", "node_text.json", "lambda_json.json", "powertools.json"]

@@ -6,13 +6,13 @@ import json
 
 from conftest import load_fixture
 
+from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.parse import parse
-from logthread.alarms.render import alarm_message
 from logthread.alarms.replies import raw_reply
 from logthread.logparse import parse_line
 from logthread.search.model import SearchQuery, SearchResult
 from logthread.slack.blocks import as_dicts
-from logthread.slack.render import render_search
+from logthread.slack.search_render import render_search
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -13,8 +13,8 @@ from logthread.records import LogRecord
 from logthread.redact import Redactor
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.slack.blocks import as_dicts, block_errors
-from logthread.slack.insights import console_url, insights_link, region_of
-from logthread.slack.render import (
+from logthread.slack.console_links import console_url, insights_link, region_of
+from logthread.slack.search_render import (
     MORE_CONTEXT,
     OPEN_CLOUDWATCH,
     SEARCH_AGAIN,

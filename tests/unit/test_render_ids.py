@@ -10,7 +10,7 @@ from test_render import RID, WINDOW, buttons, rec, result, texts
 from logthread import config as config_module
 from logthread.ingress import widen
 from logthread.search.model import SearchQuery, TimeWindow
-from logthread.slack.render import MORE_CONTEXT, SEARCH_AGAIN, button_query, render_search
+from logthread.slack.search_render import MORE_CONTEXT, SEARCH_AGAIN, button_query, render_search
 from logthread.tasks import query_from_button
 
 PREFIX = RID[:8]

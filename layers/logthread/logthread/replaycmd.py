@@ -19,8 +19,15 @@ import os
 import sys
 from typing import Any, TextIO
 
-from logthread.chat import Chat
-from logthread.deadletter import QUEUE_ENV, DeadLetters, Letter, Received, SqsDeadLetters, replay
+from logthread.slack.chat import Chat
+from logthread.slack.deadletter import (
+    QUEUE_ENV,
+    DeadLetters,
+    Letter,
+    Received,
+    SqsDeadLetters,
+    replay,
+)
 
 EXIT_DONE = 0
 EXIT_WAITING = 1
@@ -122,8 +129,8 @@ def run_replay(args: argparse.Namespace, *, sqs: Any = None, chat: Chat | None =
 
             sqs = client("sqs", region_name=args.region)
         if chat is None and not args.dry_run:
-            from logthread.chat import SlackChat, make_web_client
             from logthread.secrets import bot_token
+            from logthread.slack.chat import SlackChat, make_web_client
 
             chat = SlackChat(make_web_client(bot_token(), os.environ.get("SLACK_API_URL") or None))
         return replay_all(

@@ -25,6 +25,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
+from logthread.alarms.alarm_render import Message, alarm_message, hide
 from logthread.alarms.discover import (
     MAX_INVOCATION_MS,
     Discovery,
@@ -33,7 +34,6 @@ from logthread.alarms.discover import (
 )
 from logthread.alarms.extract import extract_ids
 from logthread.alarms.parse import UNNAMED, Alarm, parse
-from logthread.alarms.render import Message, alarm_message, hide
 from logthread.alarms.replies import (
     already_threaded_reply,
     nothing_found_reply,
@@ -43,10 +43,10 @@ from logthread.alarms.replies import (
 )
 from logthread.alarms.rescan import Rescan, parse_rescan
 from logthread.authz import Requester, authorize_requester
-from logthread.deadletter import is_deferred
+from logthread.once import remaining_context
 from logthread.redact import from_config
 from logthread.search.model import SearchQuery, SearchResult, TimeWindow
-from logthread.worker.once import remaining_context
+from logthread.slack.deadletter import is_deferred
 
 logger = Logger(service="logthread", child=True)
 
@@ -96,7 +96,7 @@ def handle_notification(body: str, subject: str, deps: Any) -> dict[str, Any]:
     IdempotencyAlreadyInProgressError
         The same notification is being handled by another invocation right now;
         the delivery should be retried (it then returns the stored answer).
-    EpisodeBusy, NoChannel, logthread.chat.ChatError
+    EpisodeBusy, NoChannel, logthread.slack.chat.ChatError
         Failures a retry (or a fix and a replay from the DLQ) can cure.
     """
     notification = {"subject": subject or "", "body": body}
@@ -442,7 +442,7 @@ def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], s
 
 def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool = False) -> None:
     """Everything that goes under the alarm message."""
-    from logthread.slack.render import render_search
+    from logthread.slack.search_render import render_search
 
     chat, alarm = run.deps.chat, run.alarm
     if alarm.problems and not again:

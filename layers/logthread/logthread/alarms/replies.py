@@ -3,7 +3,7 @@
 The summary grouping identical errors, "nothing found, here is where I looked",
 state changes inside an open episode, "nothing new", and the raw text of a
 notification that could not be read. Each request's story is rendered as
-``/logsearch`` renders it (:func:`logthread.slack.render.render_search`).
+``/logsearch`` renders it (:func:`logthread.slack.search_render.render_search`).
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
-from logthread.alarms.discover import Discovery, Plan, group_errors
-from logthread.alarms.parse import Alarm
-from logthread.alarms.render import (
+from logthread.alarms.alarm_render import (
     ICONS,
     Message,
-    Redactor,
     actions,
     context,
     cut,
@@ -27,6 +24,9 @@ from logthread.alarms.render import (
     section,
     utc_text,
 )
+from logthread.alarms.discover import Discovery, Plan, group_errors
+from logthread.alarms.parse import Alarm
+from logthread.redact import Redactor
 from logthread.slack.format import code, escape, format_duration, format_window
 
 # Inline raw text up to this size; beyond, it goes up as a file.

@@ -13,10 +13,11 @@ import logging
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, MarkdownTextObject
 
-from logthread.chat import Chat, ChatError
+from logthread.redact import Redactor
 from logthread.search.model import SearchResult
 from logthread.slack import blocks as limits
-from logthread.slack.render import Redactor, RenderedSearch, render_search
+from logthread.slack.chat import Chat, ChatError
+from logthread.slack.search_render import RenderedSearch, render_search
 from logthread.tasks import ReplyTo
 
 logger = logging.getLogger(__name__)

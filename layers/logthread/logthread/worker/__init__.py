@@ -33,7 +33,7 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
     deps:
         Logs, chat, config, store and clock; with ``dead_letters``, Slack calls that
         still fail after the answer's parent is up are dead-lettered (see
-        :mod:`logthread.deadletter`).
+        :mod:`logthread.slack.deadletter`).
     topic_arn:
         The SNS topic the message came from ("" = unknown). A task or an alarm
         rescan from any topic but ``deps.task_topic_arn`` is dropped: the alarm
@@ -59,8 +59,8 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
     if deps.dead_letters is None:
         return _dispatch(body, subject, deps)
     # Slack calls that still fail once the answer's parent is up are collected and
-    # dead-lettered (logthread.deadletter has the rule), not retried with the delivery.
-    from logthread.deadletter import DeferringChat
+    # dead-lettered (logthread.slack.deadletter has the rule), not retried with the delivery.
+    from logthread.slack.deadletter import DeferringChat
 
     chat = DeferringChat(deps.chat, context={"subject": subject or "", "message": body[:500]})
     try:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from logthread.config import Config
 
 if TYPE_CHECKING:
-    from logthread.chat import Chat
+    from logthread.slack.chat import Chat
 
 
 @dataclass(slots=True)
@@ -28,7 +28,7 @@ class WorkerDeps:
     logs:
         boto3 CloudWatch Logs client.
     chat:
-        Where results are posted (:class:`logthread.chat.Chat`).
+        Where results are posted (:class:`logthread.slack.chat.Chat`).
     config:
         The validated configuration.
     store:
@@ -41,7 +41,7 @@ class WorkerDeps:
     cloudwatch:
         boto3 CloudWatch client, for alarm lookups (None when unused).
     dead_letters:
-        :class:`logthread.deadletter.DeadLetters` for Slack calls that still failed
+        :class:`logthread.slack.deadletter.DeadLetters` for Slack calls that still failed
         after the retries (None: they fail the delivery instead).
     task_topic_arn:
         The task topic (``TASK_TOPIC_ARN``): tasks and alarm rescans are taken only
@@ -84,14 +84,14 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     token (``SLACK_SECRET_ARN`` or ``SLACK_BOT_TOKEN``), ``SLACK_API_URL`` and
     ``TABLE_NAME`` and ``SLACK_DEAD_LETTER_QUEUE_URL``; boto3 clients come from
     :func:`logthread.aws.client`. With a table, posts are paced per channel across
-    every worker instance (:class:`logthread.pacing.SharedChannelPacer`), else per
+    every worker instance (:class:`logthread.slack.pacing.SharedChannelPacer`), else per
     process.
     """
     from logthread import config as config_module
-    from logthread import deadletter
     from logthread.aws import client
-    from logthread.chat import SlackChat, make_web_client
     from logthread.secrets import bot_token
+    from logthread.slack import deadletter
+    from logthread.slack.chat import SlackChat, make_web_client
 
     env = os.environ if env is None else env
     config = config_module.load(env)
@@ -112,7 +112,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         task_topic_arn=env.get("TASK_TOPIC_ARN", ""),
     )
     if store is not None:
-        from logthread.pacing import SharedChannelPacer
+        from logthread.slack.pacing import SharedChannelPacer
 
         # remaining reads the deps, where the handler sets each invocation's context.
         chat.pacer = SharedChannelPacer(

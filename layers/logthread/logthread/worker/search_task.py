@@ -15,11 +15,11 @@ from aws_lambda_powertools import Logger
 
 from logthread import telemetry
 from logthread.authz import Requester, authorize_requester, authorize_targets
-from logthread.chat import ChatError
 from logthread.commands import MAX_CONTEXT
 from logthread.config import Config
 from logthread.redact import Redactor
 from logthread.search.model import SearchQuery
+from logthread.slack.chat import ChatError
 from logthread.tasks import SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.timebox import search_in_time
@@ -44,7 +44,7 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
 
     Raises
     ------
-    logthread.chat.ChatError
+    logthread.slack.chat.ChatError
         When Slack can't be told anything at all (the delivery is then retried).
     IdempotencyAlreadyInProgressError
         Another delivery of the same task is running right now; the retry of
@@ -67,7 +67,7 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
     )
     if not task_id or deps.store is None:
         return _answer(task, deps, who)
-    from logthread.worker.once import run_once
+    from logthread.once import run_once
 
     # Keyed on the task's id (set once by the ingress): every delivery of it, even two
     # running at once in two invocations, posts at most once.

@@ -36,7 +36,7 @@ HEADROOM_SECONDS = 0.05
 
 
 class Pacer(Protocol):
-    """What :class:`logthread.chat.SlackChat` asks of a pacer."""
+    """What :class:`logthread.slack.chat.SlackChat` asks of a pacer."""
 
     def run(self, channel: str, fn: Callable[[], T]) -> T:
         """Call ``fn`` (a post to ``channel``) at the channel's pace."""
@@ -165,7 +165,7 @@ class SharedChannelPacer:
     Lambda invocation (``remaining``). When the slot is further away than that,
     the post goes at the cap anyway: Slack may answer 429, which the retry handler
     honours (and which pushes the channel for everyone); a post still refused is
-    a ``ratelimited`` :class:`~logthread.chat.ChatError`, which the dead-letter
+    a ``ratelimited`` :class:`~logthread.slack.chat.ChatError`, which the dead-letter
     rule handles (a parent fails the delivery for a retry, a reply is deferred).
 
     When the table can't be reached the post goes unpaced (logged): pacing must

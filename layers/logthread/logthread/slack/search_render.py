@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -31,8 +30,10 @@ from slack_sdk.models.blocks import (
 )
 
 from logthread.records import LogRecord
+from logthread.redact import Redactor
 from logthread.search.model import SearchQuery, SearchResult
 from logthread.slack import blocks as limits
+from logthread.slack.console_links import insights_link
 from logthread.slack.format import (
     asked_by_text,
     code,
@@ -42,7 +43,6 @@ from logthread.slack.format import (
     format_window,
     named_ids,
 )
-from logthread.slack.insights import insights_link
 from logthread.tasks import button_value
 
 __all__ = [
@@ -71,12 +71,6 @@ RECORD_LINES = 20  # physical lines of one record (a stack trace) shown in Slack
 _FENCE = "```"
 _SECTION_BODY = limits.SECTION_TEXT - 2 * len(_FENCE) - 2  # the fences and their newlines
 _INDENT = " " * 21  # continuation lines line up under the message column
-
-
-class Redactor(Protocol):
-    """Anything that hides secrets in text (see :mod:`logthread.redact`)."""
-
-    def redact(self, text: str) -> tuple[str, int]: ...
 
 
 @dataclass(slots=True)

@@ -27,11 +27,12 @@ from slack_sdk.models.blocks import (
 from logthread.alarms import rescan
 from logthread.alarms.discover import Discovery, Failure, Plan
 from logthread.alarms.parse import Alarm, MetricRef
+from logthread.redact import Redactor
 from logthread.search.model import SearchQuery, TimeWindow
 from logthread.slack import blocks as limits
+from logthread.slack.console_links import console_url
 from logthread.slack.format import code, escape, format_duration, format_window
-from logthread.slack.insights import console_url
-from logthread.slack.render import OPEN_CLOUDWATCH, SEARCH_AGAIN, Redactor
+from logthread.slack.search_render import OPEN_CLOUDWATCH, SEARCH_AGAIN
 from logthread.tasks import button_value
 
 ICONS = {

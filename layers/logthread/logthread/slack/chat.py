@@ -33,8 +33,9 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from logthread import pacing, telemetry
-from logthread.pacing import ChannelPacer, Pacer
+from logthread import telemetry
+from logthread.slack import pacing
+from logthread.slack.pacing import ChannelPacer, Pacer
 
 SLACK_API_URL = "https://slack.com/api/"
 SLACK_HOOKS_HOST = "hooks.slack.com"  # where Slack response_urls live
@@ -163,7 +164,7 @@ class SlackChat(Chat):
     """:class:`Chat` over a slack_sdk ``WebClient`` (see :func:`make_web_client`).
 
     ``pacer`` paces ``chat.postMessage`` per channel (:class:`ChannelPacer`, or
-    :class:`~logthread.pacing.SharedChannelPacer` across worker instances);
+    :class:`~logthread.slack.pacing.SharedChannelPacer` across worker instances);
     by default posts to a channel are serialized within the process.
     """
 

@@ -34,10 +34,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from logthread.chat import Blocks, Chat, ChatError, _plain
+from logthread.slack.chat import Blocks, Chat, ChatError, _plain
 
 QUEUE_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
-KIND = "logthread.deadletter"
+KIND = "logthread.slack.deadletter"
 VERSION = 1
 # SQS takes 256 KiB per message; leave room for the envelope.
 MAX_LETTER_BYTES = 240_000
