@@ -33,13 +33,13 @@ from typing import Any
 import boto3
 
 from logthread.alarms.alarm_render import alarm_message
+from logthread.alarms.episodes import EpisodeStore
 from logthread.alarms.flow import handle_notification
 from logthread.alarms.parse import parse
 from logthread.config import from_mapping
 from logthread.slack.chat import SlackChat, make_web_client
-from logthread.store import EpisodeStore, create_table
 from logthread.worker.deps import WorkerDeps
-from logthread_local.aws import moto_server, use_endpoint
+from logthread_local.aws import create_table, moto_server, use_endpoint
 from logthread_local.seed import iso, put_events
 from logthread_local.slack_standin import SlackStandin
 

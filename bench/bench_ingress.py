@@ -95,7 +95,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_sdk import WebClient
 from logthread import commands, config as config_module
 from logthread.authz import Requester, authorize
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask
 
 config = config_module.load()

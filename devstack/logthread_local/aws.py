@@ -6,6 +6,7 @@ import os
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
@@ -42,3 +43,18 @@ def use_endpoint(endpoint: str) -> dict[str, str]:
     os.environ.update(LOCAL_ENV)
     os.environ["AWS_ENDPOINT_URL"] = endpoint
     return previous
+
+
+def create_table(client: Any, table_name: str) -> None:
+    """Create the episode table as template.yaml declares it (pk ``id``, TTL ``expiration``)."""
+    client.create_table(
+        TableName=table_name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.get_waiter("table_exists").wait(TableName=table_name)
+    client.update_time_to_live(
+        TableName=table_name,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+    )

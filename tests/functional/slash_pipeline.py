@@ -27,7 +27,7 @@ import pytest
 from logthread import aws as aws_module
 from logthread.logparse import parse_line
 from logthread.slack.format import escape, format_time
-from logthread.store import create_table
+from logthread_local.aws import create_table
 from logthread_local.slack_standin import SlackStandin
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,11 +20,12 @@ from typing import Any
 import boto3
 import pytest
 
+from logthread.alarms.episodes import EpisodeStore
 from logthread.alarms.flow import handle_notification, notification_key
 from logthread.config import Config, from_mapping
 from logthread.slack.chat import SlackChat
-from logthread.store import EpisodeStore, create_table
 from logthread.worker.deps import WorkerDeps
+from logthread_local.aws import create_table
 from logthread_local.slack_standin import SlackStandin
 from tests.conftest import load_fixture
 

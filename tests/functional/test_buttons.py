@@ -16,7 +16,7 @@ from slash_pipeline import (
     timeline_entry,
 )
 
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.query import SearchQuery, TimeWindow
 from logthread.tasks import button_value, parse_task
 from logthread_local import seed as seeding
 from logthread_local.slack_standin import SlackStandin

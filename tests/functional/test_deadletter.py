@@ -20,8 +20,8 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 
 from logthread import cli
 from logthread.config import from_mapping
+from logthread.query import SearchQuery
 from logthread.replaycmd import replay_all
-from logthread.search.model import SearchQuery
 from logthread.slack.chat import ChatError, SlackChat, make_web_client
 from logthread.slack.deadletter import DeferringChat, Letter, SqsDeadLetters
 from logthread.tasks import ReplyTo, SearchTask

@@ -26,7 +26,7 @@ from test_worker_tasks import sns_event
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from test_hostile_input import FRAGMENTS, RID, hostile_alarms
 
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask
 from logthread_local.slack_standin import SlackStandin
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.records import LogRecord
 from logthread.redact import Redactor
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.slack.chat import ChatError, SlackChat
 from logthread.slack.publish import post_search
 from logthread.tasks import ReplyTo

@@ -14,8 +14,8 @@ import pytest
 
 from logthread.slack.chat import SlackChat, make_web_client
 from logthread.slack.pacing import SharedChannelPacer
-from logthread.store import create_table
 from logthread.worker.deps import from_env
+from logthread_local.aws import create_table
 from logthread_local.slack_standin import SlackStandin
 
 TABLE = "logthread-pace"

@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from logthread.store import STALE_CLAIM_SECONDS, EpisodeStore, create_table
+from logthread.alarms.episodes import STALE_CLAIM_SECONDS, EpisodeStore
+from logthread_local.aws import create_table
 
 KEY = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HogeService-Errors"
 

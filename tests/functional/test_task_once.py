@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from slash_pipeline import CHANNEL, USER, Context, Pipeline, message_text
 
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask
 from logthread_local import seed as seeding
 from logthread_local.slack_standin import SlackStandin

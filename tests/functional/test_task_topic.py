@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from slash_pipeline import CHANNEL, TEAM, USER, Pipeline
 
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask
 from logthread_local import seed as seeding
 from logthread_local.slack_standin import SlackStandin

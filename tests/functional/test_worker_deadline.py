@@ -15,7 +15,7 @@ import pytest
 from slash_pipeline import CHANNEL, Context, Pipeline, buttons, message_text
 from test_worker_tasks import sns_event, task
 
-from logthread.worker.timebox import OUT_OF_TIME
+from logthread.search.timebox import OUT_OF_TIME
 from logthread_local import seed as seeding
 from logthread_local.faultproxy import FaultProxy
 from logthread_local.slack_standin import SlackStandin

@@ -15,7 +15,7 @@ import pytest
 from slash_pipeline import CHANNEL, CONFIG, TEAM, USER, Pipeline
 from test_worker_tasks import pipeline, publish  # noqa: F401  (the fixture)
 
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.query import SearchQuery, TimeWindow
 from logthread.tasks import ReplyTo, SearchTask
 from logthread_local import seed as seeding
 from logthread_local.slack_standin import SlackStandin

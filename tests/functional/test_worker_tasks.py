@@ -12,7 +12,7 @@ from conftest import load_fixture
 from slash_pipeline import CHANNEL, USER, Context, Pipeline, message_text
 
 from logthread import config as config_module
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.search_task import bounded_query

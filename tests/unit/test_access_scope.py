@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logthread.config import ConfigError, from_mapping
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.search_task import bounded_query
 

@@ -19,8 +19,8 @@ from logthread.alarms.replies import (
     summary_reply,
     transition_reply,
 )
+from logthread.query import TimeWindow
 from logthread.records import LogRecord
-from logthread.search.model import TimeWindow
 from logthread.slack.blocks import as_dicts, block_errors
 from tests.conftest import load_fixture
 
@@ -261,6 +261,7 @@ def test_rescan_button_round_trip() -> None:
     import pytest
 
     from logthread.alarms import rescan
+    from logthread.tasks import parse_rescan
 
     key = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:HogeService-Errors"
     button = rescan.button(key, WINDOW)
@@ -269,7 +270,7 @@ def test_rescan_button_round_trip() -> None:
     body = rescan.rescan_body(
         str(button.value), channel="C1", thread_ts="1.2", user_id="U1", now_ms=WINDOW.end_ms
     )
-    parsed = rescan.parse_rescan(body)
+    parsed = parse_rescan(body)
     assert parsed is not None
     assert (parsed.episode_key, parsed.channel, parsed.thread_ts, parsed.user_id) == (
         key,
@@ -284,8 +285,8 @@ def test_rescan_button_round_trip() -> None:
     for bad in ("", "{}", '{"v":1,"k":"x","w":[2,1]}', '{"v":2,"k":"x","w":[1,2]}'):
         with pytest.raises(ValueError):
             rescan.decode_button(bad)
-    assert rescan.parse_rescan('{"type":"logthread.alarm_rescan","version":1}') is None
-    assert rescan.parse_rescan(json.dumps({"AlarmName": "x"})) is None
+    assert parse_rescan('{"type":"logthread.alarm_rescan","version":1}') is None
+    assert parse_rescan(json.dumps({"AlarmName": "x"})) is None
 
 
 def test_nothing_found_offers_the_rescan_button_only_for_episodes() -> None:

@@ -16,7 +16,7 @@ from logthread.commands import (
     parse_command,
     quote,
 )
-from logthread.search.model import TimeWindow
+from logthread.query import TimeWindow
 
 RID = "3f2a9c1e-7b4d-4e21-9a0c-5d8e6f1a2b3c"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -28,7 +28,7 @@ from logthread.bus import MemoryTaskBus
 from logthread.http import HttpRequest, HttpResponse
 from logthread.ids import filter_term, insights_term, validate_request_id
 from logthread.ingress import IngressDeps, handle
-from logthread.search.model import SearchQuery
+from logthread.query import SearchQuery
 from logthread.slack.blocks import MESSAGE_TEXT, as_dicts, block_errors
 from logthread.tasks import SearchTask, button_value, parse_task
 from logthread.verify import RequestVerifier

@@ -11,10 +11,11 @@ import pytest
 from conftest import load_fixture
 
 from logthread import config as config_module
+from logthread.bounds import widen_search as widen
 from logthread.bus import MemoryTaskBus, TaskBus
 from logthread.http import HttpRequest, HttpResponse
-from logthread.ingress import IngressDeps, handle, widen
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.ingress import IngressDeps, handle
+from logthread.query import SearchQuery, TimeWindow
 from logthread.tasks import SearchTask, button_value
 from logthread.verify import RequestVerifier
 

@@ -6,10 +6,11 @@ import json
 
 from test_ingress import NOW, Harness
 
-from logthread import ingress
+from logthread import ingress, tasks
 from logthread.alarms import rescan
+from logthread.bounds import widen_rescan
 from logthread.bus import TaskBus
-from logthread.search.model import TimeWindow
+from logthread.query import TimeWindow
 from logthread.slack import search_render
 from logthread.tasks import SearchTask
 
@@ -37,7 +38,7 @@ def test_a_click_publishes_the_rescan_body_for_the_alarms_thread() -> None:
     assert h.tasks == [] and h.told == []
     [(kind, body)] = h.bus.bodies  # type: ignore[attr-defined]
     assert kind == "alarm_rescan"
-    again = rescan.parse_rescan(body)
+    again = tasks.parse_rescan(body)
     assert again is not None
     assert (again.episode_key, again.channel, again.thread_ts, again.user_id) == (
         KEY,
@@ -45,8 +46,8 @@ def test_a_click_publishes_the_rescan_body_for_the_alarms_thread() -> None:
         "1714564800.000100",
         "U2147483697",
     )
-    assert again.window == rescan.widen(WINDOW, int(NOW * 1000))
-    assert json.loads(body)["type"] == rescan.MARKER
+    assert again.window == widen_rescan(WINDOW, int(NOW * 1000))
+    assert json.loads(body)["type"] == tasks.RESCAN_MARKER
 
 
 def test_refusals_publish_nothing_and_tell_the_clicker() -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
 from logthread.search.context import read_range
-from logthread.search.model import TimeWindow
 
 
 class PagedLogs:

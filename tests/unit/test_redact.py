@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from logthread import redact as R
 from logthread.config import ConfigError, RedactionPattern, from_mapping
 from logthread.logparse import parse_event
+from logthread.query import SearchQuery, SearchResult
 from logthread.redact import REDACTED, Redactor, from_config
-from logthread.search.model import SearchQuery, SearchResult
 from logthread.slack.search_render import render_search
 
 SECRETS: dict[str, dict[str, str]] = load_fixture("secrets/secrets.json")

@@ -10,7 +10,7 @@ from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.parse import parse
 from logthread.alarms.replies import raw_reply
 from logthread.logparse import parse_line
-from logthread.search.model import SearchQuery, SearchResult
+from logthread.query import SearchQuery, SearchResult
 from logthread.slack.blocks import as_dicts
 from logthread.slack.search_render import render_search
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.records import LogRecord
 from logthread.redact import Redactor
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.slack.blocks import as_dicts, block_errors
 from logthread.slack.console_links import console_url, insights_link, region_of
 from logthread.slack.search_render import (

@@ -8,8 +8,8 @@ from test_ingress import NOW, Harness
 from test_render import RID, WINDOW, buttons, rec, result, texts
 
 from logthread import config as config_module
-from logthread.ingress import widen
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.bounds import widen_search as widen
+from logthread.query import SearchQuery, TimeWindow
 from logthread.slack.search_render import MORE_CONTEXT, SEARCH_AGAIN, button_query, render_search
 from logthread.tasks import query_from_button
 

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
+from logthread.query import SearchQuery, TimeWindow
 from logthread.search.engine import choose_path
-from logthread.search.model import SearchQuery, TimeWindow
 from logthread.window import (
     DAY_MS,
     FUTURE_MARGIN_MS,

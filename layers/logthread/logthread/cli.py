@@ -35,9 +35,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from logthread import __version__
 from logthread.ids import InvalidRequestId, validate_request_id
+from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
 from logthread.replaycmd import add_replay_command
-from logthread.search.model import SearchQuery, SearchResult
 from logthread.window import explicit_window, since_window
 
 EXIT_FOUND = 0

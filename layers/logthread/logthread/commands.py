@@ -29,7 +29,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from logthread.search.model import TimeWindow
+from logthread.bounds import MAX_CONTEXT, MAX_WINDOW_MS
+from logthread.query import TimeWindow
 
 USAGE = (
     "*Usage:* `/logsearch <requestId> [in <function-or-log-group>[,…]] "
@@ -44,8 +45,6 @@ USAGE = (
 
 MAX_TEXT = 1000
 MAX_TARGETS = 10
-MAX_CONTEXT = 50
-MAX_WINDOW_MS = 31 * 86_400_000
 KEYWORDS = frozenset({"in", "last", "from", "to", "context"})
 
 # Lambda function names: letters, digits, hyphens, underscores, at most 64 chars.

@@ -25,10 +25,11 @@ from aws_lambda_powertools import Logger
 
 from logthread import commands, telemetry
 from logthread.authz import Decision, Requester, authorize, authorize_requester
+from logthread.bounds import MAX_CONTEXT, bound_query, more_context, widen_search, within_limits
 from logthread.bus import TaskBus
 from logthread.config import Config
 from logthread.http import HttpRequest, HttpResponse
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask, query_from_button
 from logthread.verify import RequestVerifier
 
@@ -41,8 +42,6 @@ MORE_CONTEXT = "logthread.more_context"
 ALARM_SEARCH_AGAIN = "logthread.alarm_search_again"
 # A URL button: Slack opens the link and still sends the click, which only needs an ack.
 OPEN_CLOUDWATCH = "logthread.open_cloudwatch"
-WIDEN_FACTOR = 4
-MORE_CONTEXT_STEP = 10
 
 Responder = Callable[[str, str], None]
 
@@ -200,7 +199,7 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
         _log("accepted", "help shown", requester, **asked)
         return ephemeral(commands.USAGE)
 
-    query = _query(parsed, deps.config)
+    query = _query(parsed, deps.config, int(deps.now() * 1000))
     decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
     if not decision.allowed:
         _log("refused", "refused: log groups", requester, reason=decision.reason, **asked)
@@ -220,21 +219,17 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
     return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
 
 
-def _query(parsed: commands.SearchCommand, config: Config) -> SearchQuery:
-    """The task's query; no target means every group the caller may read."""
-    log_groups = parsed.log_groups
-    if not parsed.functions and not log_groups:
-        log_groups = config.access.log_group_prefixes
+def _query(parsed: commands.SearchCommand, config: Config, now_ms: int) -> SearchQuery:
+    """The task's query, within the limits; no target means every group the caller may read."""
     context = config.limits.context_lines if parsed.context_lines is None else parsed.context_lines
-    return SearchQuery(
+    query = SearchQuery(
         request_id=parsed.request_id,
         functions=parsed.functions,
-        log_groups=log_groups,
+        log_groups=parsed.log_groups,
         window=parsed.window,
         context_lines=context,
-        max_lines=config.limits.max_lines,
-        deadline_seconds=config.limits.search_deadline_seconds,
     )
+    return bound_query(query, config, now_ms=now_ms)
 
 
 def _extra(requester: Requester, trigger_id: str = "") -> dict[str, Any]:
@@ -332,11 +327,9 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
 
     now_ms = int(deps.now() * 1000)
     if action["action_id"] == SEARCH_AGAIN:
-        query = replace(query, window=widen(query.window, now_ms, deps.config))
+        query = replace(query, window=widen_search(query.window, now_ms, deps.config))
     else:
-        query = replace(
-            query, context_lines=min(commands.MAX_CONTEXT, query.context_lines + MORE_CONTEXT_STEP)
-        )
+        query = replace(query, context_lines=more_context(query.context_lines))
     reply = ReplyTo(
         channel=requester.channel_id,
         thread_ts=_thread_ts(container, message),
@@ -422,36 +415,12 @@ def _button_query(
         commands.validate_targets([*query.functions, *query.log_groups])
     except ValueError as exc:  # CommandError and InvalidRequestId are ValueErrors
         return None, replace(broken, reason=f"bad button value: {exc}")
-    if not 0 <= query.context_lines <= commands.MAX_CONTEXT or (
-        query.window is not None and query.window.duration_ms <= 0
+    if not 0 <= query.context_lines <= MAX_CONTEXT or (
+        query.window is not None and not within_limits(query.window)
     ):
         return None, replace(broken, reason="bad button value: out of range")
     decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
-    if not query.functions and not query.log_groups:
-        query = replace(query, log_groups=deps.config.access.log_group_prefixes)
-    limits = deps.config.limits
-    query = replace(
-        query, max_lines=limits.max_lines, deadline_seconds=limits.search_deadline_seconds
-    )
-    return query, decision
-
-
-def widen(window: TimeWindow | None, now_ms: int, config: Config) -> TimeWindow:
-    """The window ``WIDEN_FACTOR`` times as long around its centre (never past now).
-
-    No window (the search used the default look-back): look back
-    ``WIDEN_FACTOR`` times as far. Never wider than the grammar allows.
-    """
-    if window is None:
-        span = min(WIDEN_FACTOR * config.limits.lookback_days * 86_400_000, commands.MAX_WINDOW_MS)
-        return TimeWindow(now_ms - span, now_ms)
-    span = min(max(window.duration_ms, 60_000) * WIDEN_FACTOR, commands.MAX_WINDOW_MS)
-    centre = (window.start_ms + window.end_ms) // 2
-    start, end = centre - span // 2, centre + span // 2
-    if end > now_ms:
-        # Logs from the future don't exist yet: keep the span, end it now.
-        start, end = now_ms - span, now_ms
-    return TimeWindow(start, end)
+    return bound_query(query, deps.config, now_ms=int(deps.now() * 1000)), decision
 
 
 def _tell(deps: IngressDeps, response_url: str, text: str) -> None:

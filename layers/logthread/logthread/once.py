@@ -1,16 +1,17 @@
-"""At most once per key: Powertools Idempotency on the one table, for the worker's tasks.
+"""At most once per key: the one home of exactly-once in logthread.
 
-SNS and SQS deliver at least once, and two copies of a task can run at the same
-time in two invocations. :func:`run_once` wraps a call in Powertools'
+SNS and SQS deliver at least once, and two copies of one message can run at the
+same time in two invocations. :func:`run_once` wraps a call in Powertools'
 ``idempotent_function`` keyed on the caller's key: the first copy runs, a copy
 arriving while it runs gets ``IdempotencyAlreadyInProgressError`` (the delivery
 is retried and then returns the stored answer), and a later copy returns the
 stored answer without running. A run that raises leaves no record, so its
 retry runs again.
 
-Each key prefix gets its own persistence layer: Powertools configures a layer
-once and keeps the prefix on it, so sharing one between the task and alarm
-paths would let two threads of one process hash with each other's prefix.
+Users: the worker's search tasks (keyed on the task id), the alarm path (keyed
+on the notification) and ``logthread replay`` (keyed on the dead letter). The
+records live in the one table (``TABLE_NAME``) beside the episodes; nothing else
+builds a persistence layer.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 T = TypeVar("T")
 
-# The same expiry as the alarm path (the persistence layers share the table).
+# A duplicate arriving later than this runs again (SNS redelivers within minutes).
 EXPIRES_SECONDS = 24 * 3600
 # Outside Lambda there is no invocation deadline: an in-progress record then
 # expires after this budget, so a crashed local worker doesn't block retries.
@@ -30,6 +34,16 @@ LOCAL_BUDGET_SECONDS = 180
 
 _layers: dict[tuple[int, str, str], Any] = {}
 _lock = threading.Lock()
+
+
+class Table(Protocol):
+    """Where the records live: a DynamoDB client and the table's name."""
+
+    @property
+    def client(self) -> Any: ...
+
+    @property
+    def table_name(self) -> str: ...
 
 
 class _Remaining:
@@ -67,18 +81,24 @@ def remaining_context(
     return _Remaining(remaining_ms)
 
 
-def _layer(store: Any, prefix: str) -> Any:
+def persistence_layer(table: Table, prefix: str) -> DynamoDBPersistenceLayer:
+    """Powertools' DynamoDB persistence layer for one kind of work on ``table``.
+
+    One per (client, table, prefix): Powertools configures a layer once and keeps
+    the prefix on it, so sharing one between two kinds of work would let two
+    threads of one process hash with each other's prefix.
+    """
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    key = (id(store.client), store.table_name, prefix)
+    key = (id(table.client), table.table_name, prefix)
     with _lock:
         layer = _layers.get(key)
         if layer is None:
             layer = _layers[key] = DynamoDBPersistenceLayer(
-                table_name=store.table_name,
+                table_name=table.table_name,
                 key_attr="id",
                 expiry_attr="expiration",
-                boto3_client=store.client,
+                boto3_client=table.client,
             )
         return layer
 
@@ -88,7 +108,7 @@ def run_once(
     key: str,
     call: Callable[[], T],
     *,
-    store: Any,
+    table: Table,
     remaining_ms: Callable[[], int] | None = None,
     budget_seconds: float = LOCAL_BUDGET_SECONDS,
 ) -> T:
@@ -99,11 +119,11 @@ def run_once(
     prefix:
         The kind of work (the record id is ``<prefix>#<hash of key>``).
     key:
-        What makes two deliveries the same work (a task's id).
+        What makes two deliveries the same work (a task's id, a notification's hash).
     call:
         The work; its answer must be JSON-serialisable (it is stored).
-    store:
-        :class:`logthread.store.EpisodeStore`: its client and table hold the records.
+    table:
+        Where the records live (:class:`logthread.alarms.episodes.EpisodeStore` is one).
     remaining_ms:
         The invocation's time left (Lambda's context); bounds the in-progress record.
     budget_seconds:
@@ -125,7 +145,7 @@ def run_once(
     run = idempotent_function(
         work,
         data_keyword_argument="key",
-        persistence_store=_layer(store, prefix),
+        persistence_store=persistence_layer(table, prefix),
         config=config,
         key_prefix=prefix,
     )

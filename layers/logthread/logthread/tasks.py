@@ -1,8 +1,9 @@
-"""The task message: the project's own versioned JSON on the task topic.
+"""The messages on the task topic: the project's own versioned JSON.
 
+Two kinds, both published by the ingress only: a search task (``/logsearch`` or
+a result's button) and an alarm rescan ("Search logs again" on an alarm thread).
 The worker serves both the alarm topic and the task topic and tells them apart
-by the message itself: a body that :func:`parse_task` accepts is a task;
-anything else is a notification.
+by the message itself (:func:`logthread.worker.inbox.decode`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from logthread.search.model import SearchQuery, TimeWindow
+from logthread.query import SearchQuery, TimeWindow
 
 MARKER = "logthread.task"
 VERSION = 1
@@ -78,10 +79,15 @@ def parse_task(body: str) -> SearchTask:
     """
     try:
         data = json.loads(body)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise NotATask(str(exc)) from None
     if not isinstance(data, dict) or data.get("type") != MARKER:
         raise NotATask("no task marker")
+    return task_from_dict(data)
+
+
+def task_from_dict(data: dict[str, Any]) -> SearchTask:
+    """The task in a decoded message whose ``type`` is :data:`MARKER` (ValueError if broken)."""
     if data.get("version") != VERSION:
         raise ValueError(f"unsupported task version: {data.get('version')!r}")
     try:
@@ -105,7 +111,7 @@ def parse_task(body: str) -> SearchTask:
             user_id=str(r.get("user_id", "")),
             team_id=str(r.get("team_id", "")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ValueError(f"malformed task message: {exc}") from None
     return SearchTask(
         query=query,
@@ -113,6 +119,86 @@ def parse_task(body: str) -> SearchTask:
         origin=str(data.get("origin", "command")),
         extra=dict(data.get("extra") or {}),
     )
+
+
+# -- alarm rescans --------------------------------------------------------------------------
+
+RESCAN_MARKER = "logthread.alarm_rescan"
+RESCAN_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRescan:
+    """A request to run an alarm's discovery again and answer in its thread.
+
+    It names an episode, never a log group: what is searched is decided again
+    by the worker's own configuration (routing, mapping, allowed prefixes).
+    """
+
+    episode_key: str
+    window: TimeWindow
+    channel: str
+    thread_ts: str
+    user_id: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "type": RESCAN_MARKER,
+                "version": RESCAN_VERSION,
+                "episode": self.episode_key,
+                "window": [self.window.start_ms, self.window.end_ms],
+                "reply": {
+                    "channel": self.channel,
+                    "thread_ts": self.thread_ts,
+                    "user_id": self.user_id,
+                },
+            },
+            separators=(",", ":"),
+        )
+
+
+def rescan_from_dict(data: dict[str, Any]) -> AlarmRescan:
+    """The rescan in a decoded message whose ``type`` is :data:`RESCAN_MARKER`.
+
+    Raises ``ValueError`` for another version or a broken shape.
+    """
+    if data.get("version") != RESCAN_VERSION:
+        raise ValueError(f"unsupported alarm rescan version: {data.get('version')!r}")
+    try:
+        start, end = data["window"]
+        reply = data["reply"]
+        rescan = AlarmRescan(
+            episode_key=str(data["episode"]),
+            window=TimeWindow(int(start), int(end)),
+            channel=str(reply["channel"]),
+            thread_ts=str(reply["thread_ts"]),
+            user_id=str(reply.get("user_id", "")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"malformed alarm rescan: {exc}") from None
+    if not rescan.episode_key or not sane_window(rescan.window):
+        raise ValueError("malformed alarm rescan: empty episode or window")
+    return rescan
+
+
+def parse_rescan(body: str) -> AlarmRescan | None:
+    """The rescan in ``body``, or None when the body is anything else or broken."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or data.get("type") != RESCAN_MARKER:
+        return None
+    try:
+        return rescan_from_dict(data)
+    except ValueError:
+        return None
+
+
+def sane_window(window: TimeWindow) -> bool:
+    """Whether a window from outside can be rendered as dates (1970 to 3000, start < end)."""
+    return 0 <= window.start_ms < window.end_ms < 32_503_680_000_000
 
 
 # Buttons carry the query they re-run. The value is compact JSON (Slack caps it at

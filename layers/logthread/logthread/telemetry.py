@@ -101,7 +101,7 @@ def record_search(result: Any) -> None:
     Parameters
     ----------
     result:
-        A :class:`logthread.search.model.SearchResult`.
+        A :class:`logthread.query.SearchResult`.
     """
     count(SEARCHES)
     count(LINES_FOUND, len(result.records))

@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import (
 from logthread.alarms import rescan
 from logthread.alarms.discover import Discovery, Failure, Plan
 from logthread.alarms.parse import Alarm, MetricRef
+from logthread.query import SearchQuery, TimeWindow
 from logthread.redact import Redactor
-from logthread.search.model import SearchQuery, TimeWindow
 from logthread.slack import blocks as limits
 from logthread.slack.console_links import console_url
 from logthread.slack.format import code, escape, format_duration, format_window

@@ -32,8 +32,8 @@ from logthread.alarms.parse import Alarm, MetricRef, parse
 from logthread.config import Config
 from logthread.ids import function_log_group
 from logthread.logparse import parse_event
+from logthread.query import TimeWindow
 from logthread.records import LogRecord
-from logthread.search.model import TimeWindow
 
 # What makes AWS/Lambda's Errors move, as one server-side OR pattern. moto treats
 # it as "match everything", real CloudWatch as an OR of terms; either way every

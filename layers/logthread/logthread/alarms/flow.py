@@ -10,7 +10,7 @@
   is retried in full; every Slack post is then a *step* recorded in the store
   with its ts right after it is made, so the retry skips what was posted and
   continues where it stopped.
-- Episodes are claimed with conditional writes (:class:`logthread.store.EpisodeStore`),
+- Episodes are claimed with conditional writes (:class:`logthread.alarms.episodes.EpisodeStore`),
   so two different notifications racing for the same alarm open one thread.
 """
 
@@ -41,17 +41,15 @@ from logthread.alarms.replies import (
     summary_reply,
     transition_reply,
 )
-from logthread.alarms.rescan import Rescan, parse_rescan
 from logthread.authz import Requester, authorize_requester
-from logthread.once import remaining_context
+from logthread.once import run_once
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.redact import from_config
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.slack.deadletter import is_deferred
+from logthread.tasks import AlarmRescan
 
 logger = Logger(service="logthread", child=True)
 
-# A duplicate arriving later than this is processed again (SNS redelivers within minutes).
-IDEMPOTENCY_SECONDS = 24 * 3600
 KEY_PREFIX = "logthread.alarm"
 # Outside Lambda there is no invocation deadline; an in-progress record then expires
 # after the search budget plus this, so a crashed local worker doesn't block retries.
@@ -100,22 +98,47 @@ def handle_notification(body: str, subject: str, deps: Any) -> dict[str, Any]:
         Failures a retry (or a fix and a replay from the DLQ) can cure.
     """
     notification = {"subject": subject or "", "body": body}
+    key = notification_key(body, subject or "")
+    return _once(key, lambda: _process(notification, deps), deps)
+
+
+def handle_rescan(again: AlarmRescan, deps: Any) -> dict[str, Any]:
+    """ "Search logs again" on an alarm thread: discovery over a wider window, at most once.
+
+    Parameters
+    ----------
+    again:
+        The decoded rescan (from the task topic only: the worker checked).
+    deps:
+        As for :func:`handle_notification`.
+
+    Returns
+    -------
+    dict
+        What was done: ``action`` (``searched-again``, ``rescan-forgotten`` or
+        ``rescan-refused``), ``channel``, ``ts``; a duplicate gets the first answer.
+    """
+    key = notification_key(again.to_json(), "")
+    return _once(key, lambda: _on_rescan(again, deps, _episodes(deps), key), deps)
+
+
+def _once(key: str, process: Callable[[], dict[str, Any]], deps: Any) -> dict[str, Any]:
     if deps.store is None:
         logger.warning("no TABLE_NAME: alarm handled without de-duplication")
-        return _process(notification=notification, deps=deps)
-    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-
-    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_SECONDS)
-    budget = deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS
-    config.register_lambda_context(remaining_context(deps.remaining_ms, budget_seconds=budget))
-    run = idempotent_function(
-        _process,
-        data_keyword_argument="notification",
-        persistence_store=deps.store.idempotency_layer(),
-        config=config,
-        key_prefix=KEY_PREFIX,
+        return process()
+    return run_once(
+        KEY_PREFIX,
+        key,
+        process,
+        table=deps.store,
+        remaining_ms=deps.remaining_ms,
+        budget_seconds=deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS,
     )
-    return run(notification=notification, deps=deps)
+
+
+def _episodes(deps: Any) -> Any:
+    ttl = deps.config.limits.episode_ttl_days * 86400
+    return deps.store.with_ttl(ttl) if deps.store is not None else None
 
 
 # -- one run --------------------------------------------------------------------------------
@@ -177,10 +200,7 @@ class Run:
 def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
     body, subject = notification["body"], notification["subject"]
     config = deps.config
-    store = deps.store.with_ttl(config.limits.episode_ttl_days * 86400) if deps.store else None
-    again = parse_rescan(body)
-    if again is not None:
-        return _on_rescan(again, deps, store, notification_key(body, subject))
+    store = _episodes(deps)
     alarm = parse(body, subject)
     telemetry.log_keys(alarm=alarm.name)
     run = Run(deps, alarm, notification_key(body, subject), store)
@@ -287,7 +307,7 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
 
 
-def _on_rescan(again: Rescan, deps: Any, store: Any, key: str) -> dict[str, Any]:
+def _on_rescan(again: AlarmRescan, deps: Any, store: Any, key: str) -> dict[str, Any]:
     """ "Search logs again" on an alarm that found nothing: discovery over a wider window."""
     # Defence in depth, as for search tasks (worker/search_task.py): whoever can publish to
     # the task topic could name any channel and user. Such a rescan is dropped unanswered.
@@ -354,7 +374,7 @@ def _investigate(
     run: Run, *, known: set[str] | None = None, window: TimeWindow | None = None
 ) -> Findings:
     """Request ids (from the payload, else discovered) and each one's log story."""
-    from logthread.search import search
+    from logthread.search.timebox import search_in_time
 
     deps, alarm, known = run.deps, run.alarm, known or set()
     config = deps.config
@@ -404,7 +424,10 @@ def _investigate(
             deadline_seconds=max(1.0, left),
         )
         try:
-            result = search(deps.logs, query, now_ms=deps.now_ms())
+            # The same timebox as a task's search: a hung call can't outlive the invocation.
+            result = search_in_time(
+                deps.logs, query, now_ms=deps.now_ms(), remaining_ms=deps.remaining_ms
+            )
         except Exception as exc:
             telemetry.count(telemetry.FAILURES, dimension=("Stage", "search"))
             logger.exception("request search failed", extra={"request_id": request_id})

@@ -12,9 +12,9 @@ The round trip:
 2. On click, the ingress (after verifying and authorizing the user as for any
    button) publishes :func:`rescan_body` to the task topic: the value, the window
    widened, and where to answer.
-3. The worker's notification path (:func:`logthread.worker.handle_message` sends
-   anything that is not a task there) recognises it with :func:`parse_rescan`
-   and :mod:`logthread.alarms.flow` checks the channel and user against ``access``
+3. The worker decodes it (:func:`logthread.worker.inbox.decode`) as a
+   :class:`logthread.tasks.AlarmRescan`, takes it only from the task topic, and
+   :mod:`logthread.alarms.flow` checks the channel and user against ``access``
    again, then re-runs discovery for the stored episode.
 
 The value names an episode, never a log group: what is searched is decided
@@ -24,34 +24,16 @@ again by the worker's own configuration (routing, mapping, allowed prefixes).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from slack_sdk.models.blocks import ButtonElement
 
-from logthread.search.model import TimeWindow
+from logthread.bounds import widen_rescan
+from logthread.query import TimeWindow
+from logthread.tasks import AlarmRescan, sane_window
 
 ACTION_ID = "logthread.alarm_search_again"
-MARKER = "logthread.alarm_rescan"
-VERSION = 1
-WIDEN_FACTOR = 3
-MAX_WINDOW_MS = 24 * 3600 * 1000  # one day of an alarm's log group is plenty
+VERSION = 1  # of the button value
 VALUE_LIMIT = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Rescan:
-    """A request to run an alarm's discovery again."""
-
-    episode_key: str
-    window: TimeWindow
-    channel: str
-    thread_ts: str
-    user_id: str = ""
-
-
-def _sane(window: TimeWindow) -> bool:
-    # Windows are rendered as dates: keep them between 1970 and 3000.
-    return 0 <= window.start_ms < window.end_ms < 32_503_680_000_000
 
 
 def button(episode_key: str, window: TimeWindow) -> ButtonElement | None:
@@ -75,17 +57,9 @@ def decode_button(value: str) -> tuple[str, TimeWindow]:
         window = TimeWindow(int(start), int(end))
     except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"malformed alarm button value: {exc}") from None
-    if not key or not _sane(window):
+    if not key or not sane_window(window):
         raise ValueError("malformed alarm button value: empty key or window")
     return key, window
-
-
-def widen(window: TimeWindow, now_ms: int) -> TimeWindow:
-    """``WIDEN_FACTOR`` times as long, centred on the old window, never past now or a day."""
-    span = min(window.duration_ms * WIDEN_FACTOR, MAX_WINDOW_MS)
-    middle = (window.start_ms + window.end_ms) // 2
-    end = min(middle + span // 2, now_ms)
-    return TimeWindow(end - span, end)
 
 
 def rescan_body(value: str, *, channel: str, thread_ts: str, user_id: str = "", now_ms: int) -> str:
@@ -103,41 +77,5 @@ def rescan_body(value: str, *, channel: str, thread_ts: str, user_id: str = "", 
         The ingress clock; the widened window never ends after it.
     """
     key, window = decode_button(value)
-    wider = widen(window, now_ms)
-    return json.dumps(
-        {
-            "type": MARKER,
-            "version": VERSION,
-            "episode": key,
-            "window": [wider.start_ms, wider.end_ms],
-            "reply": {"channel": channel, "thread_ts": thread_ts, "user_id": user_id},
-        },
-        separators=(",", ":"),
-    )
-
-
-def parse_rescan(body: str) -> Rescan | None:
-    """The rescan request in ``body``, or None when the body is something else."""
-    if MARKER not in body[:200]:
-        return None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("type") != MARKER or data.get("version") != VERSION:
-        return None
-    try:
-        start, end = data["window"]
-        reply = data["reply"]
-        window = TimeWindow(int(start), int(end))
-        if not _sane(window):
-            return None
-        return Rescan(
-            episode_key=str(data["episode"]),
-            window=window,
-            channel=str(reply["channel"]),
-            thread_ts=str(reply["thread_ts"]),
-            user_id=str(reply.get("user_id", "")),
-        )
-    except (KeyError, TypeError, ValueError, OverflowError):
-        return None
+    again = AlarmRescan(key, widen_rescan(window, now_ms), channel, thread_ts, user_id)
+    return again.to_json()

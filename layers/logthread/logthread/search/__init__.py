@@ -5,9 +5,9 @@ for how it runs and when it uses Logs Insights); ``filter_events`` is its
 paginated FilterLogEvents, usable on its own.
 """
 
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.search.engine import SearchError, choose_path, search
 from logthread.search.filter import EventList, filter_events
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.search.targets import resolve_log_groups
 
 __all__ = [

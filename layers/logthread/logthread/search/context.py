@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
-from logthread.search.model import TimeWindow
 
 PAGE_LIMIT = 10_000
 MAX_SPAN_EVENTS = 20_000  # beyond this a span is cut (and the result marked partial)

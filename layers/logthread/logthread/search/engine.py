@@ -47,10 +47,10 @@ from logthread.ids import (
     trace_time_ms,
     validate_request_id,
 )
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.deadline import DeadlineReached, deadline_reason, guard
 from logthread.search.insights import insights_events
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.search.targets import MAX_GROUPS, resolve_log_groups, verify_groups
 from logthread.search.timeline import build_timeline, cap
 from logthread.search.walk import SearchError, describe_error, mark_partial, run_filter

@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
 from logthread.search.deadline import DeadlineReached, deadline_reason
-from logthread.search.model import TimeWindow
 
 PAGE_LIMIT = 10_000  # FilterLogEvents' own maximum per page
 

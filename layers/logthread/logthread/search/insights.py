@@ -21,10 +21,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from logthread.ids import insights_term
 from logthread.logparse import iso_to_ms
+from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
 from logthread.search.deadline import DeadlineReached, deadline_reason
 from logthread.search.filter import EventList
-from logthread.search.model import TimeWindow
 
 MAX_GROUPS_PER_QUERY = 50
 ROW_LIMIT = 10_000  # Insights' own maximum

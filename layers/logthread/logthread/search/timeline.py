@@ -11,10 +11,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from logthread.ids import is_full_request_id
 from logthread.logparse import parse_event
+from logthread.query import TimeWindow
 from logthread.records import LogRecord
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.context import read_after, read_before, read_range
-from logthread.search.model import TimeWindow
 
 StreamKey = tuple[str, str]
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from logthread.query import SearchResult, TimeWindow
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.filter import filter_events
-from logthread.search.model import SearchResult, TimeWindow
 from logthread.window import DAY_MS, DaySlice, day_slices, is_lambda_group
 
 POOL_SIZE = 4

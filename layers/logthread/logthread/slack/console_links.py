@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from logthread import ids
-from logthread.search.model import SearchResult, TimeWindow
+from logthread.query import SearchResult, TimeWindow
 from logthread.slack.blocks import BUTTON_URL
 from logthread.window import DAY_MS, DEFAULT_LOOKBACK_DAYS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from logthread.search.model import SearchResult, TimeWindow
+from logthread.query import SearchResult, TimeWindow
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
 

@@ -13,8 +13,8 @@ import logging
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, MarkdownTextObject
 
+from logthread.query import SearchResult
 from logthread.redact import Redactor
-from logthread.search.model import SearchResult
 from logthread.slack import blocks as limits
 from logthread.slack.chat import Chat, ChatError
 from logthread.slack.search_render import RenderedSearch, render_search

@@ -29,9 +29,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
 from logthread.redact import Redactor
-from logthread.search.model import SearchQuery, SearchResult
 from logthread.slack import blocks as limits
 from logthread.slack.console_links import insights_link
 from logthread.slack.format import (

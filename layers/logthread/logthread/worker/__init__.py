@@ -1,7 +1,7 @@
 """The worker: one function for both the task topic and the alarm topic.
 
-It tells them apart by the message itself: a body :func:`logthread.tasks.parse_task`
-accepts is a search task (from ``/logsearch`` or a button); anything else is a
+It tells them apart by the message itself (:func:`logthread.worker.inbox.decode`):
+a search task or an alarm rescan (ours, taken only from the task topic), or a
 notification for the alarm path.
 """
 
@@ -13,8 +13,9 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
-from logthread.tasks import NotATask, parse_task
+from logthread.tasks import AlarmRescan, SearchTask
 from logthread.worker.deps import WorkerDeps
+from logthread.worker.inbox import Delivery, Notification, Unreadable, decode, is_ours
 
 __all__ = ["WorkerDeps", "handle_message"]
 
@@ -51,52 +52,49 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
     Exception
         Whatever the paths raise for transient failures, so the delivery is retried.
     """
-    if _forged_here(body, deps, topic_arn):
+    delivery = decode(body, subject)
+    if is_ours(delivery) and not _from_task_topic(topic_arn, deps):
         logger.error(
             "dropped a task that did not come from the task topic", extra={"topic": topic_arn}
         )
         return None
+    if isinstance(delivery, Unreadable):
+        logger.error(
+            f"dropped a malformed {delivery.kind} message", extra={"error": delivery.reason}
+        )
+        return None
     if deps.dead_letters is None:
-        return _dispatch(body, subject, deps)
+        return _dispatch(delivery, deps)
     # Slack calls that still fail once the answer's parent is up are collected and
     # dead-lettered (logthread.slack.deadletter has the rule), not retried with the delivery.
     from logthread.slack.deadletter import DeferringChat
 
     chat = DeferringChat(deps.chat, context={"subject": subject or "", "message": body[:500]})
     try:
-        return _dispatch(body, subject, replace(deps, chat=chat))
+        return _dispatch(delivery, replace(deps, chat=chat))
     finally:
         _send_letter(chat, deps)
 
 
-def _forged_here(body: str, deps: WorkerDeps, topic_arn: str) -> bool:
-    if not (topic_arn and deps.task_topic_arn) or topic_arn == deps.task_topic_arn:
-        return False
-    from logthread.alarms.rescan import parse_rescan
-
-    try:
-        parse_task(body)
-    except NotATask:
-        return parse_rescan(body) is not None
-    except ValueError:
-        pass  # ours but malformed: dropped either way
-    return True
+def _from_task_topic(topic_arn: str, deps: WorkerDeps) -> bool:
+    # "" on either side: the topic is unknown (local runs, tests without topics).
+    return not (topic_arn and deps.task_topic_arn) or topic_arn == deps.task_topic_arn
 
 
-def _dispatch(body: str, subject: str | None, deps: WorkerDeps) -> Any:
-    try:
-        task = parse_task(body)
-    except NotATask:
-        # Imported here: the alarm path is only loaded for notifications.
-        from logthread.alarms.flow import handle_notification
+def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
+    # Imported here: each path is loaded only for the messages that need it.
+    if isinstance(delivery, SearchTask):
+        from logthread.worker.search_task import run_search_task
 
-        return handle_notification(body, subject or "", deps)
-    except ValueError as exc:
-        logger.error("dropped a malformed task message", extra={"error": str(exc)})
-        return None
-    from logthread.worker.search_task import run_search_task
+        return run_search_task(delivery, deps)
+    if isinstance(delivery, AlarmRescan):
+        from logthread.alarms.flow import handle_rescan
 
-    return run_search_task(task, deps)
+        return handle_rescan(delivery, deps)
+    assert isinstance(delivery, Notification)
+    from logthread.alarms.flow import handle_notification
+
+    return handle_notification(delivery.body, delivery.subject, deps)
 
 
 def _send_letter(chat: Any, deps: WorkerDeps) -> None:

@@ -32,7 +32,7 @@ class WorkerDeps:
     config:
         The validated configuration.
     store:
-        :class:`logthread.store.EpisodeStore` for the alarm path (None when the
+        :class:`logthread.alarms.episodes.EpisodeStore` for the alarm path (None when the
         deployment has no table, e.g. search-only tests).
     now:
         Clock returning epoch seconds.
@@ -98,7 +98,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     chat = SlackChat(make_web_client(bot_token(env), env.get("SLACK_API_URL") or None))
     store = None
     if table := env.get("TABLE_NAME"):
-        from logthread.store import EpisodeStore
+        from logthread.alarms.episodes import EpisodeStore
 
         ttl = config.limits.episode_ttl_days * 86_400
         store = EpisodeStore(client("dynamodb"), table, ttl_seconds=ttl)

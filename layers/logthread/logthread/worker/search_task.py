@@ -9,20 +9,19 @@ configuration allows.
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
 from logthread.authz import Requester, authorize_requester, authorize_targets
-from logthread.commands import MAX_CONTEXT
+from logthread.bounds import bound_query
 from logthread.config import Config
+from logthread.query import SearchQuery
 from logthread.redact import Redactor
-from logthread.search.model import SearchQuery
+from logthread.search.timebox import search_in_time
 from logthread.slack.chat import ChatError
 from logthread.tasks import SearchTask
 from logthread.worker.deps import WorkerDeps
-from logthread.worker.timebox import search_in_time
 
 logger = Logger(service="logthread", child=True)
 
@@ -75,7 +74,7 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
         KEY_PREFIX,
         task_id,
         lambda: _answer(task, deps, who),
-        store=deps.store,
+        table=deps.store,
         remaining_ms=deps.remaining_ms,
         budget_seconds=deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS,
     )
@@ -104,7 +103,9 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
     try:
         # Always a result to post, before the invocation ends: partial when AWS kept
         # failing or time ran out (it then carries the button to search again).
-        result = search_in_time(deps.logs, query, deps)
+        result = search_in_time(
+            deps.logs, query, now_ms=deps.now_ms(), remaining_ms=deps.remaining_ms
+        )
         telemetry.record_search(result)
     except ValueError as exc:
         # A query that can never run (an invalid id or name): only the requester is told.
@@ -134,19 +135,11 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
 
 def bounded_query(query: SearchQuery, deps: WorkerDeps) -> SearchQuery:
     """The query within the configured limits and this invocation's remaining time."""
-    limits = deps.config.limits
-    if not query.functions and not query.log_groups:
-        # As the ingress does: no target means what the caller may read, never the
-        # engine's own default of every Lambda group.
-        query = replace(query, log_groups=deps.config.access.log_group_prefixes)
-    return replace(
+    return bound_query(
         query,
-        lookback_days=limits.lookback_days,
-        max_lines=max(1, min(query.max_lines, limits.max_lines)),
-        context_lines=max(0, min(query.context_lines, MAX_CONTEXT)),
-        deadline_seconds=deps.deadline_seconds(
-            min(query.deadline_seconds, limits.search_deadline_seconds)
-        ),
+        deps.config,
+        now_ms=deps.now_ms(),
+        deadline_seconds=deps.deadline_seconds(deps.config.limits.search_deadline_seconds),
     )
 
 

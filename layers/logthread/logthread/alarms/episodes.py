@@ -7,8 +7,8 @@ seconds) holds three kinds of item, told apart by the key's prefix:
   from ALARM until OK (channel, parent ts, start time, who opened it);
 - ``step#<notification key>#<step>``: a Slack post already made while handling
   one notification, so a retried delivery does not post it again;
-- Powertools Idempotency records (their own key prefix), via
-  :meth:`EpisodeStore.idempotency_layer`.
+- Powertools Idempotency records (their own key prefixes), written by
+  :func:`logthread.once.run_once`.
 
 Every write that decides something is conditional, so two deliveries racing
 each other cannot both open a thread or both close it.
@@ -115,13 +115,10 @@ class EpisodeStore:
         self.table_name = table_name
         self.ttl_seconds = ttl_seconds
         self.now = now
-        self._layer: Any = None
 
     def with_ttl(self, ttl_seconds: int) -> EpisodeStore:
-        """The same store (client, table, idempotency layer) writing a different TTL."""
-        other = EpisodeStore(self.client, self.table_name, ttl_seconds=ttl_seconds, now=self.now)
-        other._layer = self._layer
-        return other
+        """The same store (client, table, clock) writing a different TTL."""
+        return EpisodeStore(self.client, self.table_name, ttl_seconds=ttl_seconds, now=self.now)
 
     # -- episodes ---------------------------------------------------------------------------
 
@@ -287,21 +284,6 @@ class EpisodeStore:
             },
         )
 
-    # -- idempotency -------------------------------------------------------------------------
-
-    def idempotency_layer(self) -> Any:
-        """Powertools' DynamoDB persistence layer on this table and client."""
-        if self._layer is None:
-            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
-
-            self._layer = DynamoDBPersistenceLayer(
-                table_name=self.table_name,
-                key_attr="id",
-                expiry_attr="expiration",
-                boto3_client=self.client,
-            )
-        return self._layer
-
     def _expired(self, item: dict[str, Any]) -> bool:
         # DynamoDB deletes expired items lazily (up to days later): treat them as gone.
         exp = item.get("expiration", {}).get("N")
@@ -329,19 +311,4 @@ def _episode(item: dict[str, Any]) -> Episode:
         subject=s("subject"),
         request_ids=tuple(sorted(item.get("request_ids", {}).get("SS", []))),
         claimed_at=float(n("claimed_at") or 0),
-    )
-
-
-def create_table(client: Any, table_name: str) -> None:
-    """Create the table as template.yaml declares it (local stacks and tests only)."""
-    client.create_table(
-        TableName=table_name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.get_waiter("table_exists").wait(TableName=table_name)
-    client.update_time_to_live(
-        TableName=table_name,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
     )

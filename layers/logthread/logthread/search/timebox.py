@@ -1,5 +1,7 @@
 """A search that always ends in something to post, before Lambda ends the invocation.
 
+The worker runs every search through it: a task's, and each failing request of an alarm.
+
 The search holds its own AWS calls to its deadline (:mod:`logthread.search.deadline`),
 but one HTTP request already in flight can still hang until botocore's read
 timeout, and an invocation that is killed posts nothing. So, inside Lambda, the
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from logthread.search.model import SearchQuery, SearchResult
+from logthread.query import SearchQuery, SearchResult
 from logthread.search.walk import describe_error, mark_partial
 
 logger = Logger(service="logthread", child=True)
@@ -32,7 +35,13 @@ POST_RESERVE_S = 4.0
 OUT_OF_TIME = "ran out of time before the search finished"
 
 
-def search_in_time(logs: Any, query: SearchQuery, deps: Any) -> SearchResult:
+def search_in_time(
+    logs: Any,
+    query: SearchQuery,
+    *,
+    now_ms: int,
+    remaining_ms: Callable[[], int] | None = None,
+) -> SearchResult:
     """Run :func:`logthread.search.search`; always return a result to post.
 
     Parameters
@@ -41,9 +50,11 @@ def search_in_time(logs: Any, query: SearchQuery, deps: Any) -> SearchResult:
         The CloudWatch Logs client.
     query:
         The bounded query (its ``deadline_seconds`` already fits the invocation).
-    deps:
-        :class:`~logthread.worker.deps.WorkerDeps`: ``remaining_ms`` (None outside
-        Lambda: no helper thread, the search's own deadline is trusted) and ``now_ms``.
+    now_ms:
+        The clock, in epoch milliseconds.
+    remaining_ms:
+        The invocation's time left (Lambda's context); None outside Lambda: no
+        helper thread, the search's own deadline is trusted.
 
     Returns
     -------
@@ -58,8 +69,7 @@ def search_in_time(logs: Any, query: SearchQuery, deps: Any) -> SearchResult:
     """
     from logthread.search import search
 
-    now_ms = deps.now_ms()
-    remaining = deps.remaining_ms
+    remaining = remaining_ms
     if remaining is None:
         return _guarded(lambda: search(logs, query, now_ms=now_ms), query)
 

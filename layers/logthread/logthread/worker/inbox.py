@@ -1,0 +1,86 @@
+"""What reaches the worker, read once: a search task, an alarm rescan, a notification.
+
+The worker serves the task topic (the ingress's own messages) and the alarm
+topics (CloudWatch, EventBridge, any app). :func:`decode` turns one SNS message
+into exactly one of four types, parsing it once, so the worker dispatches on
+the type and applies the topic rule in one place:
+
+- :class:`~logthread.tasks.SearchTask` and :class:`~logthread.tasks.AlarmRescan`
+  are ours and are taken only from the task topic;
+- :class:`Unreadable` says it is ours but is broken (unknown version, bad
+  shape): dropped and logged, since no retry can fix it and it must not be
+  posted as an alarm;
+- :class:`Notification` is anything else, posted by the alarm path whatever it
+  holds (hostile or unreadable text included).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from logthread.tasks import (
+    MARKER,
+    RESCAN_MARKER,
+    AlarmRescan,
+    SearchTask,
+    rescan_from_dict,
+    task_from_dict,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A message for the alarm path: the SNS ``Message`` and ``Subject`` as delivered."""
+
+    body: str
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A message that names one of our types but can't be read as it."""
+
+    kind: str
+    reason: str
+
+
+Delivery = SearchTask | AlarmRescan | Notification | Unreadable
+
+
+def decode(body: str, subject: str | None = None) -> Delivery:
+    """Read one SNS message (its ``Message`` and ``Subject``) as exactly one delivery.
+
+    Never raises: a body that isn't JSON, or is JSON too deep to read, is a
+    notification like any other text.
+    """
+    data = _json_object(body)
+    kind = data.get("type") if data is not None else None
+    if kind == MARKER:
+        try:
+            return task_from_dict(data or {})
+        except ValueError as exc:
+            return Unreadable("task", str(exc))
+    if kind == RESCAN_MARKER:
+        try:
+            return rescan_from_dict(data or {})
+        except ValueError as exc:
+            return Unreadable("alarm rescan", str(exc))
+    return Notification(body, subject or "")
+
+
+def is_ours(delivery: Delivery) -> bool:
+    """Whether the delivery claims to come from the ingress (so only the task topic counts)."""
+    return not isinstance(delivery, Notification)
+
+
+def _json_object(body: str) -> dict[str, Any] | None:
+    # Our messages are JSON objects; only those are decoded here.
+    if not isinstance(body, str) or not body.lstrip().startswith("{"):
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
