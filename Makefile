@@ -12,7 +12,7 @@ SAM       := $(SAM_VENV)/bin/sam
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv demo test lint typecheck unit bench clean sam sam-validate sam-build chromium
+.PHONY: help venv demo test lint typecheck contracts unit bench clean sam sam-validate sam-build chromium
 
 help:
 	@echo "make demo   run logthread end to end on the embedded local stack"
@@ -67,10 +67,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# The layers in README's "How the code is laid out", as import-linter contracts (pyproject.toml).
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports
+
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
-test: lint typecheck sam-validate sam-build chromium $(STAMP)
+test: lint typecheck contracts sam-validate sam-build chromium $(STAMP)
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -294,9 +294,9 @@ class DevServer:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m logthread_local.devserver [options]``: the same as ``logthread dev``."""
-    from logthread.cli import main as cli_main
+    from logthread_local.devcli import main as dev_main
 
-    return cli_main(["dev", *(sys.argv[1:] if argv is None else argv)])
+    return dev_main(argv)
 
 
 def run(

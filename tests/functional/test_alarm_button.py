@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from slash_pipeline import CHANNEL, CONFIG, USER, Pipeline, buttons, message_text
 
-from logthread.alarms.rescan import MARKER, decode_button
+from logthread.alarms.rescan import decode_button
+from logthread.tasks import RESCAN_MARKER as MARKER
 from logthread_local.slack_standin import SlackStandin
 from tests.functional.test_alarm_flow import (
     HEALTHY,

@@ -316,51 +316,24 @@ def add_search_command(commands: Any) -> None:
     p.set_defaults(handler=run_search)
 
 
-def run_dev(args: argparse.Namespace) -> int:
-    """``logthread dev``: the local stack and its web page (from a checkout, not the layer)."""
-    try:
-        # Imported only here: the local stack is not part of the Lambda layer.
-        from logthread_local.devserver import run
-    except ImportError as exc:
-        print(
-            f"logthread dev: the local stack is not installed ({exc}); "
-            "run it from a checkout after `make venv`",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    return run(
-        port=args.port,
-        slack_token=args.slack_token,
-        signing_secret=args.signing_secret,
-        channel=args.channel,
-        config_path=args.config,
-        empty=args.empty,
-        verbose=args.verbose,
-    )
-
-
-def add_dev_command(commands: Any) -> None:
-    """Register ``dev``: logthread end to end on this machine, with a web page."""
-    p = commands.add_parser(
-        "dev",
-        help="run the bot locally (moto as AWS, a Slack stand-in) with a web page",
-        description="Run logthread on this machine: moto as AWS, a Slack stand-in shown as a "
-        "web page where you can type /logsearch, click the buttons, add log lines and fire "
-        "alarms. With --slack-token, --signing-secret and --channel it posts to that real "
-        "workspace instead and prints the local ingress URL to expose through a tunnel.",
-    )
-    p.add_argument("--port", type=int, default=0, help="the page's port (default: a free one)")
-    p.add_argument("--slack-token", default="", help="a bot token: post to that real workspace")
-    p.add_argument("--signing-secret", default="", help="the Slack app's signing secret")
-    p.add_argument("--channel", default="", help="channel id for alarms (default: C0ALERTS)")
-    p.add_argument("--config", default="", help="a logthread config file (YAML or JSON)")
-    p.add_argument("--empty", action="store_true", help="start without the seed's logs and alarm")
-    p.add_argument("--verbose", action="store_true", help="show the functions' own logs")
-    p.set_defaults(handler=run_dev)
-
-
 # Each entry adds one subcommand (and sets ``handler``); later commands append here.
-COMMANDS: list[Callable[[Any], None]] = [add_search_command, add_dev_command, add_replay_command]
+COMMANDS: list[Callable[[Any], None]] = [add_search_command, add_replay_command]
+# Subcommands the core does not own (``logthread dev`` comes with the local stack in a
+# checkout) register a function like the ones above under this entry-point group.
+PLUGIN_GROUP = "logthread.commands"
+
+
+def plugin_commands() -> list[Callable[[Any], None]]:
+    """The subcommands installed packages register under :data:`PLUGIN_GROUP`."""
+    from importlib.metadata import entry_points
+
+    found: list[Callable[[Any], None]] = []
+    for entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        try:
+            found.append(entry.load())
+        except Exception as exc:  # a broken plugin must not take the core commands down
+            print(f"logthread: skipping the {entry.name!r} command: {exc}", file=sys.stderr)
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"logthread {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in COMMANDS:
+    for add in [*COMMANDS, *plugin_commands()]:
         add(commands)
     return parser
 

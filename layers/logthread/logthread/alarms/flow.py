@@ -20,6 +20,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -448,23 +449,9 @@ def _worth_summing_up(discovery: Discovery) -> bool:
     )
 
 
-def _uploader(chat: Any, channel: str, ts: str, rendered: Any) -> Callable[[], str]:
-    def upload() -> str:
-        return str(
-            chat.upload(
-                channel,
-                ts,
-                filename=rendered.filename,
-                content=rendered.full_log,
-                title=f"Full log ({rendered.total_lines:,} lines)",
-            )
-        )
-
-    return upload
-
-
 def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool = False) -> None:
     """Everything that goes under the alarm message."""
+    from logthread.slack.publish import upload_full_log
     from logthread.slack.search_render import render_search
 
     chat, alarm = run.deps.chat, run.alarm
@@ -493,7 +480,7 @@ def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool 
         message = Message(rendered.thread_text, list(rendered.thread_blocks))
         run.post(f"request#{rid}", channel, message, ts)
         if rendered.full_log is not None:
-            run.once(f"file#{rid}", _uploader(chat, channel, ts, rendered))
+            run.once(f"file#{rid}", partial(upload_full_log, chat, channel, ts, rendered))
     if findings.results or alarm.state not in ("ALARM", ""):
         return
     # Say so when nothing was found: always for a CloudWatch alarm, and for custom or

@@ -123,25 +123,31 @@ class ChatError(Exception):
 
 
 class Chat(ABC):
-    """Where logthread talks. ``blocks`` are slack_sdk Block models or plain dicts."""
+    """Where logthread talks. ``blocks`` are slack_sdk Block models or plain dicts.
 
-    @abstractmethod
+    Each method names its Slack call and arguments once and hands them to
+    :meth:`invoke`, the one method a chat implements; so a wrapper (the
+    dead-letter deferral) or a replay handles every call the same way.
+    """
+
     def post(
         self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
     ) -> str:
         """Post a message (in the thread ``thread_ts`` if given); return its ts."""
+        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        return str(self.invoke("post", args))
 
-    @abstractmethod
     def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
         """Replace the text and blocks of message ``ts``."""
+        self.invoke("update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})
 
-    @abstractmethod
     def post_ephemeral(
         self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
     ) -> None:
         """Post a message only ``user`` sees."""
+        args = {"channel": channel, "user": user, "text": text, "blocks": blocks}
+        self.invoke("post_ephemeral", args)
 
-    @abstractmethod
     def respond(
         self,
         response_url: str,
@@ -152,12 +158,35 @@ class Chat(ABC):
         replace_original: bool = False,
     ) -> None:
         """Answer through a slash command's or an interaction's ``response_url``."""
+        args = {
+            "response_url": response_url,
+            "text": text,
+            "blocks": blocks,
+            "response_type": response_type,
+            "replace_original": replace_original,
+        }
+        self.invoke("respond", args)
 
-    @abstractmethod
     def upload(
         self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
     ) -> str:
         """Upload ``content`` as a file shared in the thread; return the file id."""
+        args = {
+            "channel": channel,
+            "thread_ts": thread_ts,
+            "filename": filename,
+            "content": content,
+            "title": title,
+        }
+        return str(self.invoke("upload", args))
+
+    @abstractmethod
+    def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
+        """Make one call (``post``, ``update``, ``post_ephemeral``, ``respond``, ``upload``).
+
+        Returns the ts of a post, the file id of an upload, None otherwise; raises
+        :class:`ChatError` when Slack refused or could not be reached.
+        """
 
 
 class SlackChat(Chat):
@@ -172,7 +201,19 @@ class SlackChat(Chat):
         self.client = web_client
         self.pacer = pacer or ChannelPacer()
 
-    def post(
+    def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
+        calls: dict[str, Callable[..., Any]] = {
+            "post": self._post,
+            "update": self._update,
+            "post_ephemeral": self._post_ephemeral,
+            "respond": self._respond,
+            "upload": self._upload,
+        }
+        if operation not in calls:
+            raise ValueError(f"not a chat operation: {operation!r}")
+        return calls[operation](**arguments)
+
+    def _post(
         self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
     ) -> str:
         args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
@@ -194,7 +235,7 @@ class SlackChat(Chat):
         )
         return str(resp["ts"])
 
-    def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
+    def _update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
         args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
         self._call(
             "update",
@@ -202,7 +243,7 @@ class SlackChat(Chat):
             lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
         )
 
-    def post_ephemeral(
+    def _post_ephemeral(
         self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
     ) -> None:
         args = {"channel": channel, "user": user, "text": text, "blocks": blocks}
@@ -214,7 +255,7 @@ class SlackChat(Chat):
             ),
         )
 
-    def respond(
+    def _respond(
         self,
         response_url: str,
         *,
@@ -274,7 +315,7 @@ class SlackChat(Chat):
         api = urlsplit(self.client.base_url)
         return (parts.scheme, parts.netloc) == (api.scheme, api.netloc) and bool(parts.netloc)
 
-    def upload(
+    def _upload(
         self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
     ) -> str:
         args = {

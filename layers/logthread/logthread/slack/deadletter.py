@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from logthread.slack.chat import Blocks, Chat, ChatError, _plain
+from logthread.slack.chat import Chat, ChatError, _plain
 
 QUEUE_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
 KIND = "logthread.slack.deadletter"
@@ -43,6 +43,8 @@ VERSION = 1
 MAX_LETTER_BYTES = 240_000
 # The channel errors post_search answers through response_url instead.
 HANDLED_BY_CALLER = frozenset({"not_in_channel", "channel_not_found"})
+# The calls that make up an answer in the channel; the rest only reach the requester.
+DEFERRABLE = frozenset({"post", "update", "upload"})
 
 
 REF_PREFIX = "$deadletter:"
@@ -264,49 +266,11 @@ class DeferringChat(Chat):
         )
         return "" if operation == "upload" else (ref or None)
 
-    def post(
-        self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
-    ) -> str:
-        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
-        return str(self._run("post", args, lambda: self.chat.post(**args)))  # type: ignore[arg-type]
-
-    def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
-        args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
-        self._run("update", args, lambda: self.chat.update(**args))  # type: ignore[arg-type]
-
-    def upload(
-        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
-    ) -> str:
-        args = {
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "filename": filename,
-            "content": content,
-            "title": title,
-        }
-        return str(self._run("upload", args, lambda: self.chat.upload(**args)))
-
-    def post_ephemeral(
-        self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
-    ) -> None:
-        self.chat.post_ephemeral(channel, user, text=text, blocks=blocks)
-
-    def respond(
-        self,
-        response_url: str,
-        *,
-        text: str,
-        blocks: Blocks | None = None,
-        response_type: str = "ephemeral",
-        replace_original: bool = False,
-    ) -> None:
-        self.chat.respond(
-            response_url,
-            text=text,
-            blocks=blocks,
-            response_type=response_type,
-            replace_original=replace_original,
-        )
+    def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
+        if operation not in DEFERRABLE:
+            # Only the requester sees these; there is no answer to keep whole.
+            return self.chat.invoke(operation, arguments)
+        return self._run(operation, arguments, lambda: self.chat.invoke(operation, arguments))
 
 
 # -- replay ------------------------------------------------------------------------------------

@@ -118,9 +118,13 @@ def respond_instead(
     chat.respond(response_url, text=text, blocks=blocks, response_type="in_channel")
 
 
-def _attach(chat: Chat, channel: str, thread_ts: str, rendered: RenderedSearch) -> None:
+def upload_full_log(chat: Chat, channel: str, thread_ts: str, rendered: RenderedSearch) -> str:
+    """Attach a cut timeline's whole log to the thread as a file; return the file id.
+
+    The one upload path for search results, the alarm's failing requests included.
+    """
     assert rendered.full_log is not None
-    try:
+    return str(
         chat.upload(
             channel,
             thread_ts,
@@ -128,6 +132,12 @@ def _attach(chat: Chat, channel: str, thread_ts: str, rendered: RenderedSearch) 
             content=rendered.full_log,
             title=f"Full log ({rendered.total_lines:,} lines)",
         )
+    )
+
+
+def _attach(chat: Chat, channel: str, thread_ts: str, rendered: RenderedSearch) -> None:
+    try:
+        upload_full_log(chat, channel, thread_ts, rendered)
     except ChatError as exc:
         # The timeline is already posted; a missing file must not lose it.
         logger.warning("full log upload failed: %s", exc.code)

@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
+from logthread.slack.deadletter import DeadLetters, DeferringChat
 from logthread.tasks import AlarmRescan, SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.inbox import Delivery, Notification, Unreadable, decode, is_ours
@@ -67,13 +68,11 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
         return _dispatch(delivery, deps)
     # Slack calls that still fail once the answer's parent is up are collected and
     # dead-lettered (logthread.slack.deadletter has the rule), not retried with the delivery.
-    from logthread.slack.deadletter import DeferringChat
-
     chat = DeferringChat(deps.chat, context={"subject": subject or "", "message": body[:500]})
     try:
         return _dispatch(delivery, replace(deps, chat=chat))
     finally:
-        _send_letter(chat, deps)
+        _send_letter(chat, deps.dead_letters)
 
 
 def _from_task_topic(topic_arn: str, deps: WorkerDeps) -> bool:
@@ -97,13 +96,13 @@ def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
     return handle_notification(delivery.body, delivery.subject, deps)
 
 
-def _send_letter(chat: Any, deps: WorkerDeps) -> None:
+def _send_letter(chat: DeferringChat, dead_letters: DeadLetters) -> None:
     letter = chat.letter
     if letter is None:
         return
     where = {"letter_id": letter.id, "calls": len(letter.calls), "error": letter.error}
     try:
-        deps.dead_letters.send(letter)
+        dead_letters.send(letter)
     except Exception:
         # The letter's content is in the log line, so it survives even this; the raise
         # fails the delivery so the worker's own dead-letter queue gets the event too.

@@ -11,12 +11,17 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from logthread.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+
+    from logthread.alarms.episodes import EpisodeStore
     from logthread.slack.chat import Chat
+    from logthread.slack.deadletter import DeadLetters
 
 
 @dataclass(slots=True)
@@ -48,14 +53,14 @@ class WorkerDeps:
         from it, since only the ingress may publish there ("" = from any topic).
     """
 
-    logs: Any
+    logs: CloudWatchLogsClient
     chat: Chat
     config: Config
-    store: Any = None
+    store: EpisodeStore | None = None
     now: Callable[[], float] = time.time
     remaining_ms: Callable[[], int] | None = None
-    cloudwatch: Any = None
-    dead_letters: Any = None
+    cloudwatch: CloudWatchClient | None = None
+    dead_letters: DeadLetters | None = None
     task_topic_arn: str = ""
 
     def now_ms(self) -> int:
