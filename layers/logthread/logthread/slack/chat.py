@@ -202,7 +202,7 @@ class SlackChat(Chat):
         self.pacer = pacer or ChannelPacer()
 
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
-        calls: dict[str, Callable[..., Any]] = {
+        calls: dict[str, Callable[[dict[str, Any]], Any]] = {
             "post": self._post,
             "update": self._update,
             "post_ephemeral": self._post_ephemeral,
@@ -211,22 +211,19 @@ class SlackChat(Chat):
         }
         if operation not in calls:
             raise ValueError(f"not a chat operation: {operation!r}")
-        return calls[operation](**arguments)
+        return calls[operation](arguments)
 
-    def _post(
-        self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
-    ) -> str:
-        args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+    def _post(self, args: dict[str, Any]) -> str:
         resp = self.pacer.run(
-            channel,
+            args["channel"],
             lambda: self._call(
                 "post",
                 args,
                 lambda: self.client.chat_postMessage(
-                    channel=channel,
-                    text=text,
-                    blocks=blocks,
-                    thread_ts=thread_ts or None,
+                    channel=args["channel"],
+                    text=args["text"],
+                    blocks=args.get("blocks"),
+                    thread_ts=args.get("thread_ts") or None,
                     # A CloudWatch link would unfurl into a login page preview.
                     unfurl_links=False,
                     unfurl_media=False,
@@ -235,42 +232,14 @@ class SlackChat(Chat):
         )
         return str(resp["ts"])
 
-    def _update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
-        args = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
-        self._call(
-            "update",
-            args,
-            lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
-        )
+    def _update(self, args: dict[str, Any]) -> None:
+        self._call("update", args, lambda: self.client.chat_update(**args))
 
-    def _post_ephemeral(
-        self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
-    ) -> None:
-        args = {"channel": channel, "user": user, "text": text, "blocks": blocks}
-        self._call(
-            "post_ephemeral",
-            args,
-            lambda: self.client.chat_postEphemeral(
-                channel=channel, user=user, text=text, blocks=blocks
-            ),
-        )
+    def _post_ephemeral(self, args: dict[str, Any]) -> None:
+        self._call("post_ephemeral", args, lambda: self.client.chat_postEphemeral(**args))
 
-    def _respond(
-        self,
-        response_url: str,
-        *,
-        text: str,
-        blocks: Blocks | None = None,
-        response_type: str = "ephemeral",
-        replace_original: bool = False,
-    ) -> None:
-        args = {
-            "response_url": response_url,
-            "text": text,
-            "blocks": blocks,
-            "response_type": response_type,
-            "replace_original": replace_original,
-        }
+    def _respond(self, args: dict[str, Any]) -> None:
+        response_url = args["response_url"]
         if not self._trusted_response_url(response_url):
             # A task reaching the worker past the ingress could name any URL: the answer
             # (log lines) goes only to Slack's own hooks, or the API origin in use.
@@ -289,12 +258,7 @@ class SlackChat(Chat):
         )
 
         def send() -> Any:
-            resp = webhook.send(
-                text=text,
-                blocks=blocks,
-                response_type=response_type,
-                replace_original=replace_original,
-            )
+            resp = webhook.send(**{k: v for k, v in args.items() if k != "response_url"})
             if resp.status_code != 200:
                 code = (resp.body or "").strip() or f"http_{resp.status_code}"
                 raise ChatError(
@@ -315,26 +279,11 @@ class SlackChat(Chat):
         api = urlsplit(self.client.base_url)
         return (parts.scheme, parts.netloc) == (api.scheme, api.netloc) and bool(parts.netloc)
 
-    def _upload(
-        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
-    ) -> str:
-        args = {
-            "channel": channel,
-            "thread_ts": thread_ts,
-            "filename": filename,
-            "content": content,
-            "title": title,
-        }
+    def _upload(self, args: dict[str, Any]) -> str:
         resp = self._call(
             "upload",
             args,
-            lambda: self.client.files_upload_v2(
-                channel=channel,
-                thread_ts=thread_ts or None,
-                filename=filename,
-                content=content,
-                title=title,
-            ),
+            lambda: self.client.files_upload_v2(**{**args, "thread_ts": args["thread_ts"] or None}),
         )
         file = resp.get("file") or (resp.get("files") or [{}])[0]
         return str(file.get("id", ""))
