@@ -110,7 +110,9 @@ def test_close_is_won_once_and_retries_of_the_winner_succeed(store: EpisodeStore
 
 
 def test_a_closed_episode_lets_the_next_alarm_open_a_new_one(store: EpisodeStore) -> None:
-    _claim(store, "n1")
+    # The times are in order (ALARM at 1, OK at 2, ALARM at 3): an OK only closes an
+    # episode that started before it.
+    _claim(store, "n1", started_ms=1)
     store.set_ts(KEY, owner="n1", ts="1.1")
     store.close(KEY, by="ok1", ended_ms=2)
     episode, opened = _claim(store, "n3", started_ms=3)

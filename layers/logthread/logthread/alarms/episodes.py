@@ -56,6 +56,13 @@ class Episode:
         Requests already threaded, so repeats don't post them twice.
     claimed_at:
         Epoch seconds of the claim (for stale-claim takeover).
+    latest_ms:
+        The newest ALARM the thread shows (a repeat's change time), so an OK
+        older than it does not resolve the message.
+
+    An *orphan* is the record of an OK that came with no episode to close (its
+    ALARM late, lost, or from before the bot): closed, ``started_ms`` 0, ``ts``
+    its own message, ``body`` the OK; a late ALARM adopts it.
     """
 
     key: str
@@ -70,10 +77,17 @@ class Episode:
     subject: str = ""
     request_ids: tuple[str, ...] = ()
     claimed_at: float = 0.0
+    latest_ms: int = 0
+    resolved_body: str = ""
+    resolved_subject: str = ""
 
     @property
     def is_open(self) -> bool:
         return self.state == OPEN
+
+    @property
+    def orphan(self) -> bool:
+        return self.state == CLOSED and not self.started_ms
 
 
 def _s(value: str) -> dict[str, str]:
@@ -162,9 +176,16 @@ class EpisodeStore:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(id) OR #state = :closed OR #exp < :now",
+                # A closed episode gives way only to an ALARM newer than its end: a late
+                # ALARM must not reopen what a newer OK resolved.
+                ConditionExpression="attribute_not_exists(id) OR #exp < :now"
+                " OR (#state = :closed AND ended_ms < :started)",
                 ExpressionAttributeNames={"#state": "state", "#exp": "expiration"},
-                ExpressionAttributeValues={":closed": _s(CLOSED), ":now": _n(now)},
+                ExpressionAttributeValues={
+                    ":closed": _s(CLOSED),
+                    ":now": _n(now),
+                    ":started": _n(started_ms),
+                },
             )
             return _episode(item), True
         except ClientError as exc:
@@ -243,13 +264,128 @@ class EpisodeStore:
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression="SET #state = :closed, ended_ms = :ended, closed_by = :by, #exp = :exp",
-                ConditionExpression="#state = :open OR closed_by = :by",
+                # Only an OK newer than every ALARM the thread shows resolves it.
+                ConditionExpression="(#state = :open AND started_ms <= :ended"
+                " AND (attribute_not_exists(latest_ms) OR latest_ms <= :ended)) OR closed_by = :by",
                 ExpressionAttributeNames={"#state": "state", "#exp": "expiration"},
                 ExpressionAttributeValues={
                     ":closed": _s(CLOSED),
                     ":open": _s(OPEN),
                     ":ended": _n(ended_ms),
                     ":by": _s(by),
+                    ":exp": _n(now + self.ttl_seconds),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"])
+
+    def abandon(self, key: str, *, owner: str) -> None:
+        """Forget the episode ``owner`` opened (its message's ts can't be known).
+
+        The next notification then opens a thread Slack can find. Only the owner's
+        claim is removed: a newer episode someone else opened is left alone.
+        """
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def note_alarm(self, key: str, change_ms: int) -> None:
+        """Remember that the open episode's thread shows an ALARM changed at ``change_ms``."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET latest_ms = :t",
+                ConditionExpression="attribute_exists(id)"
+                " AND (attribute_not_exists(latest_ms) OR latest_ms < :t)",
+                ExpressionAttributeValues={":t": _n(change_ms)},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def claim_orphan(
+        self, key: str, *, owner: str, channel: str, ended_ms: int, body: str, subject: str
+    ) -> tuple[Episode, bool]:
+        """Record an OK that found no episode (see :attr:`Episode.orphan`).
+
+        Returns ``(record, True)`` when this call (or an earlier attempt of ``owner``)
+        wrote it, otherwise ``(whatever is there now, False)``.
+        """
+        now = self.now()
+        item = {
+            "id": _s(f"episode#{key}"),
+            "key": _s(key),
+            "owner": _s(owner),
+            "channel": _s(channel),
+            "started_ms": _n(0),
+            "state": _s(CLOSED),
+            "ended_ms": _n(ended_ms),
+            "closed_by": _s(owner),
+            "body": _s(body[:MAX_BODY_CHARS]),
+            "subject": _s(subject),
+            "claimed_at": _n(now),
+            "expiration": _n(now + self.ttl_seconds),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="attribute_not_exists(id) OR #exp < :now",
+                ExpressionAttributeNames={"#exp": "expiration"},
+                ExpressionAttributeValues={":now": _n(now)},
+            )
+            return _episode(item), True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        current = self.get(key)
+        if current is None:
+            return self.claim_orphan(
+                key, owner=owner, channel=channel, ended_ms=ended_ms, body=body, subject=subject
+            )
+        return current, current.owner == owner
+
+    def adopt(self, key: str, *, started_ms: int, body: str, subject: str) -> Episode | None:
+        """Make an orphan OK the episode of a late ALARM changed at ``started_ms``.
+
+        The record keeps its message (``ts``) and its end; ``body`` becomes the
+        ALARM's and ``resolved_body`` the OK's. None if it is no orphan any more
+        (another delivery adopted it first, with an earlier ALARM).
+        """
+        current = self.get(key)
+        if current is not None and current.started_ms == started_ms and current.resolved_body:
+            return current  # adopted by this ALARM already (a retried delivery)
+        if current is None or not current.orphan or started_ms > (current.ended_ms or 0):
+            return None
+        now = self.now()
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET started_ms = :started, body = :body, subject = :subject,"
+                " resolved_body = :ok_body, resolved_subject = :ok_subject, #exp = :exp",
+                ConditionExpression="started_ms = :zero AND ended_ms >= :started",
+                ExpressionAttributeNames={"#exp": "expiration"},
+                ExpressionAttributeValues={
+                    ":started": _n(started_ms),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
+                    ":ok_body": _s(current.body),
+                    ":ok_subject": _s(current.subject),
+                    ":zero": _n(0),
                     ":exp": _n(now + self.ttl_seconds),
                 },
                 ReturnValues="ALL_NEW",
@@ -311,4 +447,7 @@ def _episode(item: dict[str, Any]) -> Episode:
         subject=s("subject"),
         request_ids=tuple(sorted(item.get("request_ids", {}).get("SS", []))),
         claimed_at=float(n("claimed_at") or 0),
+        latest_ms=n("latest_ms") or 0,
+        resolved_body=str(item.get("resolved_body", {}).get("S", "")),
+        resolved_subject=s("resolved_subject"),
     )

@@ -10,8 +10,11 @@
   is retried in full; every Slack post is then a *step* recorded in the store
   with its ts right after it is made, so the retry skips what was posted and
   continues where it stopped.
-- Episodes are claimed with conditional writes (:class:`logthread.alarms.episodes.EpisodeStore`),
-  so two different notifications racing for the same alarm open one thread.
+- What a notification does to its alarm's episode is decided by its
+  ``StateChangeTime``, not by when it arrived (:mod:`logthread.alarms.lifecycle`),
+  and each transition is a conditional write
+  (:class:`logthread.alarms.episodes.EpisodeStore`): two notifications racing for
+  the same alarm open one thread, and a late one never shows a wrong state.
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from logthread.alarms.discover import (
     find_failures,
     plan,
 )
+from logthread.alarms.episodes import Episode
 from logthread.alarms.extract import extract_ids
+from logthread.alarms.lifecycle import Transition, decide
 from logthread.alarms.parse import UNNAMED, Alarm, parse
 from logthread.alarms.replies import (
     already_threaded_reply,
@@ -217,22 +222,66 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
         and alarm.source in ("cloudwatch", "eventbridge")
         and alarm.name not in ("", UNNAMED)
     )
-    if episodic and alarm.state == "ALARM":
-        run.rescan_key = alarm.episode_key
-        return _on_alarm(run, channel)
-    if episodic and store is not None and alarm.state in ("OK", "INSUFFICIENT_DATA"):
-        episode = store.get(alarm.episode_key)
-        if episode is not None and (episode.is_open or episode.closed_by == run.key):
-            if not episode.ts:
-                raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
-            if alarm.state == "OK":
-                return _on_ok(run, episode)
-            ts = run.post("transition", episode.channel, transition_reply(alarm), episode.ts)
-            return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
+    if episodic and alarm.state in ("ALARM", "OK", "INSUFFICIENT_DATA"):
+        return _episode_step(run, channel)
     return _standalone(run, channel)
 
 
-def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
+# How often a delivery re-reads the episode after losing a conditional write to another.
+MAX_DECISIONS = 4
+
+
+def _episode_step(run: Run, channel: str) -> dict[str, Any]:
+    """Carry out the transition :func:`~logthread.alarms.lifecycle.decide` picks.
+
+    A transition whose conditional write loses to another delivery is decided
+    again on what that delivery wrote.
+    """
+    alarm, store = run.alarm, run.store
+    change_ms = alarm.state_change_ms or run.deps.now_ms()
+    for _ in range(MAX_DECISIONS):
+        episode = store.get(alarm.episode_key)
+        decision = decide(episode, alarm.state, change_ms)
+        logger.info(
+            "episode transition",
+            extra={
+                "alarm": alarm.name,
+                "transition": decision.transition.value,
+                "why": decision.why,
+            },
+        )
+        done = _carry_out(decision.transition, run, channel, episode, change_ms)
+        if done is not None:
+            return done
+    raise EpisodeBusy(f"the episode of {alarm.name!r} keeps changing; retry")
+
+
+def _carry_out(
+    transition: Transition, run: Run, channel: str, episode: Episode | None, change_ms: int
+) -> dict[str, Any] | None:
+    if transition is Transition.OPEN:
+        run.rescan_key = run.alarm.episode_key
+        return _on_alarm(run, channel)
+    if transition is Transition.STANDALONE:
+        return _standalone(run, channel)
+    if transition is Transition.STANDALONE_OK:
+        return _on_orphan_ok(run, channel, change_ms)
+    if transition is Transition.OPEN_RESOLVED:
+        return _on_late_alarm(run, change_ms)
+    assert episode is not None
+    if not episode.ts:
+        raise EpisodeBusy(f"the message for {run.alarm.name!r} is being posted")
+    if transition is Transition.REPEAT:
+        run.rescan_key = run.alarm.episode_key
+        return _on_alarm(run, channel)
+    if transition is Transition.RESOLVE:
+        return _on_ok(run, episode)
+    reply = transition_reply(run.alarm, started_ms=episode.started_ms or None)
+    ts = run.post("transition", episode.channel, reply, episode.ts)
+    return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
+
+
+def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
     alarm, store = run.alarm, run.store
     episode, opened = store.claim(
         alarm.episode_key,
@@ -254,20 +303,24 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
         ts = episode.ts or run.post("alarm", channel, message)
         if is_deferred(ts):
             # The alarm message timed out: it may be in Slack, but its ts is unknown. Its
-            # thread goes into the same dead letter, and the episode is closed so the next
-            # ALARM opens a thread Slack can find instead of replying under a placeholder.
+            # thread goes into the same dead letter, and the episode is forgotten so the
+            # next notification opens a thread Slack can find instead of replying under a
+            # placeholder.
             _thread(run, channel, ts, findings)
-            store.close(alarm.episode_key, by=run.key, ended_ms=run.deps.now_ms())
+            store.abandon(alarm.episode_key, owner=run.key)
             return {"action": "deferred", "channel": channel, "ts": ts, "requests": findings.ids}
         if not episode.ts:
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
         _thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
         return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
+    if not episode.is_open:
+        return None  # a newer OK closed it meanwhile: decide again
     if not episode.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     # Still in alarm: reply in the open thread, with requests it doesn't show yet.
     channel, ts = episode.channel, episode.ts
+    store.note_alarm(alarm.episode_key, alarm.state_change_ms or run.deps.now_ms())
     run.post("transition", channel, transition_reply(alarm, started_ms=episode.started_ms), ts)
     known = set(episode.request_ids)
     findings = _investigate(run, known=known)
@@ -279,26 +332,13 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any]:
     return {"action": "repeated", "channel": channel, "ts": ts, "requests": findings.ids}
 
 
-def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
+def _on_ok(run: Run, episode: Any) -> dict[str, Any] | None:
     alarm = run.alarm
     ended = alarm.state_change_ms or run.deps.now_ms()
     closed = run.store.close(alarm.episode_key, by=run.key, ended_ms=ended)
-    if closed is None:  # another OK for the same episode won the race
-        return {"action": "already-resolved", "channel": episode.channel, "ts": episode.ts}
-    original = parse(closed.body, closed.subject)
-    resolved = alarm_message(
-        original,
-        resolved_by=alarm,
-        started_ms=closed.started_ms,
-        found_ids=closed.request_ids,
-        redactor=run.redactor,
-    )
-
-    def update() -> str:
-        run.deps.chat.update(closed.channel, closed.ts, text=resolved.text, blocks=resolved.blocks)
-        return closed.ts
-
-    run.once("resolved", update)
+    if closed is None:  # another delivery changed the episode first: decide again
+        return None
+    _show_resolved(run, closed, parse(closed.body, closed.subject), alarm)
     run.post(
         "transition",
         closed.channel,
@@ -306,6 +346,69 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any]:
         closed.ts,
     )
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
+
+
+def _show_resolved(run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm) -> None:
+    """Edit the episode's message into its resolved form (once per notification)."""
+    resolved = alarm_message(
+        alarm,
+        resolved_by=resolved_by,
+        started_ms=episode.started_ms,
+        found_ids=episode.request_ids,
+        redactor=run.redactor,
+    )
+
+    def update() -> str:
+        run.deps.chat.update(
+            episode.channel, episode.ts, text=resolved.text, blocks=resolved.blocks
+        )
+        return episode.ts
+
+    run.once("resolved", update)
+
+
+def _on_orphan_ok(run: Run, channel: str, change_ms: int) -> dict[str, Any] | None:
+    """An OK with no episode: its own message, remembered for a late ALARM to adopt."""
+    alarm, store = run.alarm, run.store
+    record, mine = store.claim_orphan(
+        alarm.episode_key,
+        owner=run.key,
+        channel=channel,
+        ended_ms=change_ms,
+        body=alarm.raw,
+        subject=alarm.subject,
+    )
+    if not mine:
+        return None  # an ALARM (or another OK) got there first: decide again
+    message = alarm_message(alarm, redactor=run.redactor)
+    ts = record.ts or run.post("alarm", channel, message)
+    if not record.ts and not is_deferred(ts):
+        store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
+    return {"action": "posted", "channel": channel, "ts": ts, "requests": []}
+
+
+def _on_late_alarm(run: Run, change_ms: int) -> dict[str, Any] | None:
+    """An ALARM whose OK came first: that OK's message becomes the resolved episode."""
+    alarm, store = run.alarm, run.store
+    episode = store.adopt(
+        alarm.episode_key, started_ms=change_ms, body=alarm.raw, subject=alarm.subject
+    )
+    if episode is None:
+        return None
+    if not episode.ts:
+        raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
+    findings = _investigate(run)
+    ok = parse(episode.resolved_body, episode.resolved_subject)
+    episode = replace(episode, request_ids=tuple(findings.ids))
+    _show_resolved(run, episode, alarm, ok)
+    _thread(run, episode.channel, episode.ts, findings)
+    store.add_request_ids(alarm.episode_key, findings.ids)
+    return {
+        "action": "resolved-late",
+        "channel": episode.channel,
+        "ts": episode.ts,
+        "requests": findings.ids,
+    }
 
 
 def _on_rescan(again: AlarmRescan, deps: Any, store: Any, key: str) -> dict[str, Any]:
