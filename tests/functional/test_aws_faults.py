@@ -108,3 +108,20 @@ def test_an_insights_query_that_never_completes_is_stopped(
     assert proxy.count("GetQueryResults", "running") >= 1
     # Rows seen while it ran are kept (CloudWatch returns them before completion).
     assert result.found == keep_rows
+
+
+def test_throttled_while_listing_log_groups_is_partial_with_nothing_searched(
+    proxy: FaultProxy,
+) -> None:
+    proxy.throttle("DescribeLogGroups", rate=1.0)
+    result = search(
+        logs_via(proxy), SearchQuery(RID, log_groups=("/aws/lambda/",), deadline_seconds=3.0)
+    )
+    assert result.partial and not result.found
+    assert result.partial_reason == "deadline (ThrottlingException) while listing log groups"
+    assert result.log_groups_searched == [] and result.path == "filter"
+    assert result.window is not None
+    assert proxy.count("FilterLogEvents") == 0
+    assert (
+        1 <= proxy.count("DescribeLogGroups", "throttle") == result.api_calls["DescribeLogGroups"]
+    )

@@ -238,6 +238,13 @@ def test_unknown_lines_stay_raw(line: str) -> None:
     assert r.kind == "raw" and r.message == line and r.raw == line and r.timestamp == 9
 
 
+def test_unknown_json_object_stays_raw_but_keeps_its_own_time() -> None:
+    line = json.dumps({"timestamp": T, "not": "a log record"})
+    r = parse_line(line)
+    assert (r.kind, r.message, r.timestamp) == ("raw", line, T_MS)
+    assert parse_line(line, timestamp=9).timestamp == 9  # the event's own time wins
+
+
 def test_parse_event_carries_cloudwatch_fields() -> None:
     event = {
         "logStreamName": "2024/05/01/[$LATEST]abc",

@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -153,22 +153,68 @@ def _number(value: Any, key: str, default: float, *, minimum: float = 0) -> floa
     return value
 
 
+# The lowest value each limit accepts; its type is that of its default in Limits.
+_LIMIT_MINIMUMS: dict[str, float] = {
+    "requests_per_alarm": 1,
+    "max_lines": 1,
+    "context_lines": 0,
+    "search_deadline_seconds": 1,
+    "lookback_days": 1,
+    "episode_ttl_days": 1,
+    "window_margin_seconds": 0,
+    "slack_posts_per_second_per_channel": 0.01,
+}
+
+
 def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
-    """Validate a parsed config document; ``env`` fills defaults (DEFAULT_CHANNEL...)."""
+    """Validate a parsed config document.
+
+    Parameters
+    ----------
+    data:
+        The document, as :func:`parse_document` (or ``json.loads``) returns it.
+    env:
+        Fills what the document leaves out: ``DEFAULT_CHANNEL`` and
+        ``ALLOWED_LOG_GROUP_PREFIX``. Defaults to ``os.environ``.
+
+    Returns
+    -------
+    Config
+
+    Raises
+    ------
+    ConfigError
+        At the first bad key, named in the message. Sections are checked in
+        this order: routes, request_id_rules, log_groups, access, limits,
+        redaction, default_channel.
+    """
     env = os.environ if env is None else env
     data = _mapping(data, "config", _TOP_KEYS)
+    # Keyword arguments are evaluated in order: that order decides which error is reported.
+    return Config(
+        routes=_routes(data.get("routes")),
+        request_id_rules=_id_rules(data.get("request_id_rules")),
+        log_groups=_group_mappings(data.get("log_groups")),
+        access=_access(data.get("access"), env),
+        limits=_limits(data.get("limits")),
+        redaction=_redaction(data.get("redaction")),
+        default_channel=_default_channel(data, env),
+    )
 
-    routes = tuple(
+
+def _routes(value: Any) -> tuple[Route, ...]:
+    return tuple(
         Route(
             _str(r.get("alarm"), f"routes[{i}].alarm"),
             _str(r.get("channel"), f"routes[{i}].channel"),
         )
-        for i, r in enumerate(_items(data.get("routes"), "routes", {"alarm", "channel"}))
+        for i, r in enumerate(_items(value, "routes", {"alarm", "channel"}))
     )
+
+
+def _id_rules(value: Any) -> tuple[IdRule, ...]:
     rules = []
-    for i, r in enumerate(
-        _items(data.get("request_id_rules"), "request_id_rules", {"alarm", "expression"})
-    ):
+    for i, r in enumerate(_items(value, "request_id_rules", {"alarm", "expression"})):
         expr = _str(r.get("expression"), f"request_id_rules[{i}].expression")
         try:
             jmespath.compile(expr)
@@ -177,22 +223,28 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
                 f"request_id_rules[{i}].expression: invalid jmespath: {exc}"
             ) from None
         rules.append(IdRule(str(r.get("alarm") or "*"), expr))
-    mappings = tuple(
+    return tuple(rules)
+
+
+def _group_mappings(value: Any) -> tuple[GroupMapping, ...]:
+    return tuple(
         GroupMapping(
             _str(m.get("alarm"), f"log_groups[{i}].alarm"),
             _str_list(m.get("log_groups"), f"log_groups[{i}].log_groups"),
         )
-        for i, m in enumerate(_items(data.get("log_groups"), "log_groups", {"alarm", "log_groups"}))
+        for i, m in enumerate(_items(value, "log_groups", {"alarm", "log_groups"}))
     )
 
-    a = _mapping(data.get("access"), "access", {"teams", "channels", "users", "log_group_prefixes"})
+
+def _access(value: Any, env: Mapping[str, str]) -> Access:
+    a = _mapping(value, "access", {"teams", "channels", "users", "log_group_prefixes"})
     prefixes = a.get("log_group_prefixes")
     if prefixes is None and env.get("ALLOWED_LOG_GROUP_PREFIX"):
         prefixes = [env["ALLOWED_LOG_GROUP_PREFIX"]]
     if prefixes is not None and not prefixes:
         # An empty list would leave nothing to refuse: every log group would pass.
         raise ConfigError("access.log_group_prefixes: must name at least one prefix")
-    access = Access(
+    return Access(
         teams=_str_list(a.get("teams"), "access.teams"),
         channels=_str_list(a.get("channels"), "access.channels"),
         users=_str_list(a.get("users"), "access.users"),
@@ -201,78 +253,40 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         else Access().log_group_prefixes,
     )
 
-    d = Limits()
-    lim = _mapping(data.get("limits"), "limits", set(Limits.__slots__))
-    limits = Limits(
-        requests_per_alarm=int(
-            _number(
-                lim.get("requests_per_alarm"),
-                "limits.requests_per_alarm",
-                d.requests_per_alarm,
-                minimum=1,
-            )
-        ),
-        max_lines=int(_number(lim.get("max_lines"), "limits.max_lines", d.max_lines, minimum=1)),
-        context_lines=int(
-            _number(lim.get("context_lines"), "limits.context_lines", d.context_lines)
-        ),
-        search_deadline_seconds=float(
-            _number(
-                lim.get("search_deadline_seconds"),
-                "limits.search_deadline_seconds",
-                d.search_deadline_seconds,
-                minimum=1,
-            )
-        ),
-        lookback_days=int(
-            _number(lim.get("lookback_days"), "limits.lookback_days", d.lookback_days, minimum=1)
-        ),
-        episode_ttl_days=int(
-            _number(
-                lim.get("episode_ttl_days"),
-                "limits.episode_ttl_days",
-                d.episode_ttl_days,
-                minimum=1,
-            )
-        ),
-        window_margin_seconds=int(
-            _number(
-                lim.get("window_margin_seconds"),
-                "limits.window_margin_seconds",
-                d.window_margin_seconds,
-            )
-        ),
-        slack_posts_per_second_per_channel=float(
-            _number(
-                lim.get("slack_posts_per_second_per_channel"),
-                "limits.slack_posts_per_second_per_channel",
-                d.slack_posts_per_second_per_channel,
-                minimum=0.01,
-            )
-        ),
-    )
 
+def _limits(value: Any) -> Limits:
+    lim = _mapping(value, "limits", set(Limits.__slots__))
+    defaults = Limits()
+    values: dict[str, Any] = {}
+    for limit in fields(Limits):  # declared order: the first bad limit is the one reported
+        default = getattr(defaults, limit.name)
+        number = _number(
+            lim.get(limit.name),
+            f"limits.{limit.name}",
+            default,
+            minimum=_LIMIT_MINIMUMS[limit.name],
+        )
+        values[limit.name] = type(default)(number)
+    return Limits(**values)
+
+
+def _redaction(value: Any) -> tuple[RedactionPattern, ...]:
     patterns = []
-    for i, p in enumerate(_items(data.get("redaction"), "redaction", {"name", "regex"})):
+    for i, p in enumerate(_items(value, "redaction", {"name", "regex"})):
         regex = _str(p.get("regex"), f"redaction[{i}].regex")
         try:
             re.compile(regex)
         except re.error as exc:
             raise ConfigError(f"redaction[{i}].regex: invalid regular expression: {exc}") from None
         patterns.append(RedactionPattern(str(p.get("name") or f"custom-{i}"), regex))
+    return tuple(patterns)
 
+
+def _default_channel(data: Mapping[str, Any], env: Mapping[str, str]) -> str:
     default_channel = data.get("default_channel", env.get("DEFAULT_CHANNEL", ""))
     if default_channel:
         _str(default_channel, "default_channel")
-    return Config(
-        default_channel=str(default_channel or ""),
-        routes=routes,
-        request_id_rules=tuple(rules),
-        log_groups=mappings,
-        access=access,
-        limits=limits,
-        redaction=tuple(patterns),
-    )
+    return str(default_channel or "")
 
 
 def parse_document(text: str, source: str = "config") -> Mapping[str, Any]:

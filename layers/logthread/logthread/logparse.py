@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -156,71 +157,235 @@ def _with_exception(message: str, details: Any) -> str:
     return message
 
 
-def _parse_json(data: dict[str, Any], base: dict[str, Any]) -> LogRecord | None:
+# Where a line lives, plus the line as CloudWatch holds it: the LogRecord fields
+# every parser copies (``timestamp``, ``log_group``, ``log_stream``, ``event_id``, ``raw``).
+_Base = dict[str, Any]
+_LineParser = Callable[[str, _Base], LogRecord | None]
+_JsonParser = Callable[[dict[str, Any], _Base], LogRecord | None]
+
+
+def _stamped(base: _Base, text_time: str) -> _Base:
+    """``base`` with the time written in the line, when the event came without one."""
+    if base["timestamp"]:
+        return base
+    return {**base, "timestamp": iso_to_ms(text_time)}
+
+
+def _json_platform(data: dict[str, Any], base: _Base) -> LogRecord | None:
+    """A JSON-format platform record: ``{"type": "platform.report", "record": {...}}``."""
     kind_field = data.get("type")
-    if isinstance(kind_field, str) and kind_field.startswith("platform."):
-        raw_record = data.get("record")
-        record: dict[str, Any] = raw_record if isinstance(raw_record, dict) else {}
-        rid = str(record.get("requestId") or "")
-        extra: dict[str, Any] = {"type": kind_field, "record": record}
-        metrics = record.get("metrics") if isinstance(record.get("metrics"), dict) else {}
-        for src, dst in _JSON_METRICS.items():
-            if isinstance(metrics, dict) and src in metrics:
-                extra[dst] = metrics[src]
-        if record.get("status"):
-            extra["status"] = record["status"]
-        if record.get("errorType"):
-            extra["error_type"] = record["errorType"]
-        tracing = record.get("tracing")
-        if isinstance(tracing, dict) and isinstance(tracing.get("value"), str):
-            root = tracing["value"].split(";", 1)[0]
-            extra["xray_trace_id"] = root.removeprefix("Root=")
-        sub = kind_field.removeprefix("platform.")
-        if sub == "start":
-            kind, message = "start", f"START Version: {record.get('version', '')}".rstrip()
-        elif sub == "runtimeDone":
-            kind, message = "end", f"END Status: {record.get('status', '')}".rstrip()
-        elif sub == "report":
-            kind, message = "report", f"REPORT {report_summary(extra)}".rstrip()
-        else:
-            kind, message = "platform", f"{kind_field} {json.dumps(record, sort_keys=True)}"
-        return LogRecord(
-            **base, message=message, level="PLATFORM", request_id=rid, kind=kind, extra=extra
-        )
+    if not (isinstance(kind_field, str) and kind_field.startswith("platform.")):
+        return None
+    raw_record = data.get("record")
+    record: dict[str, Any] = raw_record if isinstance(raw_record, dict) else {}
+    rid = str(record.get("requestId") or "")
+    extra: dict[str, Any] = {"type": kind_field, "record": record}
+    metrics = record.get("metrics") if isinstance(record.get("metrics"), dict) else {}
+    for src, dst in _JSON_METRICS.items():
+        if isinstance(metrics, dict) and src in metrics:
+            extra[dst] = metrics[src]
+    if record.get("status"):
+        extra["status"] = record["status"]
+    if record.get("errorType"):
+        extra["error_type"] = record["errorType"]
+    tracing = record.get("tracing")
+    if isinstance(tracing, dict) and isinstance(tracing.get("value"), str):
+        root = tracing["value"].split(";", 1)[0]
+        extra["xray_trace_id"] = root.removeprefix("Root=")
+    sub = kind_field.removeprefix("platform.")
+    if sub == "start":
+        kind, message = "start", f"START Version: {record.get('version', '')}".rstrip()
+    elif sub == "runtimeDone":
+        kind, message = "end", f"END Status: {record.get('status', '')}".rstrip()
+    elif sub == "report":
+        kind, message = "report", f"REPORT {report_summary(extra)}".rstrip()
+    else:
+        kind, message = "platform", f"{kind_field} {json.dumps(record, sort_keys=True)}"
+    return LogRecord(
+        **base, message=message, level="PLATFORM", request_id=rid, kind=kind, extra=extra
+    )
 
-    if "function_request_id" in data or ("xray_trace_id" in data and "service" in data):
-        rid = str(data.get("function_request_id") or "")
-        message = data.get("message", "")
-        text = message if isinstance(message, str) else json.dumps(message, sort_keys=True)
-        text = _with_exception(text, data.get("exception"))
-        skip = {"message", "level", "function_request_id"}
-        extra = {k: v for k, v in data.items() if k not in skip}
-        return LogRecord(
-            **base,
-            message=text,
-            level=normalize_level(data.get("level")),
-            request_id=rid,
-            kind="powertools",
-            extra=extra,
-        )
 
-    if "requestId" in data or ("level" in data and "message" in data):
-        message = data.get("message", "")
-        text = message if isinstance(message, str) else json.dumps(message, sort_keys=True)
-        if data.get("errorType") and not text:
-            text = f"{data['errorType']}: {data.get('errorMessage', '')}"
-        text = _with_exception(text, data.get("stackTrace") or data.get("stack"))
-        skip = {"message", "level", "requestId"}
-        extra = {k: v for k, v in data.items() if k not in skip}
-        return LogRecord(
-            **base,
-            message=text,
-            level=normalize_level(data.get("level")),
-            request_id=str(data.get("requestId") or ""),
-            kind="json",
-            extra=extra,
-        )
-    return None
+def _json_powertools(data: dict[str, Any], base: _Base) -> LogRecord | None:
+    """A Powertools Logger record (``function_request_id``, ``xray_trace_id``)."""
+    if not ("function_request_id" in data or ("xray_trace_id" in data and "service" in data)):
+        return None
+    rid = str(data.get("function_request_id") or "")
+    message = data.get("message", "")
+    text = message if isinstance(message, str) else json.dumps(message, sort_keys=True)
+    text = _with_exception(text, data.get("exception"))
+    skip = {"message", "level", "function_request_id"}
+    extra = {k: v for k, v in data.items() if k not in skip}
+    return LogRecord(
+        **base,
+        message=text,
+        level=normalize_level(data.get("level")),
+        request_id=rid,
+        kind="powertools",
+        extra=extra,
+    )
+
+
+def _json_application(data: dict[str, Any], base: _Base) -> LogRecord | None:
+    """A Lambda JSON-format application record (``requestId``, ``level``, ``message``)."""
+    if not ("requestId" in data or ("level" in data and "message" in data)):
+        return None
+    message = data.get("message", "")
+    text = message if isinstance(message, str) else json.dumps(message, sort_keys=True)
+    if data.get("errorType") and not text:
+        text = f"{data['errorType']}: {data.get('errorMessage', '')}"
+    text = _with_exception(text, data.get("stackTrace") or data.get("stack"))
+    skip = {"message", "level", "requestId"}
+    extra = {k: v for k, v in data.items() if k not in skip}
+    return LogRecord(
+        **base,
+        message=text,
+        level=normalize_level(data.get("level")),
+        request_id=str(data.get("requestId") or ""),
+        kind="json",
+        extra=extra,
+    )
+
+
+# Tried in order: a ``platform.*`` type wins over any other key, Powertools' keys
+# over those of the plain JSON format.
+_JSON_PARSERS: tuple[_JsonParser, ...] = (_json_platform, _json_powertools, _json_application)
+
+
+def _start_line(line: str, base: _Base) -> LogRecord | None:
+    m = _START_RE.match(line)
+    if not m:
+        return None
+    version = m.group(2) or ""
+    return LogRecord(
+        **base,
+        message=f"START Version: {version}".rstrip(),
+        level="PLATFORM",
+        request_id=m.group(1),
+        kind="start",
+        extra={"version": version} if version else {},
+    )
+
+
+def _end_line(line: str, base: _Base) -> LogRecord | None:
+    m = _END_RE.match(line)
+    if not m:
+        return None
+    return LogRecord(**base, message="END", level="PLATFORM", request_id=m.group(1), kind="end")
+
+
+def _report_line(line: str, base: _Base) -> LogRecord | None:
+    m = _REPORT_RE.match(line)
+    if not m:
+        return None
+    extra = _report_extra(line)
+    return LogRecord(
+        **base,
+        message=f"REPORT {report_summary(extra)}".rstrip(),
+        level="PLATFORM",
+        request_id=m.group(1),
+        kind="report",
+        extra=extra,
+    )
+
+
+def _other_platform_line(line: str, base: _Base) -> LogRecord | None:
+    if not line.startswith(_PLATFORM_PREFIXES):
+        return None
+    return LogRecord(**base, message=line, level="PLATFORM", kind="platform")
+
+
+def _json_line(line: str, base: _Base) -> LogRecord | None:
+    stripped = line.lstrip()
+    if not (stripped.startswith("{") and stripped.endswith("}")):
+        return None
+    try:
+        data = json.loads(stripped)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    when = data.get("timestamp") or data.get("time")
+    if isinstance(when, str):
+        base = _stamped(base, when)
+    for parser in _JSON_PARSERS:
+        record = parser(data, base)
+        if record is not None:
+            return record
+    # No text format starts with "{": an object of no known shape is a raw line,
+    # but its own time still beats none.
+    return LogRecord(**base, message=line, kind="raw")
+
+
+def _python_text_line(line: str, base: _Base) -> LogRecord | None:
+    m = _PY_TEXT_RE.match(line)
+    if not m:
+        return None
+    return LogRecord(
+        **_stamped(base, m.group(2)),
+        message=m.group(4),
+        level=normalize_level(m.group(1)),
+        request_id=m.group(3).strip(),
+        kind="text",
+        extra={"time": m.group(2), "runtime": "python"},
+    )
+
+
+def _node_text_line(line: str, base: _Base) -> LogRecord | None:
+    m = _NODE_TEXT_RE.match(line)
+    if not m:
+        return None
+    rid = m.group(2).strip()
+    return LogRecord(
+        **_stamped(base, m.group(1)),
+        message=m.group(4),
+        level=normalize_level(m.group(3)),
+        request_id="" if rid == "undefined" else rid,
+        kind="text",
+        extra={"time": m.group(1), "runtime": "node"},
+    )
+
+
+def _timeout_line(line: str, base: _Base) -> LogRecord | None:
+    m = _TIMEOUT_RE.match(line)
+    if not m:
+        return None
+    return LogRecord(
+        **_stamped(base, m.group(1)),
+        message=m.group(3),
+        level="ERROR",
+        request_id=m.group(2),
+        kind="text",
+        extra={"time": m.group(1), "timeout": True},
+    )
+
+
+def _python_unhandled_line(line: str, base: _Base) -> LogRecord | None:
+    m = _PY_UNHANDLED_RE.match(line)
+    if not (m and normalize_level(m.group(1)) in _LEVELS.values()):
+        return None
+    return LogRecord(
+        **base,
+        message=m.group(2),
+        level=normalize_level(m.group(1)),
+        kind="text",
+        extra={"runtime": "python", "unhandled": True},
+    )
+
+
+# Tried in order, the first record wins. The loose unhandled-exception shape
+# (``[ERROR] ...``) comes after the Python text shape it would also match.
+_LINE_PARSERS: tuple[_LineParser, ...] = (
+    _start_line,
+    _end_line,
+    _report_line,
+    _other_platform_line,
+    _json_line,
+    _python_text_line,
+    _node_text_line,
+    _timeout_line,
+    _python_unhandled_line,
+)
 
 
 def parse_line(
@@ -250,108 +415,17 @@ def parse_line(
         whose message is the line itself.
     """
     line = raw.rstrip("\r\n")
-    base: dict[str, Any] = {
+    base: _Base = {
         "timestamp": timestamp,
         "log_group": log_group,
         "log_stream": log_stream,
         "event_id": event_id,
         "raw": raw,
     }
-
-    def stamp(text_time: str) -> None:
-        if not timestamp:
-            base["timestamp"] = iso_to_ms(text_time)
-
-    if line.startswith("START RequestId: "):
-        m = _START_RE.match(line)
-        if m:
-            version = m.group(2) or ""
-            return LogRecord(
-                **base,
-                message=f"START Version: {version}".rstrip(),
-                level="PLATFORM",
-                request_id=m.group(1),
-                kind="start",
-                extra={"version": version} if version else {},
-            )
-    if line.startswith("END RequestId: "):
-        m = _END_RE.match(line)
-        if m:
-            return LogRecord(
-                **base, message="END", level="PLATFORM", request_id=m.group(1), kind="end"
-            )
-    if line.startswith("REPORT RequestId: "):
-        m = _REPORT_RE.match(line)
-        if m:
-            extra = _report_extra(line)
-            return LogRecord(
-                **base,
-                message=f"REPORT {report_summary(extra)}".rstrip(),
-                level="PLATFORM",
-                request_id=m.group(1),
-                kind="report",
-                extra=extra,
-            )
-    if line.startswith(_PLATFORM_PREFIXES):
-        return LogRecord(**base, message=line, level="PLATFORM", kind="platform")
-
-    stripped = line.lstrip()
-    if stripped.startswith("{") and stripped.endswith("}"):
-        try:
-            data = json.loads(stripped)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            when = data.get("timestamp") or data.get("time")
-            if isinstance(when, str):
-                stamp(when)
-            parsed = _parse_json(data, base)
-            if parsed is not None:
-                return parsed
-
-    m = _PY_TEXT_RE.match(line)
-    if m:
-        stamp(m.group(2))
-        return LogRecord(
-            **base,
-            message=m.group(4),
-            level=normalize_level(m.group(1)),
-            request_id=m.group(3).strip(),
-            kind="text",
-            extra={"time": m.group(2), "runtime": "python"},
-        )
-    m = _NODE_TEXT_RE.match(line)
-    if m:
-        stamp(m.group(1))
-        rid = m.group(2).strip()
-        return LogRecord(
-            **base,
-            message=m.group(4),
-            level=normalize_level(m.group(3)),
-            request_id="" if rid == "undefined" else rid,
-            kind="text",
-            extra={"time": m.group(1), "runtime": "node"},
-        )
-    m = _TIMEOUT_RE.match(line)
-    if m:
-        stamp(m.group(1))
-        return LogRecord(
-            **base,
-            message=m.group(3),
-            level="ERROR",
-            request_id=m.group(2),
-            kind="text",
-            extra={"time": m.group(1), "timeout": True},
-        )
-    m = _PY_UNHANDLED_RE.match(line)
-    if m and normalize_level(m.group(1)) in _LEVELS.values():
-        return LogRecord(
-            **base,
-            message=m.group(2),
-            level=normalize_level(m.group(1)),
-            kind="text",
-            extra={"runtime": "python", "unhandled": True},
-        )
+    for parser in _LINE_PARSERS:
+        record = parser(line, base)
+        if record is not None:
+            return record
     return LogRecord(**base, message=line, kind="raw")
 
 

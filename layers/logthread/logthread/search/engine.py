@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -53,7 +54,13 @@ from logthread.search.deadline import DeadlineReached, deadline_reason, guard
 from logthread.search.insights import insights_events
 from logthread.search.targets import MAX_GROUPS, resolve_log_groups, verify_groups
 from logthread.search.timeline import build_timeline, cap
-from logthread.search.walk import SearchError, describe_error, mark_partial, run_filter
+from logthread.search.walk import (
+    FilterPlan,
+    SearchError,
+    describe_error,
+    mark_partial,
+    run_filter,
+)
 from logthread.window import (
     DAY_MS,
     default_window,
@@ -127,139 +134,205 @@ def search(
     botocore.exceptions.ClientError
         When the log groups could not be listed.
     """
+    run = _begin(logs, query, on_progress, now_ms)
+    groups = _plan_groups(run)
+    if groups:
+        hits = _find_hits(run, groups)
+        hits = _resolve_request_ids(run, hits)
+        _assemble_timeline(run, hits)
+    run.result.api_calls = run.calls.snapshot()
+    return run.result
+
+
+def _no_progress(_message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchRun:
+    """One search under way: what each of its steps needs.
+
+    ``result`` is filled in step by step; everything else is fixed at the start.
+    """
+
+    logs: Any
+    query: SearchQuery
+    request_id: str  # validated
+    kind: str  # "uuid" | "trace" | "prefix" (logthread.ids.id_kind)
+    now_ms: int
+    window: TimeWindow
+    walking: bool  # the default look-back, walked newest UTC day first
+    deadline: float
+    calls: ApiCalls
+    progress: Progress
+    result: SearchResult
+
+    def mark(self, reason: str) -> None:
+        mark_partial(self.result, reason)
+
+    def filter_plan(self, request_id: str, *, walking: bool) -> FilterPlan:
+        """The FilterLogEvents search for ``request_id`` within this run's window and limits."""
+        return FilterPlan(
+            logs=self.logs,
+            term=filter_term(request_id),
+            matches=line_matcher(request_id),
+            window=self.window,
+            walking=walking,
+            now_ms=self.now_ms,
+            deadline=self.deadline,
+            calls=self.calls,
+            progress=self.progress,
+        )
+
+
+def _begin(
+    logs: Any, query: SearchQuery, on_progress: Progress | None, now_ms: int | None
+) -> _SearchRun:
+    """Validate the id, start the clock, plan the window."""
     deadline = time.monotonic() + max(0.0, float(query.deadline_seconds))
-    progress: Progress = on_progress or (lambda _message: None)
     rid = validate_request_id(query.request_id)
     kind = id_kind(rid)
     now = int(time.time() * 1000) if now_ms is None else int(now_ms)
     # Every AWS call of this search is held to its deadline, botocore's retries included.
     guard(logs)
-    calls = ApiCalls(deadline)
-    result = SearchResult(query=query)
+    window, walking = _plan_window(query, rid, kind, now)
+    return _SearchRun(
+        logs=logs,
+        query=query,
+        request_id=rid,
+        kind=kind,
+        now_ms=now,
+        window=window,
+        walking=walking,
+        deadline=deadline,
+        calls=ApiCalls(deadline),
+        progress=on_progress or _no_progress,
+        result=SearchResult(query=query, window=window),
+    )
 
-    def mark(reason: str) -> None:
-        mark_partial(result, reason)
 
-    walking = False
+def _plan_window(query: SearchQuery, rid: str, kind: str, now: int) -> tuple[TimeWindow, bool]:
+    """The window to search, and whether it is the default look-back (walked day by day)."""
     if query.window is not None:
-        window = query.window
-    elif kind == "trace":
-        window = trace_window(trace_time_ms(rid) or now)
-    else:
-        window = default_window(now, query.lookback_days)
-        walking = True
-    result.window = window
+        return query.window, False
+    if kind == "trace":
+        return trace_window(trace_time_ms(rid) or now), False
+    return default_window(now, query.lookback_days), True
 
-    progress("finding log groups")
+
+def _plan_groups(run: _SearchRun) -> list[str]:
+    """The log groups to search, and the path to search them by (set on the result).
+
+    Empty when none exists, or when the deadline came while listing them.
+    """
+    query, result = run.query, run.result
+    run.progress("finding log groups")
     try:
         groups, missing = resolve_log_groups(
-            logs, query.functions, query.log_groups, calls=calls, deadline=deadline
+            run.logs, query.functions, query.log_groups, calls=run.calls, deadline=run.deadline
         )
     except DeadlineReached as exc:
-        mark(f"{deadline_reason(exc)} while listing log groups")
-        result.api_calls = calls.snapshot()
-        return result
+        run.mark(f"{deadline_reason(exc)} while listing log groups")
+        return []
     result.missing_log_groups.extend(missing)
     if len(groups) > MAX_GROUPS:
-        mark(f"{len(groups)} log groups match; searched the first {MAX_GROUPS}")
+        run.mark(f"{len(groups)} log groups match; searched the first {MAX_GROUPS}")
         groups = groups[:MAX_GROUPS]
-    path = choose_path(query, len(groups), window, walking)
+    path = choose_path(query, len(groups), run.window, run.walking)
     if path == "insights" and query.functions:
         # StartQuery refuses a whole query naming one missing group.
         unverified = [function_log_group(f) for f in query.functions]
         try:
-            _, gone = verify_groups(logs, unverified, calls, deadline)
+            _, gone = verify_groups(run.logs, unverified, run.calls, run.deadline)
         except DeadlineReached as exc:
-            mark(f"{deadline_reason(exc)} while listing log groups")
+            run.mark(f"{deadline_reason(exc)} while listing log groups")
             gone = []
         groups = [g for g in groups if g not in gone]
         result.missing_log_groups.extend(gone)
     result.log_groups_searched = list(groups)
     result.path = path
-    if not groups:
-        result.api_calls = calls.snapshot()
-        return result
+    return groups
 
-    matches = line_matcher(rid)
-    hits: list[dict[str, Any]] = []
-    if path == "insights":
-        progress(f"Logs Insights over {len(groups)} log groups")
-        try:
-            events = insights_events(
-                logs, groups, window, rid, deadline=deadline, calls=calls, on_progress=progress
-            )
-        except DeadlineReached as exc:
-            mark(deadline_reason(exc))  # no query could even start: nothing to fall back on
-        except (ClientError, BotoCoreError) as exc:
-            # E.g. LimitExceededException (too many concurrent queries): FilterLogEvents
-            # still works, within reason for the account's ~5 requests/s.
-            if len(groups) > INSIGHTS_FALLBACK_MAX_GROUPS:
-                raise SearchError(f"Logs Insights unavailable: {describe_error(exc)}") from exc
-            mark(f"Logs Insights unavailable ({error_code(exc) or exc}); used FilterLogEvents")
-            path = result.path = "filter"
-        else:
-            if not events.complete:
-                mark(events.reason)
-            hits = [e for e in events if matches(str(e.get("message", "")))]
-    if path == "filter":
-        progress(f"searching {len(groups)} log group{'s' if len(groups) != 1 else ''}")
-        hits = run_filter(
-            logs,
+
+def _find_hits(run: _SearchRun, groups: list[str]) -> list[dict[str, Any]]:
+    """The lines holding the id, by the path chosen (Insights falling back to filter)."""
+    if run.result.path == "insights":
+        hits = _insights_hits(run, groups)
+        if hits is not None:
+            return hits
+        run.result.path = "filter"
+    run.progress(f"searching {len(groups)} log group{'s' if len(groups) != 1 else ''}")
+    return run_filter(run.filter_plan(run.request_id, walking=run.walking), groups, run.result)
+
+
+def _insights_hits(run: _SearchRun, groups: list[str]) -> list[dict[str, Any]] | None:
+    """The lines Logs Insights finds; None when FilterLogEvents should be used instead."""
+    run.progress(f"Logs Insights over {len(groups)} log groups")
+    try:
+        events = insights_events(
+            run.logs,
             groups,
-            filter_term(rid),
-            matches,
-            window,
-            walking=walking,
-            now_ms=now,
-            deadline=deadline,
-            calls=calls,
-            progress=progress,
-            result=result,
+            run.window,
+            run.request_id,
+            deadline=run.deadline,
+            calls=run.calls,
+            on_progress=run.progress,
         )
+    except DeadlineReached as exc:
+        run.mark(deadline_reason(exc))  # no query could even start: nothing to fall back on
+        return []
+    except (ClientError, BotoCoreError) as exc:
+        # E.g. LimitExceededException (too many concurrent queries): FilterLogEvents
+        # still works, within reason for the account's ~5 requests/s.
+        if len(groups) > INSIGHTS_FALLBACK_MAX_GROUPS:
+            raise SearchError(f"Logs Insights unavailable: {describe_error(exc)}") from exc
+        run.mark(f"Logs Insights unavailable ({error_code(exc) or exc}); used FilterLogEvents")
+        return None
+    if not events.complete:
+        run.mark(events.reason)
+    matches = line_matcher(run.request_id)
+    return [e for e in events if matches(str(e.get("message", "")))]
 
-    if kind == "trace":
+
+def _resolve_request_ids(run: _SearchRun, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set the full request ids ``hits`` belong to on the result.
+
+    Returns ``hits``, to which, for a trace id, every line of its requests is added.
+    """
+    result = run.result
+    if run.kind == "trace":
         result.request_ids = _trace_request_ids(hits)
         traced_groups = list(dict.fromkeys(str(e["logGroupName"]) for e in hits))
         for full_id in result.request_ids:
-            progress(f"reading request {full_id}")
-            hits.extend(
-                run_filter(
-                    logs,
-                    traced_groups,
-                    filter_term(full_id),
-                    line_matcher(full_id),
-                    window,
-                    walking=False,
-                    now_ms=now,
-                    deadline=deadline,
-                    calls=calls,
-                    progress=progress,
-                    result=result,
-                )
-            )
-    elif kind == "uuid":
-        result.request_ids = [rid] if hits else []
+            run.progress(f"reading request {full_id}")
+            plan = run.filter_plan(full_id, walking=False)
+            hits.extend(run_filter(plan, traced_groups, result))
+    elif run.kind == "uuid":
+        result.request_ids = [run.request_id] if hits else []
     else:
         seen: dict[str, None] = {}
         for e in sorted(hits, key=lambda e: e.get("timestamp", 0)):
-            seen.update(dict.fromkeys(ids_in_line(rid, str(e.get("message", "")))))
+            seen.update(dict.fromkeys(ids_in_line(run.request_id, str(e.get("message", "")))))
         result.request_ids = list(seen)
+    return hits
 
+
+def _assemble_timeline(run: _SearchRun, hits: list[dict[str, Any]]) -> None:
+    """Read the requests' streams around ``hits``; merge, order and cap the result's records."""
+    result = run.result
     if hits:
-        progress("reading the request's streams")
+        run.progress("reading the request's streams")
     timeline = build_timeline(
-        logs,
+        run.logs,
         hits,
         request_ids=result.request_ids,
-        context_lines=max(0, int(query.context_lines)),
-        deadline=deadline,
-        calls=calls,
-        mark_partial=mark,
+        context_lines=max(0, int(run.query.context_lines)),
+        deadline=run.deadline,
+        calls=run.calls,
+        mark_partial=run.mark,
     )
     first_seen: dict[str, int] = {}
     for record in timeline:
         first_seen.setdefault(record.request_id, record.timestamp)
     result.request_ids.sort(key=lambda r: first_seen.get(r, 1 << 62))
-    result.records, result.omitted_lines, result.omitted_at = cap(timeline, query.max_lines)
-    result.api_calls = calls.snapshot()
-    return result
+    result.records, result.omitted_lines, result.omitted_at = cap(timeline, run.query.max_lines)

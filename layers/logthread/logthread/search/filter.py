@@ -83,15 +83,7 @@ def filter_events(
         As CloudWatch raised it (``ResourceNotFoundException`` for a missing group).
     """
     counter = calls if calls is not None else ApiCalls()
-    params: dict[str, Any] = {
-        "logGroupName": log_group,
-        "startTime": int(window.start_ms),
-        "endTime": int(window.end_ms),
-        "filterPattern": filter_pattern,
-        "limit": min(limit, PAGE_LIMIT) if limit else PAGE_LIMIT,
-    }
-    if stream_prefix:
-        params["logStreamNamePrefix"] = stream_prefix
+    params = _first_page_params(log_group, window, filter_pattern, stream_prefix, limit)
     out = EventList()
     seen_tokens: set[str] = set()
     while True:
@@ -120,3 +112,23 @@ def filter_events(
             return out
         seen_tokens.add(token)
         params["nextToken"] = token
+
+
+def _first_page_params(
+    log_group: str,
+    window: TimeWindow,
+    filter_pattern: str,
+    stream_prefix: str | None,
+    limit: int | None,
+) -> dict[str, Any]:
+    """The first page's FilterLogEvents parameters (later pages add ``nextToken``)."""
+    params: dict[str, Any] = {
+        "logGroupName": log_group,
+        "startTime": int(window.start_ms),
+        "endTime": int(window.end_ms),
+        "filterPattern": filter_pattern,
+        "limit": min(limit, PAGE_LIMIT) if limit else PAGE_LIMIT,
+    }
+    if stream_prefix:
+        params["logStreamNamePrefix"] = stream_prefix
+    return params

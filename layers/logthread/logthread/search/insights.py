@@ -106,7 +106,20 @@ def insights_events(
     """
     counter = calls if calls is not None else ApiCalls()
     out = EventList()
-    text = query_string(request_id)
+    pending = _start_queries(logs, log_groups, window, query_string(request_id), counter)
+    rows = _poll(logs, pending, out, deadline, counter, on_progress, sleep)
+    for result_rows in rows.values():
+        if len(result_rows) >= ROW_LIMIT:
+            out.complete, out.reason = False, "insights row limit"
+        out.extend(_row_to_event(row) for row in result_rows)
+    out.sort(key=lambda e: e["timestamp"])
+    return out
+
+
+def _start_queries(
+    logs: Any, log_groups: list[str], window: TimeWindow, text: str, counter: ApiCalls
+) -> dict[str, int]:
+    """StartQuery per chunk of MAX_GROUPS_PER_QUERY groups: query id -> number of groups."""
     pending: dict[str, int] = {}
     for i in range(0, len(log_groups), MAX_GROUPS_PER_QUERY):
         chunk = log_groups[i : i + MAX_GROUPS_PER_QUERY]
@@ -120,6 +133,23 @@ def insights_events(
             limit=ROW_LIMIT,
         )
         pending[started["queryId"]] = len(chunk)
+    return pending
+
+
+def _poll(
+    logs: Any,
+    pending: dict[str, int],
+    out: EventList,
+    deadline: float,
+    counter: ApiCalls,
+    on_progress: Callable[[str], None] | None,
+    sleep: Callable[[float], None],
+) -> dict[str, list[list[dict[str, str]]]]:
+    """Poll the ``pending`` queries, backing off, until done or stopped at the deadline.
+
+    Returns the latest rows of each query; ``out`` is marked incomplete when a
+    query did not complete.
+    """
     delay = FIRST_POLL_S
     rows: dict[str, list[list[dict[str, str]]]] = {}
     while pending:
@@ -147,9 +177,4 @@ def insights_events(
                 f"Logs Insights: {len(pending)} quer{'y' if len(pending) == 1 else 'ies'} running"
             )
         delay = min(delay * 2, MAX_POLL_S)
-    for result_rows in rows.values():
-        if len(result_rows) >= ROW_LIMIT:
-            out.complete, out.reason = False, "insights row limit"
-        out.extend(_row_to_event(row) for row in result_rows)
-    out.sort(key=lambda e: e["timestamp"])
-    return out
+    return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,45 @@ class SearchError(RuntimeError):
     """Nothing could be searched at all (e.g. every call was refused)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FilterPlan:
+    """What every group of one FilterLogEvents search shares.
+
+    Attributes
+    ----------
+    logs:
+        A boto3 CloudWatch Logs client (guarded: see :func:`logthread.search.deadline.guard`).
+    term:
+        The filter pattern sent to CloudWatch (:func:`logthread.ids.filter_term`).
+    matches:
+        The check every returned line must pass (:func:`logthread.ids.line_matcher`):
+        the server's filter is never trusted.
+    window:
+        Epoch-ms bounds of the search.
+    walking:
+        Walk ``window`` newest UTC day first, stopping per group at the first
+        day that holds the request; otherwise search ``window`` in one go.
+    now_ms:
+        Where the walk starts ("now" in epoch ms).
+    deadline:
+        A :func:`time.monotonic` instant after which no further call is made.
+    calls:
+        Counts the requests made.
+    progress:
+        Called with short human messages, from the pool's threads.
+    """
+
+    logs: Any
+    term: str
+    matches: Callable[[str], bool]
+    window: TimeWindow
+    walking: bool
+    now_ms: int
+    deadline: float
+    calls: ApiCalls
+    progress: Progress
+
+
 class _GroupOutcome:
     __slots__ = ("error", "events", "missing", "partial_reason")
 
@@ -35,47 +75,10 @@ class _GroupOutcome:
         self.error: BaseException | None = None
 
 
-def _search_group(
-    logs: Any,
-    group: str,
-    term: str,
-    matches: Callable[[str], bool],
-    window: TimeWindow,
-    *,
-    walking: bool,
-    now_ms: int,
-    deadline: float,
-    calls: ApiCalls,
-    progress: Progress,
-) -> _GroupOutcome:
+def _search_group(plan: FilterPlan, group: str) -> _GroupOutcome:
     outcome = _GroupOutcome()
     try:
-        steps: list[DaySlice | None] = [None]
-        if walking:
-            steps = [*day_slices(window, lambda_group=is_lambda_group(group), newest_ms=now_ms)]
-        found_before: int | None = None  # the walk must reach back to this instant
-        for step in steps:
-            span = window if step is None else step.window
-            if step is not None:
-                if found_before is not None and step.window.start_ms + DAY_MS <= found_before:
-                    break
-                progress(f"{group}: {step.day}")
-            events = filter_events(
-                logs,
-                group,
-                span,
-                term,
-                deadline=deadline,
-                stream_prefix=None if step is None else step.stream_prefix,
-                calls=calls,
-            )
-            hits = [e for e in events if matches(str(e.get("message", "")))]
-            outcome.events.extend(hits)
-            if not events.complete:
-                outcome.partial_reason = events.reason
-                break
-            if hits and step is not None:
-                found_before = _walk_reach(hits, step, lambda_group=step.stream_prefix is not None)
+        _walk_group(plan, group, outcome)
     except ClientError as exc:
         if error_code(exc) == "ResourceNotFoundException":
             outcome.missing = True
@@ -84,6 +87,41 @@ def _search_group(
     except BotoCoreError as exc:
         outcome.error = exc
     return outcome
+
+
+def _walk_group(plan: FilterPlan, group: str, outcome: _GroupOutcome) -> None:
+    """Add ``group``'s matching events to ``outcome``, day by day when walking.
+
+    Hits go into ``outcome`` as each step finds them, so that those found
+    before a failing call are kept.
+    """
+    steps: list[DaySlice | None] = [None]  # None: the whole window in one go
+    if plan.walking:
+        steps = [
+            *day_slices(plan.window, lambda_group=is_lambda_group(group), newest_ms=plan.now_ms)
+        ]
+    found_before: int | None = None  # the walk must reach back to this instant
+    for step in steps:
+        if step is not None:
+            if found_before is not None and step.window.start_ms + DAY_MS <= found_before:
+                break
+            plan.progress(f"{group}: {step.day}")
+        events = filter_events(
+            plan.logs,
+            group,
+            plan.window if step is None else step.window,
+            plan.term,
+            deadline=plan.deadline,
+            stream_prefix=None if step is None else step.stream_prefix,
+            calls=plan.calls,
+        )
+        hits = [e for e in events if plan.matches(str(e.get("message", "")))]
+        outcome.events.extend(hits)
+        if not events.complete:
+            outcome.partial_reason = events.reason
+            break
+        if hits and step is not None:
+            found_before = _walk_reach(hits, step, lambda_group=step.stream_prefix is not None)
 
 
 def _walk_reach(hits: list[dict[str, Any]], step: DaySlice, *, lambda_group: bool) -> int:
@@ -116,23 +154,22 @@ def _stream_day_ms(stream: str) -> int | None:
     return int(day.timestamp() * 1000)
 
 
-def run_filter(
-    logs: Any,
-    groups: list[str],
-    term: str,
-    matches: Callable[[str], bool],
-    window: TimeWindow,
-    *,
-    walking: bool,
-    now_ms: int,
-    deadline: float,
-    calls: ApiCalls,
-    progress: Progress,
-    result: SearchResult,
-) -> list[dict[str, Any]]:
+def run_filter(plan: FilterPlan, groups: list[str], result: SearchResult) -> list[dict[str, Any]]:
     """Every matching event of ``groups``, searched concurrently (at most POOL_SIZE at once).
 
-    Missing groups and partial reasons are recorded on ``result``.
+    Parameters
+    ----------
+    plan:
+        What to look for, where in time, and within which limits.
+    groups:
+        The log groups to search.
+    result:
+        Where missing groups and partial reasons are recorded.
+
+    Returns
+    -------
+    list of dict
+        The events that passed ``plan.matches``, as CloudWatch returned them.
 
     Raises
     ------
@@ -144,23 +181,8 @@ def run_filter(
     missing = 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(POOL_SIZE, len(groups))))
     try:
-        futures = {
-            pool.submit(
-                _search_group,
-                logs,
-                group,
-                term,
-                matches,
-                window,
-                walking=walking,
-                now_ms=now_ms,
-                deadline=deadline,
-                calls=calls,
-                progress=progress,
-            ): group
-            for group in groups
-        }
-        done, not_done = wait(futures, timeout=max(0.0, deadline - time.monotonic()) + 1.0)
+        futures = {pool.submit(_search_group, plan, group): group for group in groups}
+        done, not_done = wait(futures, timeout=max(0.0, plan.deadline - time.monotonic()) + 1.0)
         if not_done:
             mark_partial(result, "deadline")
         for future in done:
