@@ -1,0 +1,111 @@
+"""Episodes follow StateChangeTime, not arrival order (SNS delivers in any order)."""
+# ruff: noqa: F811 (the fixtures imported from test_alarm_flow are used by name)
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_alarm_flow import (  # noqa: F401 (fixtures)
+    CHANNEL,
+    cloudwatch,
+    config,
+    deps,
+    hoge_failure,
+    logs,
+    notification,
+    now_ms,
+    table,
+    texts,
+)
+
+from logthread.alarms.flow import handle_notification
+from logthread.worker import WorkerDeps
+from logthread_local.slack_standin import SlackStandin
+
+MINUTE = 60_000
+
+
+def deliver(deps: WorkerDeps, fixture: str, first_ms: int) -> dict[str, Any]:
+    body, subject = notification(fixture, first_ms)
+    return handle_notification(body, subject, deps)
+
+
+def test_an_ok_delivered_before_its_alarm_ends_up_as_one_resolved_message(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 30 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)  # the ALARM's delivery failed: late
+    late = deliver(deps, "lambda_errors_hoge.json", first)
+
+    (parent,) = slack.messages(CHANNEL)
+    assert late["ts"] == parent["ts"]
+    assert texts(parent).startswith(":white_check_mark: RESOLVED: HogeService-Errors")
+    assert "lasted 26 min 0 s" in texts(parent)
+    assert slack.replies(CHANNEL, parent["ts"])  # the failing request, in its thread
+
+
+def test_after_an_early_ok_the_next_alarm_opens_its_own_message(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 90 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    hoge_failure(logs, first + 60 * MINUTE)
+    again = deliver(deps, "lambda_errors_hoge.json", first + 60 * MINUTE)
+
+    assert again["action"] == "opened"
+    old, new = slack.messages(CHANNEL)
+    assert again["ts"] == new["ts"]
+    assert texts(old).startswith(":white_check_mark: RESOLVED")
+    assert not texts(new).startswith(":white_check_mark: RESOLVED")
+
+
+def test_an_ok_older_than_the_threads_newest_alarm_does_not_resolve_it(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 30 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge_repeat.json", first)  # fired again at +10 min
+    # An OK from +6 min, retried late: the alarm fired again after it.
+    deliver(deps, "lambda_errors_hoge_ok.json", first - 20 * MINUTE)
+
+    (parent,) = slack.messages(CHANNEL)
+    assert not texts(parent).startswith(":white_check_mark: RESOLVED")
+    assert not parent.get("edited")
+
+
+def test_a_late_alarm_does_not_reopen_what_a_newer_ok_resolved(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 30 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)
+    # The repeat (+10 min) was retried and arrives after the OK (+26 min).
+    late = deliver(deps, "lambda_errors_hoge_repeat.json", first)
+
+    (parent,) = slack.messages(CHANNEL)
+    assert late["action"] == "replied" and late["ts"] == parent["ts"]
+    assert texts(parent).startswith(":white_check_mark: RESOLVED")
+    # And the next real ALARM opens a new message instead of replying "still in ALARM".
+    hoge_failure(logs, first + 60 * MINUTE)
+    again = deliver(deps, "lambda_errors_hoge.json", first + 60 * MINUTE)
+    assert again["action"] == "opened" and len(slack.messages(CHANNEL)) == 2
+
+
+def test_insufficient_data_after_the_end_replies_in_the_thread_not_a_new_message(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 60 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)
+    # INSUFFICIENT_DATA at +40 min, after the OK (+26 min).
+    after = deliver(deps, "lambda_errors_hoge_insufficient.json", first + 121 * MINUTE)
+
+    (parent,) = slack.messages(CHANNEL)
+    assert after["ts"] == parent["ts"]
+    assert texts(parent).startswith(":white_check_mark: RESOLVED")
