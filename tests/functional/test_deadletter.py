@@ -286,3 +286,39 @@ def test_hundreds_of_posts_under_faults_land_exactly_once(
     assert max(landed.values()) == 1  # nothing twice
     assert set(landed) | held_texts == wanted  # nothing lost
     assert not set(landed) & held_texts
+
+
+class RefusesOnce(SqsDeadLetters):
+    """The dead-letter queue refuses the first letter (SQS down for a moment)."""
+
+    refused = 0
+
+    def send(self, letter: Letter) -> None:
+        if not self.refused:
+            self.refused += 1
+            raise RuntimeError("SQS refused the letter")
+        super().send(letter)
+
+
+def test_a_letter_the_queue_refused_is_sent_by_the_retry_and_nothing_is_posted_twice(
+    aws: str, slack: SlackStandin, queue: SqsDeadLetters
+) -> None:
+    from logthread.alarms.episodes import EpisodeStore
+    from logthread_local.aws import create_table
+
+    ddb = boto3.client("dynamodb", endpoint_url=aws)
+    create_table(ddb, "logthread-dlq-test")
+    refusing = RefusesOnce(queue.sqs, queue.queue_url, visibility_seconds=30)
+    deps = worker(aws, slack, refusing, max_retries=0)
+    deps.store = EpisodeStore(ddb, "logthread-dlq-test")
+    slack.fail_next("chat.postMessage", 503, count=5, match=in_thread)
+    task = search_task()
+
+    with pytest.raises(RuntimeError, match="refused the letter"):
+        handle_message(task, "logthread task", deps)  # the delivery fails: retried
+    ts = handle_message(task, "logthread task", deps)
+
+    (parent,) = slack.messages(CHANNEL)  # not posted again by the retry
+    assert parent["ts"] == ts
+    (letter,) = waiting(queue)  # and the letter is not lost
+    assert letter.calls[0]["arguments"]["thread_ts"] == ts

@@ -46,6 +46,24 @@ class Table(Protocol):
     def table_name(self) -> str: ...
 
 
+class Outbox(Protocol):
+    """What a run leaves to send after it (the Slack calls that failed for good).
+
+    :func:`run_once` stores what :meth:`take` returns with the run's answer, and
+    sends it after the record is written, also when a later copy gets the stored
+    answer: a send that fails fails the delivery, and its retry sends it again
+    instead of losing it behind a finished record.
+    """
+
+    def take(self) -> str | None:
+        """What is left to send (emptied by the call), or None."""
+        ...
+
+    def send(self, stored: str) -> None:
+        """Send what :meth:`take` returned (raises when it can't)."""
+        ...
+
+
 class _Remaining:
     """What Powertools Idempotency reads from a Lambda context: the time left."""
 
@@ -111,6 +129,7 @@ def run_once(
     table: Table,
     remaining_ms: Callable[[], int] | None = None,
     budget_seconds: float = LOCAL_BUDGET_SECONDS,
+    outbox: Outbox | None = None,
 ) -> T:
     """Run ``call`` unless a run for ``key`` finished (return its answer) or is running.
 
@@ -128,6 +147,8 @@ def run_once(
         The invocation's time left (Lambda's context); bounds the in-progress record.
     budget_seconds:
         The in-progress record's life when there is no ``remaining_ms``.
+    outbox:
+        What the run leaves to send, kept in its record (see :class:`Outbox`).
 
     Raises
     ------
@@ -139,8 +160,9 @@ def run_once(
     config = IdempotencyConfig(expires_after_seconds=EXPIRES_SECONDS)
     config.register_lambda_context(remaining_context(remaining_ms, budget_seconds=budget_seconds))
 
-    def work(key: dict[str, str]) -> T:
-        return call()
+    def work(key: dict[str, str]) -> dict[str, Any]:
+        answer = call()
+        return {"answer": answer, "outbox": outbox.take() if outbox is not None else None}
 
     run = idempotent_function(
         work,
@@ -149,5 +171,10 @@ def run_once(
         config=config,
         key_prefix=prefix,
     )
-    result: T = run(key={"key": key})
+    done = run(key={"key": key})
+    if not (isinstance(done, dict) and set(done) == {"answer", "outbox"}):
+        return done  # a record written before answers carried their outbox
+    if done["outbox"] and outbox is not None:
+        outbox.send(done["outbox"])
+    result: T = done["answer"]
     return result

@@ -26,8 +26,11 @@ from botocore.exceptions import ClientError
 OPEN = "open"
 CLOSED = "closed"
 # A claim that never got its Slack ts (the worker died between claiming and posting)
-# may be taken over after this long.
-STALE_CLAIM_SECONDS = 300
+# may be taken over only once its owner's delivery can't be retried any more: Lambda
+# retries an event for up to an hour (template.yaml, MaximumEventAgeInSeconds) and
+# a run lasts up to 120 s. Taken over sooner, the owner's retry (which may already
+# have posted) and the taker would both post an alarm message.
+STALE_CLAIM_SECONDS = 3600 + 120
 # Alarm bodies are re-read on OK to render the resolved message; cap what is kept.
 MAX_BODY_CHARS = 60_000
 

@@ -139,6 +139,7 @@ def _once(key: str, process: Callable[[], dict[str, Any]], deps: Any) -> dict[st
         table=deps.store,
         remaining_ms=deps.remaining_ms,
         budget_seconds=deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS,
+        outbox=deps.outbox,
     )
 
 

@@ -34,7 +34,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from logthread import telemetry
 from logthread.slack.chat import Chat, ChatError, _plain
+
+logger = Logger(service="logthread", child=True)
 
 QUEUE_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
 KIND = "logthread.slack.deadletter"
@@ -240,6 +245,12 @@ class DeferringChat(Chat):
         error = {k: v for k, v in self.error.to_dict().items() if k != "arguments"}
         return Letter(calls=list(self.calls), error=error, context=self.context, id=self._id)
 
+    def take_letter(self) -> Letter | None:
+        """The letter so far, handed over once: the chat starts a new one after it."""
+        letter = self.letter
+        self.error, self.calls, self._id = None, [], uuid.uuid4().hex
+        return letter
+
     def _run(self, operation: str, arguments: dict[str, Any], call: Callable[[], Any]) -> Any:
         if self.error is None:
             try:
@@ -271,6 +282,45 @@ class DeferringChat(Chat):
             # Only the requester sees these; there is no answer to keep whole.
             return self.chat.invoke(operation, arguments)
         return self._run(operation, arguments, lambda: self.chat.invoke(operation, arguments))
+
+
+class LetterOutbox:
+    """A delivery's dead letter as :class:`logthread.once.Outbox`: sent once its run is
+    recorded, and again by the retry if the queue refused it.
+    """
+
+    def __init__(self, chat: DeferringChat, dead_letters: DeadLetters) -> None:
+        self.chat = chat
+        self.dead_letters = dead_letters
+
+    def take(self) -> str | None:
+        letter = self.chat.take_letter()
+        return None if letter is None else letter.to_json()
+
+    def send(self, stored: str) -> None:
+        send_letter(self.dead_letters, Letter.from_json(stored))
+
+    def flush(self) -> None:
+        """Send what a run left without a record (no table, or the run raised)."""
+        letter = self.chat.take_letter()
+        if letter is not None:
+            send_letter(self.dead_letters, letter)
+
+
+def send_letter(dead_letters: DeadLetters, letter: Letter) -> None:
+    """Store ``letter``; when the queue refuses it, log it whole and raise."""
+    where = {"letter_id": letter.id, "calls": len(letter.calls), "error": letter.error}
+    try:
+        dead_letters.send(letter)
+    except Exception:
+        # The letter's content is in the log line, so it survives even this; the raise
+        # fails the delivery so it is retried (and the worker's dead-letter queue follows).
+        logger.exception(
+            "a Slack dead letter could not be stored", extra={**where, "letter": letter.to_json()}
+        )
+        raise
+    telemetry.count(telemetry.DEAD_LETTERS)
+    logger.warning("Slack calls dead-lettered after retries", extra=where)
 
 
 # -- replay ------------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from logthread import telemetry
-from logthread.slack.deadletter import DeadLetters, DeferringChat
+from logthread.slack.deadletter import DeferringChat, LetterOutbox
 from logthread.tasks import AlarmRescan, SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.inbox import Delivery, Notification, Unreadable, decode, is_ours
@@ -69,10 +68,13 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
     # Slack calls that still fail once the answer's parent is up are collected and
     # dead-lettered (logthread.slack.deadletter has the rule), not retried with the delivery.
     chat = DeferringChat(deps.chat, context={"subject": subject or "", "message": body[:500]})
+    outbox = LetterOutbox(chat, deps.dead_letters)
     try:
-        return _dispatch(delivery, replace(deps, chat=chat))
+        return _dispatch(delivery, replace(deps, chat=chat, outbox=outbox))
     finally:
-        _send_letter(chat, deps.dead_letters)
+        # What a run left without an exactly-once record (no table, or it raised):
+        # a recorded run's letter went with its record (logthread.once.Outbox).
+        outbox.flush()
 
 
 def _from_task_topic(topic_arn: str, deps: WorkerDeps) -> bool:
@@ -94,21 +96,3 @@ def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
     from logthread.alarms.flow import handle_notification
 
     return handle_notification(delivery.body, delivery.subject, deps)
-
-
-def _send_letter(chat: DeferringChat, dead_letters: DeadLetters) -> None:
-    letter = chat.letter
-    if letter is None:
-        return
-    where = {"letter_id": letter.id, "calls": len(letter.calls), "error": letter.error}
-    try:
-        dead_letters.send(letter)
-    except Exception:
-        # The letter's content is in the log line, so it survives even this; the raise
-        # fails the delivery so the worker's own dead-letter queue gets the event too.
-        logger.exception(
-            "a Slack dead letter could not be stored", extra={**where, "letter": letter.to_json()}
-        )
-        raise
-    telemetry.count(telemetry.DEAD_LETTERS)
-    logger.warning("Slack calls dead-lettered after retries", extra=where)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from logthread.config import Config
+from logthread.once import Outbox
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -51,6 +52,9 @@ class WorkerDeps:
     task_topic_arn:
         The task topic (``TASK_TOPIC_ARN``): tasks and alarm rescans are taken only
         from it, since only the ingress may publish there ("" = from any topic).
+    outbox:
+        Set per delivery by the worker: the Slack dead letter its exactly-once
+        record carries (:class:`logthread.once.Outbox`).
     """
 
     logs: CloudWatchLogsClient
@@ -62,6 +66,7 @@ class WorkerDeps:
     cloudwatch: CloudWatchClient | None = None
     dead_letters: DeadLetters | None = None
     task_topic_arn: str = ""
+    outbox: Outbox | None = None
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""

@@ -77,6 +77,7 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
         table=deps.store,
         remaining_ms=deps.remaining_ms,
         budget_seconds=deps.config.limits.search_deadline_seconds + LOCAL_SLACK_SECONDS,
+        outbox=deps.outbox,
     )
 
 
