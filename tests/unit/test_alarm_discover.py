@@ -16,6 +16,7 @@ from logthread.alarms.discover import (
     group_errors,
     is_failure_line,
     plan,
+    quoted_outside,
 )
 from logthread.alarms.parse import Alarm, parse
 from logthread.config import from_mapping
@@ -222,3 +223,27 @@ def test_absurd_periods_keep_the_window_within_a_week() -> None:
     window = evaluation_window(alarm, 60, now_ms=0)
     assert 0 <= window.start_ms < window.end_ms
     assert window.duration_ms <= 7 * 86_400_000 * 2 + 120_000
+
+
+def _quoting(stamp: str) -> Alarm:
+    env = load_fixture("alarms/lambda_errors_hoge.json")
+    doc = json.loads(env["Message"])
+    doc["NewStateReason"] = f"Threshold Crossed: 1 datapoint [5.0 ({stamp})] was >= 1.0"
+    return parse(json.dumps(doc))
+
+
+def test_a_datapoint_quoted_from_the_year_2000_does_not_widen_the_window() -> None:
+    window = evaluation_window(_quoting("01/01/00 00:00:00"), 60, now_ms=0)
+    assert window.duration_ms < 3_600_000  # not 9,832 days
+
+
+def test_a_datapoint_quoted_30_days_back_does_not_widen_the_window() -> None:
+    alarm = _quoting("14/04/24 03:15:00")  # 30 days before the 14/05/24 change
+    window = evaluation_window(alarm, 60, now_ms=0)
+    assert window.start_ms > CHANGE - 3_600_000
+    assert len(quoted_outside(alarm, now_ms=0)) == 1
+
+
+def test_the_thread_says_a_quote_was_ignored() -> None:
+    the_plan = plan(_quoting("01/01/00 00:00:00"), from_mapping({}, env={}), logs=None)
+    assert any("outside the alarm's evaluation range" in note for note in the_plan.notes)

@@ -117,22 +117,46 @@ def evaluation_window(alarm: Alarm, margin_seconds: int, now_ms: int) -> TimeWin
     """Back from the state change over Period x EvaluationPeriods, plus ``margin_seconds``.
 
     The start goes back further when the reason quotes an older datapoint (datapoints
-    are stamped with the start of their period, and evaluation runs late).
+    are stamped with the start of their period, and evaluation runs late), but only
+    within :func:`quote_reach_ms` of the change: a quote further away is not this
+    evaluation's (see :func:`quoted_outside`).
     """
     end = alarm.state_change_ms or now_ms
-    # CloudWatch evaluates at most 7 days of data; anything longer is a broken payload.
-    span_ms = min((alarm.evaluation_seconds or DEFAULT_PERIOD_SECONDS) * 1000, MAX_EVALUATION_MS)
-    period_ms = (alarm.period or max((m.period or 0 for m in alarm.metrics), default=0)) * 1000
-    period_ms = min(period_ms, MAX_EVALUATION_MS)
+    span_ms, period_ms = _evaluation_span_ms(alarm)
     start = end - span_ms
     if period_ms:
         start -= start % period_ms  # back to the period boundary the datapoint starts at
-    quoted = datapoint_times(alarm.reason)
+    quoted = [t for t in datapoint_times(alarm.reason) if _within_reach(t, end, alarm)]
     if quoted:
         start = min(start, min(quoted))
         end = max(end, max(quoted) + (period_ms or 60_000))
     margin = margin_seconds * 1000
     return TimeWindow(max(0, start - margin), end + margin)
+
+
+def quote_reach_ms(alarm: Alarm) -> int:
+    """How far before its change an alarm's quoted datapoint may lie: three evaluations or an
+    hour, whichever is longer (CloudWatch reads past missing and late datapoints)."""
+    span_ms, _ = _evaluation_span_ms(alarm)
+    return max(3 * span_ms, 3_600_000)
+
+
+def quoted_outside(alarm: Alarm, now_ms: int) -> list[int]:
+    """The datapoints the reason quotes that lie outside the alarm's evaluation reach."""
+    end = alarm.state_change_ms or now_ms
+    return [t for t in datapoint_times(alarm.reason) if not _within_reach(t, end, alarm)]
+
+
+def _within_reach(quoted_ms: int, end_ms: int, alarm: Alarm) -> bool:
+    _, period_ms = _evaluation_span_ms(alarm)
+    return end_ms - quote_reach_ms(alarm) <= quoted_ms <= end_ms + max(period_ms, 60_000)
+
+
+def _evaluation_span_ms(alarm: Alarm) -> tuple[int, int]:
+    # CloudWatch evaluates at most 7 days of data; anything longer is a broken payload.
+    span_ms = min((alarm.evaluation_seconds or DEFAULT_PERIOD_SECONDS) * 1000, MAX_EVALUATION_MS)
+    period_ms = (alarm.period or max((m.period or 0 for m in alarm.metrics), default=0)) * 1000
+    return int(span_ms), int(min(period_ms, MAX_EVALUATION_MS))
 
 
 def datapoint_times(reason: str) -> list[int]:
@@ -202,6 +226,11 @@ def plan(
     if not targets:
         notes.append("no log group known for this alarm (add one under log_groups in the config)")
     window = evaluation_window(window_alarm, config.limits.window_margin_seconds, now_ms)
+    if outside := quoted_outside(window_alarm, now_ms):
+        notes.append(
+            f"{len(outside)} datapoint(s) the reason quotes lie outside the alarm's evaluation "
+            "range and were not searched"
+        )
     return Plan(tuple(allowed), window, tuple(notes))
 
 
