@@ -3,7 +3,8 @@
 ``logthread search REQUEST_ID [-f FUNCTION]... [-g LOG_GROUP]... [--since 2h | --start T --end T]
 [--context N] [--json]`` prints a request's whole log story as a timeline.
 ``logthread replay [--dry-run]`` posts the Slack dead letters again
-(:mod:`logthread.replaycmd`).
+(:mod:`logthread.replaycmd`); ``logthread redrive [--list | --dry-run]`` hands the
+worker's dead-letter queue back to the worker (:mod:`logthread.redrivecmd`).
 
 Exit codes (for scripts)::
 
@@ -37,6 +38,7 @@ from logthread import __version__
 from logthread.ids import InvalidRequestId, validate_request_id
 from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
+from logthread.redrivecmd import add_redrive_command
 from logthread.replaycmd import add_replay_command
 from logthread.window import explicit_window, since_window
 
@@ -317,7 +319,11 @@ def add_search_command(commands: Any) -> None:
 
 
 # Each entry adds one subcommand (and sets ``handler``); later commands append here.
-COMMANDS: list[Callable[[Any], None]] = [add_search_command, add_replay_command]
+COMMANDS: list[Callable[[Any], None]] = [
+    add_search_command,
+    add_replay_command,
+    add_redrive_command,
+]
 # Subcommands the core does not own (``logthread dev`` comes with the local stack in a
 # checkout) register a function like the ones above under this entry-point group.
 PLUGIN_GROUP = "logthread.commands"
