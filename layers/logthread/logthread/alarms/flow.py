@@ -20,37 +20,24 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import replace
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
-from logthread.alarms.alarm_render import Message, alarm_message, hide
-from logthread.alarms.discover import (
-    MAX_INVOCATION_MS,
-    Discovery,
-    find_failures,
-    plan,
-)
+from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.episodes import Episode
-from logthread.alarms.extract import extract_ids
+from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
 from logthread.alarms.parse import UNNAMED, Alarm, parse
 from logthread.alarms.replies import (
     already_threaded_reply,
-    nothing_found_reply,
-    raw_reply,
-    summary_reply,
     transition_reply,
 )
 from logthread.authz import Requester, authorize_requester
 from logthread.once import run_once
-from logthread.query import SearchQuery, SearchResult, TimeWindow
-from logthread.redact import from_config
 from logthread.slack.deadletter import is_deferred
 from logthread.tasks import AlarmRescan
 
@@ -151,59 +138,6 @@ def _episodes(deps: Any) -> Any:
 # -- one run --------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Findings:
-    """What the logs said about this alarm (nothing posted yet)."""
-
-    ids: list[str] = field(default_factory=list)
-    extracted: list[str] = field(default_factory=list)
-    discovery: Discovery | None = None
-    results: list[SearchResult] = field(default_factory=list)
-    looked: bool = False  # whether there was anything to look for
-    already_threaded: list[str] = field(default_factory=list)  # seen again in a repeat
-    errors: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class Run:
-    """One notification being handled."""
-
-    deps: Any
-    alarm: Alarm
-    key: str
-    store: Any
-    started: float = field(default_factory=time.monotonic)
-    rescan_key: str = ""  # set for episodes: "Search logs again" re-runs their discovery
-    redactor: Any = None
-
-    def __post_init__(self) -> None:
-        self.redactor = from_config(self.deps.config)
-
-    def once(self, step: str, post: Callable[[], str]) -> str:
-        """Make a Slack post unless this notification already made it; return its ts."""
-        if self.store is not None:
-            done = self.store.step(self.key, step)
-            if done is not None:
-                return str(done)
-        ts = post()
-        if self.store is not None:
-            self.store.record_step(self.key, step, ts)
-        return ts
-
-    def post(self, step: str, channel: str, message: Message, thread_ts: str | None = None) -> str:
-        chat = self.deps.chat
-        return self.once(
-            step,
-            lambda: chat.post(
-                channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
-            ),
-        )
-
-    def deadline(self) -> float:
-        budget = self.deps.deadline_seconds(self.deps.config.limits.search_deadline_seconds)
-        return self.started + budget
-
-
 def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
     body, subject = notification["body"], notification["subject"]
     config = deps.config
@@ -293,7 +227,7 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
         subject=alarm.subject,
     )
     if opened:
-        findings = _investigate(run)
+        findings = investigate(run)
         message = alarm_message(
             alarm,
             discovery=findings.discovery,
@@ -307,12 +241,12 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
             # thread goes into the same dead letter, and the episode is forgotten so the
             # next notification opens a thread Slack can find instead of replying under a
             # placeholder.
-            _thread(run, channel, ts, findings)
+            thread(run, channel, ts, findings)
             store.abandon(alarm.episode_key, owner=run.key)
             return {"action": "deferred", "channel": channel, "ts": ts, "requests": findings.ids}
         if not episode.ts:
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
-        _thread(run, channel, ts, findings)
+        thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
         return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
     if not episode.is_open:
@@ -324,11 +258,11 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
     store.note_alarm(alarm.episode_key, alarm.state_change_ms or run.deps.now_ms())
     run.post("transition", channel, transition_reply(alarm, started_ms=episode.started_ms), ts)
     known = set(episode.request_ids)
-    findings = _investigate(run, known=known)
+    findings = investigate(run, known=known)
     if not findings.ids and findings.already_threaded:
         run.post("nothing-new", channel, already_threaded_reply(findings.already_threaded), ts)
     else:
-        _thread(run, channel, ts, findings)
+        thread(run, channel, ts, findings)
     store.add_request_ids(alarm.episode_key, findings.ids)
     return {"action": "repeated", "channel": channel, "ts": ts, "requests": findings.ids}
 
@@ -398,11 +332,11 @@ def _on_late_alarm(run: Run, change_ms: int) -> dict[str, Any] | None:
         return None
     if not episode.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
-    findings = _investigate(run)
+    findings = investigate(run)
     ok = parse(episode.resolved_body, episode.resolved_subject)
     episode = replace(episode, request_ids=tuple(findings.ids))
     _show_resolved(run, episode, alarm, ok)
-    _thread(run, episode.channel, episode.ts, findings)
+    thread(run, episode.channel, episode.ts, findings)
     store.add_request_ids(alarm.episode_key, findings.ids)
     return {
         "action": "resolved-late",
@@ -444,8 +378,8 @@ def _on_rescan(again: AlarmRescan, deps: Any, store: Any, key: str) -> dict[str,
     run = Run(deps, parse(episode.body, episode.subject), key, store, rescan_key=again.episode_key)
     telemetry.log_keys(alarm=run.alarm.name, slack_user=again.user_id, slack_channel=again.channel)
     logger.info("alarm search again", extra={"alarm": run.alarm.name, "user": again.user_id})
-    findings = _investigate(run, window=again.window)
-    _thread(run, again.channel, again.thread_ts, findings, again=True)
+    findings = investigate(run, window=again.window)
+    thread(run, again.channel, again.thread_ts, findings, again=True)
     store.add_request_ids(again.episode_key, findings.ids)
     return {
         "action": "searched-again",
@@ -457,12 +391,12 @@ def _on_rescan(again: AlarmRescan, deps: Any, store: Any, key: str) -> dict[str,
 
 def _standalone(run: Run, channel: str) -> dict[str, Any]:
     """A notification outside any episode: its own message, and logs when it has any."""
-    findings = _investigate(run) if _worth_looking(run.alarm) else Findings()
+    findings = investigate(run) if _worth_looking(run.alarm) else Findings()
     message = alarm_message(
         run.alarm, discovery=findings.discovery, found_ids=findings.ids, redactor=run.redactor
     )
     ts = run.post("alarm", channel, message)
-    _thread(run, channel, ts, findings)
+    thread(run, channel, ts, findings)
     return {"action": "posted", "channel": channel, "ts": ts, "requests": findings.ids}
 
 
@@ -473,128 +407,3 @@ def _worth_looking(alarm: Alarm) -> bool:
 
 
 # -- the logs -------------------------------------------------------------------------------
-
-
-def _investigate(
-    run: Run, *, known: set[str] | None = None, window: TimeWindow | None = None
-) -> Findings:
-    """Request ids (from the payload, else discovered) and each one's log story."""
-    from logthread.search.timebox import search_in_time
-
-    deps, alarm, known = run.deps, run.alarm, known or set()
-    config = deps.config
-    out = Findings()
-    extraction = extract_ids(alarm, config)
-    for note in extraction.notes:
-        logger.info("request id rule", extra={"alarm": alarm.name, "note": note})
-    try:
-        the_plan = plan(
-            alarm, config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=deps.now_ms()
-        )
-    except Exception as exc:
-        logger.exception("planning the log search failed", extra={"alarm": alarm.name})
-        out.errors.append(str(exc))
-        return out
-    if window is not None:
-        the_plan = replace(the_plan, window=window)
-    limit = config.limits.requests_per_alarm
-    if extraction.ids:
-        out.looked = True
-        out.extracted = list(extraction.ids)
-        out.already_threaded = [i for i in extraction.ids if i in known]
-        wanted = [(i, the_plan.log_groups) for i in extraction.ids if i not in known][:limit]
-    elif the_plan.targets:
-        out.looked = True
-        found = find_failures(
-            deps.logs, the_plan, limit=limit + len(known), deadline=run.deadline()
-        )
-        fresh = [f for f in found.failures if f.request_id not in known][:limit]
-        out.already_threaded = [f.request_id for f in found.failures if f.request_id in known]
-        found.total -= len(out.already_threaded)
-        found.failures = fresh
-        out.discovery = found
-        wanted = [(f.request_id, (f.log_group,)) for f in fresh]
-    else:
-        out.discovery = Discovery(plan=the_plan)
-        return out
-    window = TimeWindow(the_plan.window.start_ms - MAX_INVOCATION_MS, the_plan.window.end_ms)
-    for request_id, groups in wanted:
-        left = run.deadline() - time.monotonic()
-        query = SearchQuery(
-            request_id=request_id,
-            log_groups=tuple(groups),
-            window=window if alarm.state_change_ms else None,
-            context_lines=config.limits.context_lines,
-            max_lines=config.limits.max_lines,
-            deadline_seconds=max(1.0, left),
-        )
-        try:
-            # The same timebox as a task's search: a hung call can't outlive the invocation.
-            result = search_in_time(
-                deps.logs, query, now_ms=deps.now_ms(), remaining_ms=deps.remaining_ms
-            )
-        except Exception as exc:
-            telemetry.count(telemetry.FAILURES, dimension=("Stage", "search"))
-            logger.exception("request search failed", extra={"request_id": request_id})
-            out.errors.append(f"{request_id}: {exc}")
-            continue
-        telemetry.record_search(result)
-        out.results.append(result)
-        out.ids.append(request_id)
-    return out
-
-
-def _worth_summing_up(discovery: Discovery) -> bool:
-    # One request and nothing else to say: its own reply already leads with its error.
-    return (
-        len(discovery.failures) > 1
-        or discovery.total > len(discovery.failures)
-        or bool(discovery.unattributed or discovery.partial or discovery.notes)
-    )
-
-
-def _thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool = False) -> None:
-    """Everything that goes under the alarm message."""
-    from logthread.slack.publish import upload_full_log
-    from logthread.slack.search_render import render_search
-
-    chat, alarm = run.deps.chat, run.alarm
-    if alarm.problems and not again:
-        raw = raw_reply(alarm, redactor=run.redactor)
-        if raw is not None:
-            run.post("raw", channel, raw, ts)
-        else:
-            run.once(
-                "raw",
-                lambda: chat.upload(
-                    channel,
-                    ts,
-                    filename="notification.txt",
-                    content=hide(alarm.raw, run.redactor),
-                    title="The notification as received",
-                ),
-            )
-    discovery = findings.discovery
-    if discovery is not None and findings.results and _worth_summing_up(discovery):
-        run.post("summary", channel, summary_reply(discovery, redactor=run.redactor), ts)
-    redactor = run.redactor
-    for result in findings.results:
-        rid = result.query.request_id
-        rendered = render_search(result, title="Failing request", redactor=redactor)
-        message = Message(rendered.thread_text, list(rendered.thread_blocks))
-        run.post(f"request#{rid}", channel, message, ts)
-        if rendered.full_log is not None:
-            run.once(f"file#{rid}", partial(upload_full_log, chat, channel, ts, rendered))
-    if findings.results or alarm.state not in ("ALARM", ""):
-        return
-    # Say so when nothing was found: always for a CloudWatch alarm, and for custom or
-    # text notifications only when there was somewhere to look.
-    if findings.looked or (discovery is not None and alarm.source in ("cloudwatch", "eventbridge")):
-        reply = nothing_found_reply(
-            alarm,
-            discovery,
-            extracted=findings.extracted,
-            rescan_key=run.rescan_key,
-            again=again,
-        )
-        run.post("nothing", channel, reply, ts)
