@@ -9,6 +9,7 @@ layer carries neither this package nor the entry point.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -52,8 +53,13 @@ def add_dev_command(commands: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m logthread_local.devserver [options]``: the same as ``logthread dev``."""
+    """``python -m logthread_local.devcli [options]``: the same as ``logthread dev``."""
     parser = argparse.ArgumentParser(prog="logthread")
     add_dev_command(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["dev", *(sys.argv[1:] if argv is None else argv)])
     return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import signal
 import sys
@@ -292,13 +291,6 @@ class DevServer:
         self._thread.join(timeout=5)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m logthread_local.devserver [options]``: the same as ``logthread dev``."""
-    from logthread_local.devcli import main as dev_main
-
-    return dev_main(argv)
-
-
 def run(
     *,
     port: int = 0,
@@ -374,8 +366,3 @@ def run(
             pass
     print("stopped", file=sys.stderr)
     return 0
-
-
-if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    sys.exit(main())
