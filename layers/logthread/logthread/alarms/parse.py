@@ -199,7 +199,7 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         state_change_ms=changed,
         arn=arn,
         account=f.string(doc.get("AWSAccountId")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.region_code(region_label),
+        region=f.arn_region(parts) or f.region_code(region_label),
         region_label=region_label,
         metrics=metrics,
         threshold=f.number(trigger.get("Threshold")) if isinstance(trigger, dict) else None,
@@ -284,7 +284,8 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         state_change_ms=changed,
         arn=arn,
         account=f.string(doc.get("account")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.string(doc.get("region")),
+        # Only a region code: the free-text "region" of an event goes into no URL.
+        region=f.arn_region(parts) or f.region_code(f.string(doc.get("region"))),
         region_label=f.string(doc.get("region")),
         metrics=metrics,
         threshold=f.number(conf.get("threshold")),
@@ -369,7 +370,7 @@ def _broken_json(raw: str, subject: str) -> Alarm:
         state_change_ms=f.epoch_ms(field_("StateChangeTime")),
         arn=arn,
         account=field_("AWSAccountId") or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.region_code(field_("Region")),
+        region=f.arn_region(parts) or f.region_code(field_("Region")),
         region_label=field_("Region"),
         problems=("the message is not valid JSON (truncated?)",),
     )

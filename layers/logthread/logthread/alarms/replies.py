@@ -71,14 +71,16 @@ def summary_reply(discovery: Discovery, *, redactor: Redactor | None = None) -> 
             )
         else:
             rows.append(f"• {ids}: {code(cut(shown, 300)) if shown else '_no error line_'}")
-    blocks: list[Block] = [section(head), section("\n".join(rows))]
+    blocks: list[Block] = [section(head)]
+    if rows:
+        blocks.append(section("\n".join(rows)))
     notes = _notes(discovery)
     if notes:
         blocks.append(context(notes))
     text = f"{_plural(n, 'failing request')}: " + ", ".join(
         f.request_id for f in discovery.failures
     )
-    return Message(text, blocks)
+    return Message(cut(escape(text), 3000), blocks)
 
 
 def _notes(discovery: Discovery) -> str:
@@ -156,7 +158,7 @@ def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
     else:
         head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
     body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
-    return Message(f"{state}: {alarm.name}", [section(body)])
+    return Message(cut(escape(f"{state}: {alarm.name}"), 3000), [section(body)])
 
 
 def already_threaded_reply(ids: Sequence[str]) -> Message:
