@@ -256,9 +256,10 @@ def alarm_message(
         lines.append(escape(hide(alarm.description, redactor)))
     if alarm.reason:
         lines.append(f"*Reason:* {escape(hide(alarm.reason, redactor))}")
-    excerpt = _excerpt(hide(alarm.raw, redactor))
-    if not lines and alarm.source in ("custom", "text") and excerpt:
-        lines.append(excerpt)
+    if not lines:
+        excerpt = _excerpt(alarm, redactor)
+        if excerpt:
+            lines.append(excerpt)
     body = "\n".join(lines)
     link = f"<{url}|{escape(cut(name, 150))} in the CloudWatch console>" if url else ""
     if link and len(link) <= limits.SECTION_TEXT // 2:
@@ -295,11 +296,25 @@ def alarm_message(
     return Message(cut(escape(text), 3000), blocks)
 
 
-def _excerpt(raw: str) -> str:
-    text = raw.strip()
-    if text.startswith(("{", "[")):
+EXCERPT = 1500
+_FENCE = "```"
+
+
+def _excerpt(alarm: Alarm, redactor: Redactor | None) -> str:
+    """The start of the raw text, for a notification that shows nothing else.
+
+    Plain text as mrkdwn; JSON only when it could not be read (truncated, nested too
+    deep), as a code block. Readable custom JSON shows its name alone.
+    """
+    if alarm.source not in ("custom", "text") and not alarm.problems:
         return ""
-    return escape(cut(text, 1500))
+    text = hide(alarm.raw, redactor).strip()
+    if not text.startswith(("{", "[")):
+        return escape(cut(text, EXCERPT))
+    if not alarm.problems:
+        return ""
+    body = escape(cut(text, EXCERPT)).replace(_FENCE, "`\u200b`\u200b`")
+    return f"{_FENCE}\n{body}\n{_FENCE}"
 
 
 def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:

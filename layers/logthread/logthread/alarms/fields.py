@@ -168,3 +168,20 @@ def region_code(label: str) -> str:
 def arn_region(parts: re.Match[str] | None) -> str:
     """The region of a parsed ARN, when it is a region code."""
     return valid_region(parts["region"]) if parts else ""
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` (decoded JSON) nests deeper than ``limit``; iterative, never recurses."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -8,12 +8,12 @@ notification that could not be read. Each request's story is rendered as
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
+from logthread.alarms import fields
 from logthread.alarms.alarm_render import (
     ICONS,
     Message,
@@ -25,7 +25,7 @@ from logthread.alarms.alarm_render import (
     utc_text,
 )
 from logthread.alarms.discover import Discovery, Plan, group_errors
-from logthread.alarms.parse import Alarm
+from logthread.alarms.parse import MAX_DEPTH, Alarm
 from logthread.redact import Redactor
 from logthread.slack.format import code, escape, format_duration, format_window
 
@@ -172,9 +172,7 @@ def already_threaded_reply(ids: Sequence[str]) -> Message:
 
 def raw_reply(alarm: Alarm, *, redactor: Redactor | None = None) -> Message | None:
     """The notification's raw text as a code block, or None when it needs a file."""
-    raw = hide(alarm.raw, redactor)
-    with contextlib.suppress(ValueError):
-        raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    raw = _pretty(hide(alarm.raw, redactor))
     if len(raw) > RAW_INLINE:
         return None
     fence = "```"
@@ -183,3 +181,16 @@ def raw_reply(alarm: Alarm, *, redactor: Redactor | None = None) -> Message | No
         "The notification as received",
         [context("The notification as received:"), section(f"{fence}\n{body}\n{fence}")],
     )
+
+
+def _pretty(raw: str) -> str:
+    """JSON indented for reading; anything else (or JSON too deep to walk) as it came."""
+    if len(raw) > RAW_INLINE or raw.strip()[:1] not in ("{", "["):
+        return raw  # indenting only makes it longer: it goes up as a file either way
+    try:
+        doc = json.loads(raw)
+        if fields.too_deep(doc, MAX_DEPTH):
+            return raw
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return raw
