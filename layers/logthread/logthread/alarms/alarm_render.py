@@ -245,7 +245,8 @@ def alarm_message(
         blocks.append(
             section(
                 f"*Back to OK* at {utc_text(ended)}{lasted}.\n"
-                f"Went into ALARM at {utc_text(began)}.\n>{escape(resolved_by.reason)}"
+                f"Went into ALARM at {utc_text(began)}.\n"
+                f">{escape(hide(resolved_by.reason, redactor))}"
                 if resolved_by.reason
                 else f"*Back to OK* at {utc_text(ended)}{lasted}."
             )

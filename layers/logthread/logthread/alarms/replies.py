@@ -144,8 +144,13 @@ def nothing_found_reply(
     return Message("No failing request found for this alarm", blocks)
 
 
-def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
-    """A state change inside an open episode: still in ALARM, back to OK, no data."""
+def transition_reply(
+    alarm: Alarm, *, started_ms: int | None = None, redactor: Redactor | None = None
+) -> Message:
+    """A state change inside an open episode: still in ALARM, back to OK, no data.
+
+    The reason is redacted (the built-in patterns when no ``redactor`` is given).
+    """
     state = alarm.state or "NOTIFICATION"
     when = utc_text(alarm.state_change_ms)
     if state == "OK":
@@ -157,7 +162,7 @@ def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
         head = f":rotating_light: *Still in ALARM* at {when}."
     else:
         head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
-    body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
+    body = f"{head}\n>{escape(hide(alarm.reason, redactor))}" if alarm.reason else head
     return Message(cut(escape(f"{state}: {alarm.name}"), 3000), [section(body)])
 
 
