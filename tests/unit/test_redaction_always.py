@@ -8,7 +8,7 @@ from conftest import load_fixture
 
 from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.parse import parse
-from logthread.alarms.replies import raw_reply
+from logthread.alarms.replies import raw_reply, transition_reply
 from logthread.logparse import parse_line
 from logthread.query import SearchQuery, SearchResult
 from logthread.slack.blocks import as_dicts
@@ -47,3 +47,14 @@ def test_an_alarms_own_fields_and_raw_text_are_redacted_without_a_redactor() -> 
     raw = raw_reply(broken)
     assert raw is not None
     assert SECRET_KEY not in shown(raw.blocks, raw.text)
+
+
+def test_the_reasons_of_state_changes_are_redacted_without_a_redactor() -> None:
+    envelope = load_fixture("alarms/lambda_errors_hoge.json")
+    ok = json.loads(load_fixture("alarms/lambda_errors_hoge_ok.json")["Message"])
+    ok["NewStateReason"] = f"recovered; key {AWS_KEY} aws_secret_access_key={SECRET_KEY}"
+    back = parse(json.dumps(ok), "")
+    resolved = alarm_message(parse(envelope["Message"], ""), resolved_by=back)
+    reply = transition_reply(back)
+    text = shown(resolved.blocks, resolved.text, reply.blocks, reply.text)
+    assert SECRET_KEY not in text and AWS_KEY not in text

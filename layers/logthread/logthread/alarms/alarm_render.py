@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -30,7 +29,7 @@ from logthread.alarms.parse import Alarm, MetricRef
 from logthread.query import SearchQuery, TimeWindow
 from logthread.redact import Redactor
 from logthread.slack import blocks as limits
-from logthread.slack.console_links import console_url
+from logthread.slack.console_links import alarm_console_url, console_url, region_of, valid_region
 from logthread.slack.format import code, escape, format_duration, format_window
 from logthread.slack.search_render import OPEN_CLOUDWATCH, SEARCH_AGAIN
 from logthread.tasks import button_value
@@ -96,21 +95,21 @@ def utc_text(ms: int | None) -> str:
 
 
 def alarm_url(alarm: Alarm) -> str | None:
-    """The alarm's page in the CloudWatch console (needs the region and the name)."""
-    if not alarm.region or not alarm.name or alarm.source not in ("cloudwatch", "eventbridge"):
+    """The alarm's page in the CloudWatch console (needs a valid region code and the name)."""
+    if alarm.source not in ("cloudwatch", "eventbridge"):
         return None
-    region = alarm.region
-    return (
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#alarmsV2:alarm/{quote(alarm.name, safe='')}"
-    )
+    return alarm_console_url(alarm.region, alarm.name)
 
 
 def cloudwatch_url(alarm: Alarm, the_plan: Plan | None) -> str | None:
-    """Logs Insights over the alarm's log groups and window, else the alarm's page."""
+    """Logs Insights over the alarm's log groups and window, else the alarm's page.
+
+    The region is the alarm's (a validated code) or the worker's own; never payload text.
+    """
     if the_plan is not None and the_plan.log_groups:
-        region = alarm.region or "us-east-1"
-        url = console_url(region, list(the_plan.log_groups)[:50], ERRORS_QUERY, the_plan.window)
+        groups = list(the_plan.log_groups)[:50]
+        region = valid_region(alarm.region) or region_of(groups)
+        url = console_url(region, groups, ERRORS_QUERY, the_plan.window)
         if len(url) <= limits.BUTTON_URL:
             return url
     return alarm_url(alarm)
@@ -129,7 +128,7 @@ def _metric_text(metric: MetricRef) -> str:
         return f"{code(metric.id or 'expr')} = {code(metric.expression)}{label}"
     dims = hide(", ".join(f"{k}={v}" for k, v in metric.dimensions), None)
     name = f"{metric.namespace} {metric.name}".strip()
-    stat = f" ({metric.stat.title()})" if metric.stat else ""
+    stat = f" ({escape(metric.stat.title())})" if metric.stat else ""
     head = f"{code(metric.id)}: " if metric.id else ""
     return f"{head}{code(name)}{stat}" + (f" {code(dims)}" if dims else "")
 
@@ -246,7 +245,8 @@ def alarm_message(
         blocks.append(
             section(
                 f"*Back to OK* at {utc_text(ended)}{lasted}.\n"
-                f"Went into ALARM at {utc_text(began)}.\n>{escape(resolved_by.reason)}"
+                f"Went into ALARM at {utc_text(began)}.\n"
+                f">{escape(hide(resolved_by.reason, redactor))}"
                 if resolved_by.reason
                 else f"*Back to OK* at {utc_text(ended)}{lasted}."
             )
@@ -257,13 +257,17 @@ def alarm_message(
         lines.append(escape(hide(alarm.description, redactor)))
     if alarm.reason:
         lines.append(f"*Reason:* {escape(hide(alarm.reason, redactor))}")
-    excerpt = _excerpt(hide(alarm.raw, redactor))
-    if not lines and alarm.source in ("custom", "text") and excerpt:
-        lines.append(excerpt)
-    if url:
-        lines.append(f"<{url}|{escape(name)} in the CloudWatch console>")
-    if lines:
-        blocks.append(section("\n".join(lines)))
+    if not lines:
+        excerpt = _excerpt(alarm, redactor)
+        if excerpt:
+            lines.append(excerpt)
+    body = "\n".join(lines)
+    link = f"<{url}|{escape(cut(name, 150))} in the CloudWatch console>" if url else ""
+    if link and len(link) <= limits.SECTION_TEXT // 2:
+        # The bot's own link, whole: the outside text before it is cut to leave it room.
+        body = (cut(body, limits.SECTION_TEXT - len(link) - 1) + "\n" if body else "") + link
+    if body:
+        blocks.append(section(body))
     fields = _fields(alarm)
     if fields:
         blocks.append(
@@ -289,14 +293,29 @@ def alarm_message(
         # The fallback text shows in notifications: redacted like the blocks.
         f" — {hide(alarm.reason, redactor)}" if alarm.reason and resolved_by is None else ""
     )
-    return Message(cut(text, 3000), blocks)
+    # Slack reads the fallback text as mrkdwn too: escaped like the blocks.
+    return Message(cut(escape(text), 3000), blocks)
 
 
-def _excerpt(raw: str) -> str:
-    text = raw.strip()
-    if text.startswith(("{", "[")):
+EXCERPT = 1500
+_FENCE = "```"
+
+
+def _excerpt(alarm: Alarm, redactor: Redactor | None) -> str:
+    """The start of the raw text, for a notification that shows nothing else.
+
+    Plain text as mrkdwn; JSON only when it could not be read (truncated, nested too
+    deep), as a code block. Readable custom JSON shows its name alone.
+    """
+    if alarm.source not in ("custom", "text") and not alarm.problems:
         return ""
-    return escape(cut(text, 1500))
+    text = hide(alarm.raw, redactor).strip()
+    if not text.startswith(("{", "[")):
+        return escape(cut(text, EXCERPT))
+    if not alarm.problems:
+        return ""
+    body = escape(cut(text, EXCERPT)).replace(_FENCE, "`\u200b`\u200b`")
+    return f"{_FENCE}\n{body}\n{_FENCE}"
 
 
 def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:

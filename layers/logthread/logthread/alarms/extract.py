@@ -52,12 +52,14 @@ def _compiled(expression: str) -> Any:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    """Flatten a jmespath result: a string, or lists of strings at any depth."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _strings(item)
+    """Flatten a jmespath result: a string, or lists of strings at any depth (no recursion)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, list | tuple):
+            stack.extend(reversed(item))
 
 
 def evaluate(expression: str, document: Any) -> list[str]:
@@ -67,13 +69,14 @@ def evaluate(expression: str, document: Any) -> list[str]:
     ------
     ValueError
         When the expression fails on this document (e.g. ``powertools_json`` on
-        text that is not JSON, or a type error inside a function).
+        text that is not JSON or nested too deep to decode, or a type error inside a
+        function): whatever the payload holds, a rule fails this way and no other.
     """
     try:
         result = _compiled(expression).search(document, options=_options())
-    except (jmespath.exceptions.JMESPathError, ValueError, TypeError) as exc:
-        raise ValueError(f"{expression}: {exc}") from None
-    return list(_strings(result))
+        return list(_strings(result))
+    except Exception as exc:  # RecursionError, OverflowError...: the payload's doing, not ours
+        raise ValueError(f"{expression}: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def extract_ids(alarm: Alarm, config: Config) -> Extraction:

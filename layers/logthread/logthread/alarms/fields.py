@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from logthread.slack.console_links import valid_region
+
 STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 
 # CloudWatch's own subject line: 'ALARM: "HogeService-Errors" in US East (N. Virginia)'
@@ -153,9 +155,33 @@ def _region_names() -> dict[str, str]:
 
 
 def region_code(label: str) -> str:
-    """Old payloads carry only the display name; map it back to a code when we can."""
+    """A region code, or ``""``: the code itself, or a display name mapped back to one.
+
+    Old payloads carry only the display name. Anything else (free text, a host name,
+    ``|`` or ``>``) is no region: it never reaches a console URL.
+    """
     if not label:
         return ""
-    if re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", label):
-        return label
-    return _region_names().get(label, "")
+    return valid_region(label) or valid_region(_region_names().get(label, ""))
+
+
+def arn_region(parts: re.Match[str] | None) -> str:
+    """The region of a parsed ARN, when it is a region code."""
+    return valid_region(parts["region"]) if parts else ""
+
+
+def too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` (decoded JSON) nests deeper than ``limit``; iterative, never recurses."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False

@@ -117,15 +117,42 @@ def parse(body: str, subject: str = "") -> Alarm:
     Returns
     -------
     Alarm
-        Never raises; ``problems`` says what could not be read.
+        Never raises, whatever the body: ``problems`` says what could not be read.
+        JSON nested deeper than :data:`MAX_DEPTH` (or too deep for the decoder) is
+        read as text, as truncated JSON is: what the text shows, plus the raw text.
     """
     body = body if isinstance(body, str) else str(body)
-    subject = subject or ""
-    text = body.strip()
+    subject = subject if isinstance(subject, str) else ""
     try:
-        doc = json.loads(text) if text[:1] in "{[" and text else None
-    except ValueError:
-        return _broken_json(body, subject)
+        return _parse(body, subject)
+    except Exception as exc:  # a payload must never cost the notification; say what happened
+        problem = f"the message could not be read ({type(exc).__name__})"
+        try:
+            return _broken_json(body, subject, problem)
+        except Exception:
+            return Alarm(
+                source="text", name=UNNAMED, raw=body, subject=subject, problems=(problem,)
+            )
+
+
+# CloudWatch and EventBridge payloads nest about six deep: far deeper is no notification,
+# and walking it (jmespath rules, rendering, pretty-printing) would need the whole stack.
+MAX_DEPTH = 64
+TOO_DEEP = f"the message nests deeper than {MAX_DEPTH} levels: shown as text"
+
+
+def _parse(body: str, subject: str) -> Alarm:
+    text = body.strip()
+    doc = None
+    if text[:1] in "{[" and text:
+        try:
+            doc = json.loads(text)
+        except RecursionError:
+            return _broken_json(body, subject, TOO_DEEP)
+        except ValueError:
+            return _broken_json(body, subject)
+        if f.too_deep(doc, MAX_DEPTH):
+            return _broken_json(body, subject, TOO_DEEP)
     if isinstance(doc, dict):
         if "AlarmName" in doc and (
             "NewStateValue" in doc or "Trigger" in doc or "AlarmRule" in doc
@@ -199,7 +226,7 @@ def _cloudwatch(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         state_change_ms=changed,
         arn=arn,
         account=f.string(doc.get("AWSAccountId")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.region_code(region_label),
+        region=f.arn_region(parts) or f.region_code(region_label),
         region_label=region_label,
         metrics=metrics,
         threshold=f.number(trigger.get("Threshold")) if isinstance(trigger, dict) else None,
@@ -284,7 +311,8 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         state_change_ms=changed,
         arn=arn,
         account=f.string(doc.get("account")) or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.string(doc.get("region")),
+        # Only a region code: the free-text "region" of an event goes into no URL.
+        region=f.arn_region(parts) or f.region_code(f.string(doc.get("region"))),
         region_label=f.string(doc.get("region")),
         metrics=metrics,
         threshold=f.number(conf.get("threshold")),
@@ -342,8 +370,10 @@ def _text(raw: str, subject: str) -> Alarm:
     )
 
 
-def _broken_json(raw: str, subject: str) -> Alarm:
-    """JSON that does not parse (usually truncated): pick out what the text still shows."""
+def _broken_json(
+    raw: str, subject: str, problem: str = "the message is not valid JSON (truncated?)"
+) -> Alarm:
+    """JSON that does not parse (usually truncated, or nested too deep): what the text shows."""
 
     def field_(key: str) -> str:
         match = re.search(rf'"{key}"\s*:\s*"((?:[^"\\]|\\.)*)"', raw)
@@ -369,7 +399,7 @@ def _broken_json(raw: str, subject: str) -> Alarm:
         state_change_ms=f.epoch_ms(field_("StateChangeTime")),
         arn=arn,
         account=field_("AWSAccountId") or (parts["account"] if parts else ""),
-        region=parts["region"] if parts else f.region_code(field_("Region")),
+        region=f.arn_region(parts) or f.region_code(field_("Region")),
         region_label=field_("Region"),
-        problems=("the message is not valid JSON (truncated?)",),
+        problems=(problem,),
     )

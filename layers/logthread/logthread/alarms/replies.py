@@ -8,12 +8,12 @@ notification that could not be read. Each request's story is rendered as
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
+from logthread.alarms import fields
 from logthread.alarms.alarm_render import (
     ICONS,
     Message,
@@ -25,7 +25,7 @@ from logthread.alarms.alarm_render import (
     utc_text,
 )
 from logthread.alarms.discover import Discovery, Plan, group_errors
-from logthread.alarms.parse import Alarm
+from logthread.alarms.parse import MAX_DEPTH, Alarm
 from logthread.redact import Redactor
 from logthread.slack.format import code, escape, format_duration, format_window
 
@@ -71,14 +71,16 @@ def summary_reply(discovery: Discovery, *, redactor: Redactor | None = None) -> 
             )
         else:
             rows.append(f"• {ids}: {code(cut(shown, 300)) if shown else '_no error line_'}")
-    blocks: list[Block] = [section(head), section("\n".join(rows))]
+    blocks: list[Block] = [section(head)]
+    if rows:
+        blocks.append(section("\n".join(rows)))
     notes = _notes(discovery)
     if notes:
         blocks.append(context(notes))
     text = f"{_plural(n, 'failing request')}: " + ", ".join(
         f.request_id for f in discovery.failures
     )
-    return Message(text, blocks)
+    return Message(cut(escape(text), 3000), blocks)
 
 
 def _notes(discovery: Discovery) -> str:
@@ -142,8 +144,13 @@ def nothing_found_reply(
     return Message("No failing request found for this alarm", blocks)
 
 
-def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
-    """A state change inside an open episode: still in ALARM, back to OK, no data."""
+def transition_reply(
+    alarm: Alarm, *, started_ms: int | None = None, redactor: Redactor | None = None
+) -> Message:
+    """A state change inside an open episode: still in ALARM, back to OK, no data.
+
+    The reason is redacted (the built-in patterns when no ``redactor`` is given).
+    """
     state = alarm.state or "NOTIFICATION"
     when = utc_text(alarm.state_change_ms)
     if state == "OK":
@@ -155,8 +162,8 @@ def transition_reply(alarm: Alarm, *, started_ms: int | None = None) -> Message:
         head = f":rotating_light: *Still in ALARM* at {when}."
     else:
         head = f"{ICONS.get(state, ':bell:')} *{state}* at {when}."
-    body = f"{head}\n>{escape(alarm.reason)}" if alarm.reason else head
-    return Message(f"{state}: {alarm.name}", [section(body)])
+    body = f"{head}\n>{escape(hide(alarm.reason, redactor))}" if alarm.reason else head
+    return Message(cut(escape(f"{state}: {alarm.name}"), 3000), [section(body)])
 
 
 def already_threaded_reply(ids: Sequence[str]) -> Message:
@@ -170,9 +177,7 @@ def already_threaded_reply(ids: Sequence[str]) -> Message:
 
 def raw_reply(alarm: Alarm, *, redactor: Redactor | None = None) -> Message | None:
     """The notification's raw text as a code block, or None when it needs a file."""
-    raw = hide(alarm.raw, redactor)
-    with contextlib.suppress(ValueError):
-        raw = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
+    raw = _pretty(hide(alarm.raw, redactor))
     if len(raw) > RAW_INLINE:
         return None
     fence = "```"
@@ -181,3 +186,16 @@ def raw_reply(alarm: Alarm, *, redactor: Redactor | None = None) -> Message | No
         "The notification as received",
         [context("The notification as received:"), section(f"{fence}\n{body}\n{fence}")],
     )
+
+
+def _pretty(raw: str) -> str:
+    """JSON indented for reading; anything else (or JSON too deep to walk) as it came."""
+    if len(raw) > RAW_INLINE or raw.strip()[:1] not in ("{", "["):
+        return raw  # indenting only makes it longer: it goes up as a file either way
+    try:
+        doc = json.loads(raw)
+        if fields.too_deep(doc, MAX_DEPTH):
+            return raw
+        return json.dumps(doc, indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return raw

@@ -6,11 +6,16 @@ strings are ``'`` + their percent-encoding with ``%`` turned into ``*``, arrays
 are ``(~item~item)``; that text goes through JavaScript's ``escape()``, is
 prefixed with ``?queryDetail=``, goes through ``encodeURIComponent()``, and
 finally every ``%`` becomes ``$``.
+
+Every console URL starts with the host of a region: only a validated region
+code (:func:`valid_region`) ever gets there, never free text from a payload or
+a log group name.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import quote
@@ -21,6 +26,32 @@ from logthread.slack.blocks import BUTTON_URL
 from logthread.window import DAY_MS, DEFAULT_LOOKBACK_DAYS
 
 MAX_GROUPS = 50  # StartQuery's limit, and the console's
+DEFAULT_REGION = "us-east-1"
+# us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1, us-iso-east-1, eu-isoe-west-1...
+# ASCII only ([0-9], not \d: an Arabic-Indic digit is a \d), matched in full.
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+){1,3}-[0-9]{1,2}")
+
+
+def valid_region(text: object) -> str:
+    """``text`` when it is an AWS region code, else ``""``: the only way into a console host."""
+    if isinstance(text, str) and _REGION.fullmatch(text):
+        return text
+    return ""
+
+
+def alarm_console_url(region: str, name: str) -> str | None:
+    """The alarm's page in the CloudWatch console.
+
+    None without a valid region code or a name, or when the URL would be too long for a button.
+    """
+    region = valid_region(region)
+    if not region or not name:
+        return None
+    url = (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#alarmsV2:alarm/{quote(name, safe='')}"
+    )
+    return url if len(url) <= BUTTON_URL else None
 
 
 def insights_query(request_id: str) -> str:
@@ -34,12 +65,19 @@ def insights_query(request_id: str) -> str:
 
 
 def region_of(log_groups: Sequence[str]) -> str:
-    """The region of the first log group ARN, else ``$AWS_REGION``, else us-east-1."""
+    """The region of the first log group ARN, else ``$AWS_REGION``, else us-east-1.
+
+    Only valid region codes count: an ARN or a variable holding anything else is passed over.
+    """
     for group in log_groups:
         parts = group.split(":")
-        if group.startswith("arn:") and len(parts) > 3 and parts[3]:
+        if group.startswith("arn:") and len(parts) > 3 and valid_region(parts[3]):
             return parts[3]
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    return (
+        valid_region(os.environ.get("AWS_REGION"))
+        or valid_region(os.environ.get("AWS_DEFAULT_REGION"))
+        or DEFAULT_REGION
+    )
 
 
 def _group_name(group: str) -> str:
@@ -67,7 +105,15 @@ def _iso(ms: int) -> str:
 def console_url(
     region: str, log_groups: Sequence[str], query: str, window: TimeWindow | None
 ) -> str:
-    """The console URL opening Logs Insights on ``query`` over ``log_groups`` and ``window``."""
+    """The console URL opening Logs Insights on ``query`` over ``log_groups`` and ``window``.
+
+    Raises
+    ------
+    ValueError
+        When ``region`` is not a region code.
+    """
+    if not valid_region(region):
+        raise ValueError(f"not a region code: {region[:40]!r}")
     if window is None:
         span = DEFAULT_LOOKBACK_DAYS * DAY_MS // 1000
         when = f"end~0~start~-{span}~timeType~'RELATIVE~unit~'seconds"

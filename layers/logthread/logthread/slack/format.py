@@ -7,11 +7,18 @@ from datetime import UTC, datetime
 
 from logthread.query import SearchResult, TimeWindow
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_USER_ID = re.compile(r"[UW][A-Z0-9]+")
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn gives meaning to (``&``, ``<``, ``>``)."""
+    """Escape the three characters Slack's mrkdwn gives meaning to (``&``, ``<``, ``>``).
+
+    The one way outside text (payloads, subjects, log lines, log group names, button
+    values) goes into mrkdwn or a message's fallback ``text``: every live form
+    (``<!channel>``, ``<@U…>``, ``<#C…>``, ``<!subteam^…>``, ``<url|label>``) starts
+    with a raw ``<``, and ``&`` is escaped so ``&lt;`` in the text shows as written.
+    Slack decodes these three entities for display, so the reader sees the text as it was.
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -56,7 +63,7 @@ def format_window(window: TimeWindow | None) -> str:
 
 def asked_by_text(who: str) -> str:
     """A mention for a Slack user id, the escaped text otherwise."""
-    return f"<@{who}>" if _USER_ID.match(who) else escape(who)
+    return f"<@{who}>" if _USER_ID.fullmatch(who) else escape(who)
 
 
 def named_ids(result: SearchResult) -> tuple[str, str]:

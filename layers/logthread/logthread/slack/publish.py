@@ -17,6 +17,7 @@ from logthread.query import SearchResult
 from logthread.redact import Redactor
 from logthread.slack import blocks as limits
 from logthread.slack.chat import Chat, ChatError
+from logthread.slack.format import escape
 from logthread.slack.search_render import RenderedSearch, render_search
 from logthread.tasks import ReplyTo
 
@@ -143,6 +144,6 @@ def _attach(chat: Chat, channel: str, thread_ts: str, rendered: RenderedSearch) 
         logger.warning("full log upload failed: %s", exc.code)
         chat.post(
             channel,
-            text=f"The full log could not be attached ({exc.code}).",
+            text=f"The full log could not be attached ({escape(exc.code)}).",
             thread_ts=thread_ts,
         )

@@ -304,7 +304,7 @@ def _nothing_found(result: SearchResult, who: str, title: str) -> list[Block]:
         SectionBlock(
             text="*What to try next*\n"
             "• *Search again (wider window)*: the request may be older than the window.\n"
-            f"• Name the function: `/logsearch {escape(result.query.request_id)} in <function>`.\n"
+            f"• Name the function: `/logsearch {escape(result.query.request_id)} in &lt;function&gt;`.\n"
             "• A prefix needs at least 8 characters; check the id for typos.\n"
             "• Lines take a few seconds to reach CloudWatch: a very recent request may not be there yet."
         ),
@@ -348,7 +348,7 @@ def render_search(
     if not result.found:
         filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', rid)[:64]}.log"
         blocks = _nothing_found(result, who, title)
-        text = f"{title}: no log lines found for {rid}"
+        text = escape(f"{title}: no log lines found for {rid}")
         return RenderedSearch(text, blocks, text, list(blocks), None, filename)
     named, plain_ids = named_ids(result)
     ids = result.request_ids or [rid]
@@ -366,7 +366,9 @@ def render_search(
         _partial(result),
         _actions(result),
     ]
-    footer = [f"{_plural(len(result.log_groups_searched), 'log group')} searched ({result.path})"]
+    footer = [
+        f"{_plural(len(result.log_groups_searched), 'log group')} searched ({escape(result.path)})"
+    ]
     if result.omitted_lines:
         footer.append(f"{result.omitted_lines:,} lines beyond the search limit not fetched")
     if timeline.hidden:
@@ -394,10 +396,11 @@ def render_search(
         )
         full_log = header + timeline.text() + "\n"
     plain = summary.replace("*", "")
+    # Fallback texts are mrkdwn too: the ids (as found in the logs) are escaped like the blocks.
     return RenderedSearch(
-        parent_text=f"{title} for {plain_ids}: {plain}",
+        parent_text=escape(f"{title} for {plain_ids}: {plain}"),
         parent_blocks=[b for b in parent if b is not None],
-        thread_text=f"Log timeline of {plain_ids}: {plain}",
+        thread_text=escape(f"Log timeline of {plain_ids}: {plain}"),
         thread_blocks=[b for b in thread if b is not None],
         full_log=full_log,
         filename=filename,
