@@ -49,7 +49,7 @@ def envelope(body: str) -> tuple[str, str, str]:
     """``(message, subject, topic ARN)`` from an SQS body: an SNS envelope, or a raw message."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not an envelope: the message as it came
         return body, "", ""
     if isinstance(data, dict) and data.get("Type") == "Notification" and "Message" in data:
         sns = SNSMessage(data)

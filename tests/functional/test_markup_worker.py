@@ -209,12 +209,6 @@ def test_a_notification_nested_too_deep_is_posted_as_raw_text(
     check_every_call(slack)
 
 
-@pytest.mark.xfail(
-    raises=RecursionError,
-    strict=False,
-    reason="the worker's message decoder (logthread.tasks.parse_task) raises before the alarm "
-    "path: catching RecursionError there is another change",
-)
 def test_a_notification_100000_levels_deep_through_the_worker(
     pipeline: Pipeline, slack: SlackStandin
 ) -> None:
@@ -223,12 +217,6 @@ def test_a_notification_100000_levels_deep_through_the_worker(
     check_every_call(slack)
 
 
-@pytest.mark.xfail(
-    raises=RecursionError,
-    strict=False,
-    reason="a JSON log line nested too deep raises in logthread.logparse.parse_line (and in "
-    "alarms.patterns for metric filter patterns) during discovery: changes owned elsewhere",
-)
 def test_an_alarm_whose_window_holds_a_log_line_nested_too_deep_is_posted(
     pipeline: Pipeline, slack: SlackStandin
 ) -> None:

@@ -30,7 +30,7 @@ from logthread.alarms.replies import (
     raw_reply,
     transition_reply,
 )
-from logthread.search.model import TimeWindow
+from logthread.query import TimeWindow
 from logthread.slack.blocks import HEADER_TEXT, SECTION_TEXT, as_dicts, block_errors
 
 T = TypeVar("T")

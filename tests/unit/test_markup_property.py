@@ -37,8 +37,8 @@ from logthread.alarms.replies import (
     summary_reply,
     transition_reply,
 )
+from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.records import LogRecord
-from logthread.search.model import SearchQuery, SearchResult, TimeWindow
 from logthread.slack import console_links
 from logthread.slack.blocks import as_dicts, block_errors
 from logthread.slack.chat import ChatError

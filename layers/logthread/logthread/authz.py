@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from logthread.commands import quote
 from logthread.config import Access
 from logthread.ids import function_log_group
+from logthread.mrkdwn import escape
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +105,9 @@ def authorize_targets(
     try:
         groups = target_log_groups(access, functions, log_groups)
     except ValueError as exc:
-        return Decision(False, f"invalid target: {exc}", f"Sorry, I can't search that: {exc}.")
+        return Decision(
+            False, f"invalid target: {exc}", f"Sorry, I can't search that: {escape(str(exc))}."
+        )
     refused = [g for g in groups if not access.may_read(g)]
     if not refused:
         return ALLOWED

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from logthread.bounds import MAX_CONTEXT, MAX_WINDOW_MS
+from logthread.mrkdwn import escape
 from logthread.query import TimeWindow
 
 USAGE = (
@@ -90,8 +91,7 @@ def quote(text: str, limit: int = 40) -> str:
     ``<`` and ``>`` (as Slack itself asks) makes an echoed token inert.
     """
     short = text if len(text) <= limit else text[: limit - 1] + "…"
-    short = short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "`" + short.replace("`", "'") + "`"
+    return "`" + escape(short).replace("`", "'") + "`"
 
 
 def parse_command(text: str, *, now_ms: int) -> HelpCommand | SearchCommand:

@@ -301,7 +301,7 @@ def _json_line(line: str, base: _Base) -> LogRecord | None:
         return None
     try:
         data = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep to read: a raw line like any
         return None
     if not isinstance(data, dict):
         return None

@@ -211,7 +211,9 @@ def _carry_out(
         return _on_alarm(run, channel)
     if transition is Transition.RESOLVE:
         return _on_ok(run, episode)
-    reply = transition_reply(run.alarm, started_ms=episode.started_ms or None)
+    reply = transition_reply(
+        run.alarm, started_ms=episode.started_ms or None, redactor=run.redactor
+    )
     ts = run.post("transition", episode.channel, reply, episode.ts)
     return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
 
@@ -256,7 +258,12 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
     # Still in alarm: reply in the open thread, with requests it doesn't show yet.
     channel, ts = episode.channel, episode.ts
     store.note_alarm(alarm.episode_key, alarm.state_change_ms or run.deps.now_ms())
-    run.post("transition", channel, transition_reply(alarm, started_ms=episode.started_ms), ts)
+    run.post(
+        "transition",
+        channel,
+        transition_reply(alarm, started_ms=episode.started_ms, redactor=run.redactor),
+        ts,
+    )
     known = set(episode.request_ids)
     findings = investigate(run, known=known)
     if not findings.ids and findings.already_threaded:
@@ -277,7 +284,7 @@ def _on_ok(run: Run, episode: Any) -> dict[str, Any] | None:
     run.post(
         "transition",
         closed.channel,
-        transition_reply(alarm, started_ms=closed.started_ms),
+        transition_reply(alarm, started_ms=closed.started_ms, redactor=run.redactor),
         closed.ts,
     )
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}

@@ -100,8 +100,8 @@ def _json(text: str, line: str) -> bool | None:
         alternatives.append(terms)
     try:
         doc = json.loads(line.strip())
-    except ValueError:
-        return False  # JSON patterns never match lines that are not JSON
+    except (ValueError, RecursionError):
+        return False  # JSON patterns never match lines that are not JSON (or too deep to read)
     if not isinstance(doc, dict | list):
         return False
     return any(all(_compare(m, doc) for m in terms) for terms in alternatives)

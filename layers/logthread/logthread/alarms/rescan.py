@@ -55,7 +55,7 @@ def decode_button(value: str) -> tuple[str, TimeWindow]:
             raise ValueError("unknown button value version")
         key, (start, end) = str(data["k"]), data["w"]
         window = TimeWindow(int(start), int(end))
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise ValueError(f"malformed alarm button value: {exc}") from None
     if not key or not sane_window(window):
         raise ValueError("malformed alarm button value: empty key or window")

@@ -5,21 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from logthread.mrkdwn import escape
 from logthread.query import SearchResult, TimeWindow
 
+__all__ = ["code", "escape"]
+
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
-
-
-def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn gives meaning to (``&``, ``<``, ``>``).
-
-    The one way outside text (payloads, subjects, log lines, log group names, button
-    values) goes into mrkdwn or a message's fallback ``text``: every live form
-    (``<!channel>``, ``<@U…>``, ``<#C…>``, ``<!subteam^…>``, ``<url|label>``) starts
-    with a raw ``<``, and ``&`` is escaped so ``&lt;`` in the text shows as written.
-    Slack decodes these three entities for display, so the reader sees the text as it was.
-    """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def code(text: str) -> str:

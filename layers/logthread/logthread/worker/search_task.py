@@ -20,6 +20,7 @@ from logthread.query import SearchQuery
 from logthread.redact import Redactor
 from logthread.search.timebox import search_in_time
 from logthread.slack.chat import ChatError
+from logthread.slack.format import code, escape
 from logthread.tasks import SearchTask
 from logthread.worker.deps import WorkerDeps
 
@@ -112,7 +113,8 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
         # A query that can never run (an invalid id or name): only the requester is told.
         telemetry.count(telemetry.FAILURES, dimension=("Stage", "search"))
         logger.exception("search refused", extra=who)
-        _tell(deps, task, f"Sorry, the search for `{query.request_id}` failed: {_short(exc)}")
+        failed = f"Sorry, the search for {code(query.request_id)} failed: {escape(_short(exc))}"
+        _tell(deps, task, failed)
         return ""
 
     asked_by = task.reply.user_id or str(task.extra.get("asked_by") or "")
