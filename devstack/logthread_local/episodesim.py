@@ -181,7 +181,7 @@ class Post:
     """A chat.postMessage that landed, and who made it."""
 
     note: tuple[int, int]
-    tick: int
+    event: int
     thread_ts: str
     digest: str
     text: str
@@ -486,7 +486,9 @@ class Simulation:
         self.completed: dict[tuple[int, int], int] = {}  # note -> tick of its first success
         self.last_error: dict[tuple[int, int], str] = {}
         self.injecting = False
-        self.tick = 0
+        self.tick = 0  # attempts started
+        self.events = 0  # side effects and completions, in the order they happened
+        self.ambiguous: set[tuple[int, int]] = set()  # notes whose post's outcome was lost
         # A whole minute: StateChangeTimes and the clock are exact, and moto takes the logs.
         self.start = float(int(time.time()) // 60 * 60)
         self.clock = self.start
@@ -663,7 +665,8 @@ class Simulation:
             result = handle_message(note.body, note.subject, deps)
             action = result.get("action", "?") if isinstance(result, dict) else repr(result)
             attempt.outcome = f"ok {action}"
-            self.completed.setdefault(note.ident, self.tick)
+            self.events += 1
+            self.completed.setdefault(note.ident, self.events)
             retry = False
         except Crash:
             attempt.outcome = "CRASH"
@@ -704,13 +707,18 @@ class Simulation:
 
     # -- side effects -----------------------------------------------------------------------
 
-    def _effect(self, attempt: Attempt, label: str, where: str) -> None:
+    def _effect(self, attempt: Attempt, label: str, where: str, *, late: bool = False) -> None:
+        self.events += 1
         attempt.done.append(label)
-        attempt.log.append(label)
+        attempt.log.append(label + ("(timed out, landed)" if late else ""))
+        if late:
+            self.ambiguous.add(attempt.delivery.note.ident)
         if attempt.crash is not None and attempt.crash(attempt.done):
             attempt.log.append("CRASH")
             self.report.crashes += 1
             self.report.crashes_after[where] += 1
+            if label.startswith("P:"):  # the worker never learnt this post's ts
+                self.ambiguous.add(attempt.delivery.note.ident)
             raise Crash(f"after {label}")
 
     @contextlib.contextmanager
@@ -778,8 +786,7 @@ class Simulation:
             if fault == "timeout" and self._landed(before):
                 if operation == "post":
                     self._record_post(attempt, arguments, "?")
-                attempt.log.append("(timeout)")
-                self._effect(attempt, label, "slack")
+                self._effect(attempt, label, "slack", late=True)
             else:
                 attempt.log.append(f"{label}✗{exc.code}")
                 if fault is None:
@@ -828,7 +835,7 @@ class Simulation:
         self.posts.append(
             Post(
                 attempt.delivery.note.ident,
-                attempt.tick,
+                self.events + 1,
                 str(arguments.get("thread_ts") or ""),
                 hashlib.sha256(content.encode()).hexdigest()[:16],
                 str(arguments.get("text") or "")[:60],
@@ -874,6 +881,7 @@ class Simulation:
             completed=self.completed,
             letters=list(self.letters.letters.values()),
             last_error=self.last_error,
+            ambiguous=self.ambiguous,
             trace=self.report.trace,
         )
 
@@ -972,12 +980,15 @@ def check(
     completed: dict[tuple[int, int], int],
     letters: Sequence[Letter] = (),
     last_error: dict[tuple[int, int], str] | None = None,
+    ambiguous: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
     trace: Sequence[str] = (),
 ) -> list[Violation]:
     """The invariants (:data:`KINDS`) over the final Slack state; each violation with its trace.
 
     ``completed`` maps each note handled at least once to the tick it first succeeded;
     notes never handled are ``stuck`` and left out of what the parents must show.
+    ``ambiguous`` notes made a post whose outcome the worker lost (it crashed right
+    after, or the call timed out and landed): a duplicate of theirs says so.
     """
     by_id = {n.ident: n for n in notes}
     found, episode_of = episodes(notes)
@@ -989,6 +1000,14 @@ def check(
         if len(lines) > 30:
             lines = (*lines[:12], f"... ({len(lines) - 24} more)", *lines[-12:])
         out.append(Violation(seed, kind, alarm, detail, lines))
+
+    def lost_ts(ids: Iterable[tuple[int, int]]) -> str:
+        if not set(ids) & ambiguous:
+            return ""
+        return (
+            " [a post whose outcome the worker lost (crash right after it, or a timeout): "
+            "only a Slack lookup can avoid this]"
+        )
 
     def names(ids: Iterable[tuple[int, int]]) -> str:
         return ", ".join(by_id[i].label for i in sorted(ids))
@@ -1022,7 +1041,8 @@ def check(
                 "one-parent",
                 episode.alarm,
                 f"episode {episode.name} has {len(threads)} parent messages "
-                f"({', '.join(t.parent.name for t in threads)})",
+                f"({', '.join(t.parent.name for t in threads)})"
+                + lost_ts(n.ident for n in episode.notes),
             )
         if not seen:
             continue
@@ -1063,7 +1083,7 @@ def check(
     first_top: dict[tuple[int, int], int] = {}
     for post in posts:
         if not post.thread_ts:
-            first_top.setdefault(post.note, post.tick)
+            first_top.setdefault(post.note, post.event)
     for thread in slack.threads:
         if any(by_id[i].state == "ALARM" for i in thread.parent.notes):
             continue
@@ -1103,7 +1123,7 @@ def check(
             add(
                 "posted-twice",
                 ident[0],
-                f"{by_id[ident].label} posted {text!r} {count} times {where}",
+                f"{by_id[ident].label} posted {text!r} {count} times {where}" + lost_ts([ident]),
             )
     for ident, count in tops.items():
         if count > 1 and not any(
@@ -1112,7 +1132,7 @@ def check(
             add(
                 "posted-twice",
                 ident[0],
-                f"{by_id[ident].label} made {count} different top-level posts",
+                f"{by_id[ident].label} made {count} different top-level posts" + lost_ts([ident]),
             )
 
     # Nothing lost: each notification is in Slack, in a Slack dead letter, or in the worker DLQ.
