@@ -31,7 +31,7 @@ ORPHAN = episode(CLOSED, started=0, ended=500)  # an OK at 500 that found no epi
     [
         (None, "ALARM", 100, Transition.OPEN),
         (episode(), "ALARM", 200, Transition.REPEAT),
-        (episode(), "ALARM", 50, Transition.NOTE),  # older than the open episode
+        (episode(), "ALARM", 50, Transition.OPEN_EARLIER),  # an earlier episode, delivered late
         (episode(CLOSED, ended=300), "ALARM", 400, Transition.OPEN),
         (episode(CLOSED, ended=300), "ALARM", 200, Transition.NOTE),  # a late repeat
         (ORPHAN, "ALARM", 400, Transition.OPEN_RESOLVED),  # its OK came first

@@ -66,6 +66,10 @@ class Episode:
     An *orphan* is the record of an OK that came with no episode to close (its
     ALARM late, lost, or from before the bot): closed, ``started_ms`` 0, ``ts``
     its own message, ``body`` the OK; a late ALARM adopts it.
+
+    ``previous`` is the episode this one replaced (kept in the same item), so a
+    late notification of it still lands in its thread, and its OK, when that
+    arrives after the next ALARM, still resolves its message.
     """
 
     key: str
@@ -83,6 +87,7 @@ class Episode:
     latest_ms: int = 0
     resolved_body: str = ""
     resolved_subject: str = ""
+    previous: Episode | None = None
 
     @property
     def is_open(self) -> bool:
@@ -155,8 +160,13 @@ class EpisodeStore:
         started_ms: int,
         body: str = "",
         subject: str = "",
+        replacing: Episode | None = None,
     ) -> tuple[Episode, bool]:
         """Open a new episode unless one is open already.
+
+        ``replacing`` is the episode read before (closed, or open but ended by an OK
+        not received yet): it is kept as the new one's ``previous``, and the write
+        happens only if the item still holds it.
 
         Returns ``(episode, True)`` when this call opened it (or ``owner`` opened it
         on an earlier, failed attempt, or took over a stale claim), otherwise
@@ -175,20 +185,28 @@ class EpisodeStore:
             "claimed_at": _n(now),
             "expiration": _n(now + self.ttl_seconds),
         }
+        values = {":closed": _s(CLOSED), ":now": _n(now), ":started": _n(started_ms)}
+        # A closed episode gives way only to an ALARM newer than its end: a late ALARM
+        # must not reopen what a newer OK resolved.
+        condition = "attribute_not_exists(id) OR #exp < :now"
+        if replacing is None:
+            condition += " OR (#state = :closed AND ended_ms < :started)"
+        else:
+            item.update(_as_previous(replacing))
+            values[":prev_owner"] = _s(replacing.owner)
+            values[":open"] = _s(OPEN)
+            condition += (
+                " OR (#owner = :prev_owner AND started_ms < :started"
+                " AND (#state = :open OR ended_ms < :started))"
+            )
         try:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                # A closed episode gives way only to an ALARM newer than its end: a late
-                # ALARM must not reopen what a newer OK resolved.
-                ConditionExpression="attribute_not_exists(id) OR #exp < :now"
-                " OR (#state = :closed AND ended_ms < :started)",
-                ExpressionAttributeNames={"#state": "state", "#exp": "expiration"},
-                ExpressionAttributeValues={
-                    ":closed": _s(CLOSED),
-                    ":now": _n(now),
-                    ":started": _n(started_ms),
-                },
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#state": "state", "#exp": "expiration"}
+                | ({"#owner": "owner"} if replacing is not None else {}),
+                ExpressionAttributeValues=values,
             )
             return _episode(item), True
         except ClientError as exc:
@@ -199,7 +217,7 @@ class EpisodeStore:
             return self.claim(
                 key, owner=owner, channel=channel, started_ms=started_ms, body=body, subject=subject
             )
-        if current.owner == owner:
+        if current.owner == owner and current.started_ms == started_ms:
             return current, True
         if not current.ts and now - current.claimed_at > STALE_CLAIM_SECONDS:
             return self._take_over(current, owner, now), True
@@ -285,6 +303,77 @@ class EpisodeStore:
                 return None
             raise
         return _episode(out["Attributes"])
+
+    def claim_previous(
+        self, key: str, *, owner: str, channel: str, started_ms: int, body: str, subject: str
+    ) -> Episode | None:
+        """Record an episode older than the current one, delivered after it, as ``previous``.
+
+        Returns it (also to a retry of ``owner``), or None when the item has another
+        ``previous`` already or no current episode newer than ``started_ms``.
+        """
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET prev_owner = :owner, prev_channel = :channel,"
+                " prev_ts = :empty, prev_started_ms = :started, prev_state = :open,"
+                " prev_closed_by = :empty, prev_body = :body, prev_subject = :subject",
+                ConditionExpression="(attribute_not_exists(prev_owner) AND started_ms > :started)"
+                " OR (prev_owner = :owner AND prev_started_ms = :started)",
+                ExpressionAttributeValues={
+                    ":owner": _s(owner),
+                    ":channel": _s(channel),
+                    ":empty": _s(""),
+                    ":started": _n(started_ms),
+                    ":open": _s(OPEN),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"]).previous
+
+    def set_previous_ts(self, key: str, *, owner: str, ts: str) -> None:
+        """Record the message ts of the ``previous`` episode ``owner`` claimed."""
+        self.client.update_item(
+            TableName=self.table_name,
+            Key={"id": _s(f"episode#{key}")},
+            UpdateExpression="SET prev_ts = :ts",
+            ConditionExpression="prev_owner = :owner",
+            ExpressionAttributeValues={":ts": _s(ts), ":owner": _s(owner)},
+        )
+
+    def close_previous(self, key: str, *, by: str, ended_ms: int) -> Episode | None:
+        """Resolve the episode the current one replaced; None if it can't (or is done).
+
+        Closing again with the same ``by`` succeeds (a retried delivery).
+        """
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET prev_state = :closed, prev_ended_ms = :ended,"
+                " prev_closed_by = :by",
+                ConditionExpression="(prev_state = :open AND prev_started_ms <= :ended)"
+                " OR prev_closed_by = :by",
+                ExpressionAttributeValues={
+                    ":closed": _s(CLOSED),
+                    ":open": _s(OPEN),
+                    ":ended": _n(ended_ms),
+                    ":by": _s(by),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"]).previous
 
     def abandon(self, key: str, *, owner: str) -> None:
         """Forget the episode ``owner`` opened (its message's ts can't be known).
@@ -429,16 +518,38 @@ class EpisodeStore:
         return exp is not None and int(exp) < self.now()
 
 
-def _episode(item: dict[str, Any]) -> Episode:
+def _as_previous(episode: Episode) -> dict[str, dict[str, Any]]:
+    """``episode`` as the ``prev_*`` attributes of the item that replaces it."""
+    out: dict[str, dict[str, Any]] = {
+        "prev_owner": _s(episode.owner),
+        "prev_channel": _s(episode.channel),
+        "prev_ts": _s(episode.ts),
+        "prev_started_ms": _n(episode.started_ms),
+        "prev_state": _s(episode.state),
+        "prev_closed_by": _s(episode.closed_by),
+        "prev_body": _s(episode.body),
+        "prev_subject": _s(episode.subject),
+    }
+    if episode.ended_ms is not None:
+        out["prev_ended_ms"] = _n(episode.ended_ms)
+    if episode.request_ids:
+        out["prev_request_ids"] = {"SS": list(episode.request_ids)}
+    return out
+
+
+def _episode(item: dict[str, Any], prefix: str = "") -> Episode:
+    """The episode in ``item`` (``prefix`` "prev_" reads the one it replaced)."""
+
     def s(name: str) -> str:
-        return str(item.get(name, {}).get("S", "")).strip()
+        return str(item.get(prefix + name, {}).get("S", "")).strip()
 
     def n(name: str) -> int | None:
-        value = item.get(name, {}).get("N")
+        value = item.get(prefix + name, {}).get("N")
         return int(value) if value is not None else None
 
+    previous = _episode(item, "prev_") if not prefix and "prev_owner" in item else None
     return Episode(
-        key=s("key"),
+        key=str(item.get("key", {}).get("S", "")).strip(),
         owner=s("owner"),
         channel=s("channel"),
         ts=s("ts"),
@@ -446,11 +557,12 @@ def _episode(item: dict[str, Any]) -> Episode:
         state=s("state") or OPEN,
         ended_ms=n("ended_ms"),
         closed_by=s("closed_by"),
-        body=str(item.get("body", {}).get("S", "")),
+        body=str(item.get(prefix + "body", {}).get("S", "")),
         subject=s("subject"),
-        request_ids=tuple(sorted(item.get("request_ids", {}).get("SS", []))),
+        request_ids=tuple(sorted(item.get(prefix + "request_ids", {}).get("SS", []))),
         claimed_at=float(n("claimed_at") or 0),
         latest_ms=n("latest_ms") or 0,
-        resolved_body=str(item.get("resolved_body", {}).get("S", "")),
+        resolved_body=str(item.get(prefix + "resolved_body", {}).get("S", "")),
         resolved_subject=s("resolved_subject"),
+        previous=previous,
     )

@@ -176,7 +176,14 @@ def _episode_step(run: Run, channel: str) -> dict[str, Any]:
     change_ms = alarm.state_change_ms or run.deps.now_ms()
     for _ in range(MAX_DECISIONS):
         episode = store.get(alarm.episode_key)
-        decision = decide(episode, alarm.state, change_ms)
+        if episode is not None and _started_here(run, episode):
+            # This notification wrote the record and died before its message was up:
+            # it finishes what it started.
+            done = _resume(run, channel, episode, change_ms)
+            if done is not None:
+                return done
+            continue
+        decision = decide(episode, alarm.state, change_ms, alarm.previous_state)
         logger.info(
             "episode transition",
             extra={
@@ -191,24 +198,48 @@ def _episode_step(run: Run, channel: str) -> dict[str, Any]:
     raise EpisodeBusy(f"the episode of {alarm.name!r} keeps changing; retry")
 
 
+def _started_here(run: Run, episode: Episode) -> bool:
+    before = episode.previous
+    mine = episode.owner == run.key and not episode.ts
+    return mine or (before is not None and before.owner == run.key and not before.ts)
+
+
+def _resume(run: Run, channel: str, episode: Episode, change_ms: int) -> dict[str, Any] | None:
+    if episode.owner != run.key:
+        return _on_earlier_alarm(run, channel, change_ms)
+    if episode.orphan:
+        return _on_orphan_ok(run, channel, change_ms)
+    run.rescan_key = run.alarm.episode_key
+    return _on_alarm(run, channel, replacing=episode.previous)
+
+
 def _carry_out(
     transition: Transition, run: Run, channel: str, episode: Episode | None, change_ms: int
 ) -> dict[str, Any] | None:
-    if transition is Transition.OPEN:
+    if transition in (Transition.OPEN, Transition.SUCCEED):
         run.rescan_key = run.alarm.episode_key
-        return _on_alarm(run, channel)
+        return _on_alarm(run, channel, replacing=episode)
     if transition is Transition.STANDALONE:
         return _standalone(run, channel)
     if transition is Transition.STANDALONE_OK:
         return _on_orphan_ok(run, channel, change_ms)
     if transition is Transition.OPEN_RESOLVED:
         return _on_late_alarm(run, change_ms)
-    assert episode is not None
-    if not episode.ts:
-        raise EpisodeBusy(f"the message for {run.alarm.name!r} is being posted")
+    if transition is Transition.OPEN_EARLIER:
+        return _on_earlier_alarm(run, channel, change_ms)
     if transition is Transition.REPEAT:
+        # Through the claim: the delivery that opened the episode and died before its
+        # message was up gets it back, and finishes what it started.
         run.rescan_key = run.alarm.episode_key
         return _on_alarm(run, channel)
+    assert episode is not None
+    if transition is Transition.RESOLVE_PREVIOUS:
+        return _on_ok(run, episode, previous=True)
+    if transition is Transition.NOTE_PREVIOUS:
+        assert episode.previous is not None
+        episode = episode.previous
+    if not episode.ts:
+        raise EpisodeBusy(f"the message for {run.alarm.name!r} is being posted")
     if transition is Transition.RESOLVE:
         return _on_ok(run, episode)
     reply = transition_reply(
@@ -218,7 +249,7 @@ def _carry_out(
     return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
 
 
-def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
+def _on_alarm(run: Run, channel: str, *, replacing: Episode | None = None) -> dict[str, Any] | None:
     alarm, store = run.alarm, run.store
     episode, opened = store.claim(
         alarm.episode_key,
@@ -227,6 +258,7 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
         started_ms=alarm.state_change_ms or run.deps.now_ms(),
         body=alarm.raw,
         subject=alarm.subject,
+        replacing=replacing,
     )
     if opened:
         findings = investigate(run)
@@ -251,8 +283,8 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
         thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
         return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
-    if not episode.is_open:
-        return None  # a newer OK closed it meanwhile: decide again
+    if not episode.is_open or replacing is not None:
+        return None  # the episode changed meanwhile (a newer OK, another ALARM): decide again
     if not episode.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     # Still in alarm: reply in the open thread, with requests it doesn't show yet.
@@ -274,12 +306,17 @@ def _on_alarm(run: Run, channel: str) -> dict[str, Any] | None:
     return {"action": "repeated", "channel": channel, "ts": ts, "requests": findings.ids}
 
 
-def _on_ok(run: Run, episode: Any) -> dict[str, Any] | None:
-    alarm = run.alarm
+def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, Any] | None:
+    alarm, store = run.alarm, run.store
     ended = alarm.state_change_ms or run.deps.now_ms()
-    closed = run.store.close(alarm.episode_key, by=run.key, ended_ms=ended)
+    if previous:
+        closed = store.close_previous(alarm.episode_key, by=run.key, ended_ms=ended)
+    else:
+        closed = store.close(alarm.episode_key, by=run.key, ended_ms=ended)
     if closed is None:  # another delivery changed the episode first: decide again
         return None
+    if not closed.ts:
+        raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     _show_resolved(run, closed, parse(closed.body, closed.subject), alarm)
     run.post(
         "transition",
@@ -327,6 +364,30 @@ def _on_orphan_ok(run: Run, channel: str, change_ms: int) -> dict[str, Any] | No
     if not record.ts and not is_deferred(ts):
         store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
     return {"action": "posted", "channel": channel, "ts": ts, "requests": []}
+
+
+def _on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] | None:
+    """An ALARM older than the current episode, delivered after it: its own message."""
+    alarm, store = run.alarm, run.store
+    episode = store.claim_previous(
+        alarm.episode_key,
+        owner=run.key,
+        channel=channel,
+        started_ms=change_ms,
+        body=alarm.raw,
+        subject=alarm.subject,
+    )
+    if episode is None:
+        return None
+    findings = investigate(run)
+    message = alarm_message(
+        alarm, discovery=findings.discovery, found_ids=findings.ids, redactor=run.redactor
+    )
+    ts = episode.ts or run.post("alarm", channel, message)
+    if not episode.ts and not is_deferred(ts):
+        store.set_previous_ts(alarm.episode_key, owner=run.key, ts=ts)
+    thread(run, channel, ts, findings)
+    return {"action": "opened-late", "channel": channel, "ts": ts, "requests": findings.ids}
 
 
 def _on_late_alarm(run: Run, change_ms: int) -> dict[str, Any] | None:

@@ -5,22 +5,26 @@ the ALARM it ends, a retried OK after the next ALARM. So what a notification
 does is decided by *when* its state change happened, compared with what the
 alarm's episode record already knows, never by when it arrived:
 
-=============================  ======================================================
-notification vs. the record     transition
-=============================  ======================================================
-ALARM, no episode / newer than  ``OPEN``: a new alarm message, its logs in the thread
-the last one's end
-ALARM, no episode but a newer   ``OPEN_RESOLVED``: the alarm message, already resolved
-OK already seen (it came first) (that OK's own message becomes it), logs in the thread
-ALARM inside the open episode   ``REPEAT``: "still in ALARM" and new requests, in thread
-OK newer than everything the    ``RESOLVE``: the message becomes "resolved", a reply
-open episode has shown
-OK, no episode                  ``STANDALONE_OK``: its own message, remembered so that a
-                                late ALARM turns it into the episode's message
-anything else (older than what  ``NOTE``: a reply in the episode's thread saying what
-the thread shows, INSUFFICIENT  arrived; the message's state is left as it is
-_DATA, OK after the end)
-=============================  ======================================================
+- ``OPEN``: an ALARM with no episode, or newer than the last one's end: a new
+  alarm message, its failing requests in the thread.
+- ``SUCCEED``: an ALARM that comes from OK (its ``OldStateValue``) while an
+  episode is open: that episode ended with an OK not received yet; a new message
+  opens, and the old one is kept as ``previous`` to await its OK.
+- ``OPEN_RESOLVED``: an ALARM whose OK came first (recorded as an *orphan*): the
+  OK's message becomes the resolved alarm message, the requests in its thread.
+- ``OPEN_EARLIER``: an ALARM older than the current episode, with none remembered
+  before it: the later episode was delivered first; this one gets its own message,
+  kept as ``previous`` so that its OK still resolves it.
+- ``REPEAT``: an ALARM inside the open episode: "still in ALARM", new requests.
+- ``RESOLVE``: an OK newer than everything the open episode shows: the message
+  becomes "resolved", and a reply says so.
+- ``RESOLVE_PREVIOUS``: an OK older than the current episode, of the one before
+  it still awaiting its OK: that episode's message becomes "resolved".
+- ``STANDALONE_OK``: an OK with no episode: its own message, remembered so that a
+  late ALARM turns it into the episode's message.
+- ``NOTE`` / ``NOTE_PREVIOUS``: anything else (older than what the thread shows,
+  INSUFFICIENT_DATA, an OK after the end): a reply in the thread of the episode
+  it belongs to; no message changes state.
 
 :func:`decide` is pure; :mod:`logthread.alarms.flow` carries the transition out
 and :class:`logthread.alarms.episodes.EpisodeStore` makes each step a
@@ -37,11 +41,15 @@ from logthread.alarms.episodes import Episode
 
 class Transition(enum.Enum):
     OPEN = "open"
+    SUCCEED = "succeed"  # a new episode while the open one awaits an OK not received yet
     OPEN_RESOLVED = "open-resolved"
+    OPEN_EARLIER = "open-earlier"  # an ALARM older than the current episode, none before it
     REPEAT = "repeat"
     RESOLVE = "resolve"
+    RESOLVE_PREVIOUS = "resolve-previous"
     STANDALONE_OK = "standalone-ok"
     NOTE = "note"
+    NOTE_PREVIOUS = "note-previous"
     STANDALONE = "standalone"  # INSUFFICIENT_DATA with no episode: its own message
 
 
@@ -51,20 +59,28 @@ class Decision:
     why: str
 
 
-def decide(episode: Episode | None, state: str, change_ms: int) -> Decision:
+def decide(
+    episode: Episode | None, state: str, change_ms: int, previous_state: str = ""
+) -> Decision:
     """What a notification of ``state`` changed at ``change_ms`` does to ``episode``.
 
     Parameters
     ----------
     episode:
-        The alarm's episode record (its latest episode, open or closed), or None.
+        The alarm's episode record (its latest episode, open or closed, with the
+        one before it as ``previous``), or None.
     state:
         ``ALARM``, ``OK`` or ``INSUFFICIENT_DATA``.
     change_ms:
         The notification's ``StateChangeTime`` (epoch ms).
+    previous_state:
+        Its ``OldStateValue``: an ALARM that comes from OK starts a new episode even
+        when that OK has not been received yet.
     """
+    if episode is not None and change_ms < episode.started_ms:
+        return _earlier(episode, state, change_ms)
     if state == "ALARM":
-        return _alarm(episode, change_ms)
+        return _alarm(episode, change_ms, previous_state)
     if state == "OK":
         return _ok(episode, change_ms)
     if episode is None:
@@ -72,12 +88,24 @@ def decide(episode: Episode | None, state: str, change_ms: int) -> Decision:
     return Decision(Transition.NOTE, f"{state} leaves the alarm message as it is")
 
 
-def _alarm(episode: Episode | None, change_ms: int) -> Decision:
+def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
+    """A notification older than the current episode: it belongs to the one before."""
+    before = episode.previous
+    if before is None and state == "ALARM":
+        return Decision(Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one")
+    if before is None or change_ms < before.started_ms or not before.ts:
+        return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
+    if state == "OK" and before.is_open:
+        return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before this one")
+    return Decision(Transition.NOTE_PREVIOUS, f"a late {state} of the episode before")
+
+
+def _alarm(episode: Episode | None, change_ms: int, previous_state: str) -> Decision:
     if episode is None:
         return Decision(Transition.OPEN, "no episode yet")
     if episode.is_open:
-        if change_ms < episode.started_ms:
-            return Decision(Transition.NOTE, "an ALARM older than the open episode")
+        if previous_state == "OK" and change_ms > max(episode.started_ms, episode.latest_ms):
+            return Decision(Transition.SUCCEED, "it comes from OK: the open episode ended")
         return Decision(Transition.REPEAT, "the episode is still open")
     if episode.orphan and change_ms <= (episode.ended_ms or 0):
         return Decision(Transition.OPEN_RESOLVED, "its OK arrived first")
