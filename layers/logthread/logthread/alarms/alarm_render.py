@@ -235,37 +235,8 @@ def alarm_message(
         )
     ]
     if resolved_by is not None:
-        began = started_ms or alarm.state_change_ms
-        ended = resolved_by.state_change_ms
-        lasted = (
-            f" — lasted {format_duration(ended - began)}"
-            if began and ended and ended >= began
-            else ""
-        )
-        blocks.append(
-            section(
-                f"*Back to OK* at {utc_text(ended)}{lasted}.\n"
-                f"Went into ALARM at {utc_text(began)}.\n"
-                f">{escape(hide(resolved_by.reason, redactor))}"
-                if resolved_by.reason
-                else f"*Back to OK* at {utc_text(ended)}{lasted}."
-            )
-        )
-    url = alarm_url(alarm)
-    lines = []
-    if alarm.description:
-        lines.append(escape(hide(alarm.description, redactor)))
-    if alarm.reason:
-        lines.append(f"*Reason:* {escape(hide(alarm.reason, redactor))}")
-    if not lines:
-        excerpt = _excerpt(alarm, redactor)
-        if excerpt:
-            lines.append(excerpt)
-    body = "\n".join(lines)
-    link = f"<{url}|{escape(cut(name, 150))} in the CloudWatch console>" if url else ""
-    if link and len(link) <= limits.SECTION_TEXT // 2:
-        # The bot's own link, whole: the outside text before it is cut to leave it room.
-        body = (cut(body, limits.SECTION_TEXT - len(link) - 1) + "\n" if body else "") + link
+        blocks.append(_resolved_section(alarm, resolved_by, started_ms, redactor))
+    body = _body(alarm, redactor)
     if body:
         blocks.append(section(body))
     fields = _fields(alarm)
@@ -295,6 +266,42 @@ def alarm_message(
     )
     # Slack reads the fallback text as mrkdwn too: escaped like the blocks.
     return Message(cut(escape(text), 3000), blocks)
+
+
+def _resolved_section(
+    alarm: Alarm, resolved_by: Alarm, started_ms: int | None, redactor: Redactor | None
+) -> SectionBlock:
+    """When the alarm went back to OK, how long it lasted, and the OK's reason."""
+    began = started_ms or alarm.state_change_ms
+    ended = resolved_by.state_change_ms
+    lasted = (
+        f" — lasted {format_duration(ended - began)}" if began and ended and ended >= began else ""
+    )
+    back = f"*Back to OK* at {utc_text(ended)}{lasted}."
+    if not resolved_by.reason:
+        return section(back)
+    reason = escape(hide(resolved_by.reason, redactor))
+    return section(f"{back}\nWent into ALARM at {utc_text(began)}.\n>{reason}")
+
+
+def _body(alarm: Alarm, redactor: Redactor | None) -> str:
+    """Description and reason (else an excerpt of the payload), then the console link."""
+    lines = []
+    if alarm.description:
+        lines.append(escape(hide(alarm.description, redactor)))
+    if alarm.reason:
+        lines.append(f"*Reason:* {escape(hide(alarm.reason, redactor))}")
+    if not lines:
+        excerpt = _excerpt(alarm, redactor)
+        if excerpt:
+            lines.append(excerpt)
+    body = "\n".join(lines)
+    url = alarm_url(alarm)
+    link = f"<{url}|{escape(cut(alarm.name, 150))} in the CloudWatch console>" if url else ""
+    if link and len(link) <= limits.SECTION_TEXT // 2:
+        # The bot's own link, whole: the outside text before it is cut to leave it room.
+        body = (cut(body, limits.SECTION_TEXT - len(link) - 1) + "\n" if body else "") + link
+    return body
 
 
 EXCERPT = 1500
