@@ -162,6 +162,15 @@ def test_a_json_escaped_connection_string_hides_its_password() -> None:
     assert out == '{"dsn": "postgres:\\/\\/app:[REDACTED]@db:5432\\/orders"}'
 
 
+@pytest.mark.parametrize("depth", [0, 1, 2, 3])
+@pytest.mark.parametrize("password", ["Xk9#mQ2vLp!fake", "p@ss@FAKE9", "FAKE:9x"])
+def test_a_connection_string_password_is_hidden_at_any_escaping(depth: int, password: str) -> None:
+    line = slashes(f"connect postgres://app:{password}@db.internal:5432/orders", depth)
+    out, hidden = REDACTOR.redact(line)
+    assert password not in out and "FAKE" not in out and "Xk9" not in out, out
+    assert "@db.internal:5432" in out and hidden == 1
+
+
 # --- a PEM key printed one line per event ------------------------------------------------------
 
 KEY = SECRETS["pem_short_tail_key"].split("\n")

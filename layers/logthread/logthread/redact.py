@@ -237,14 +237,17 @@ _AUTH_SCHEME = (
     _word_start("[Bb]") + r"(?ai:earer|asic)[ \t]++"
     r"(?![a-z]{8,15}(?![A-Za-z0-9._~+/=-]))(?P<authv>[A-Za-z0-9._~+/-]{8,}+=*+)(?P<auth>)"
 )
-# scheme://user:password@host - anchored on ":", then "//" (or "\/\/" in JSON): the
-# scheme needs no check. The user part has no brackets: "http://[::1]:80" is a host,
-# and a marker is not a user. The password may hold "@": it ends at the last "@"
-# before the host (each "@" looks ahead only to the next one, so this stays linear).
-_CONN = (
-    r":(?:/|\\++/){2}+[^\s:/?#@\"'\\\[\]]*+:"
+# scheme://user:password@host - anchored on "://" (a literal prefix, which sre scans
+# for fast; ":\/\/" when JSON escaped the slashes is a pass of its own): the scheme
+# needs no check. The user part has no brackets: "http://[::1]:80" is a host, and a
+# marker is not a user. The password may hold "@": it ends at the last "@" before
+# the host (each "@" looks ahead only to the next one, so this stays linear).
+_CONN_REST = (
+    r"[^\s:/?#@\"'\\\[\]]*+:"
     r"(?P<connv>(?:[^\s/\"'\\@]++|@(?=[^\s/\"'\\@]*+@))++)(?=@)(?P<conn>)"
 )
+_CONN = r"://" + _CONN_REST
+_CONN_ESCAPED = r":\\++/\\++/" + _CONN_REST
 
 # Vendor tokens, known by their prefix (the rules of detect-secrets 1.5's plugins
 # where their prefix is distinctive, widened where its lengths are exact: tokens
@@ -401,12 +404,24 @@ _PASSES: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = (
     (re.compile(_SLACK_HOOK), ("hooks.slack",), True),
     (re.compile(_JWT), ("eyJ",), False),
     (re.compile(_AUTH_SCHEME), ("bearer", "basic"), True),
-    (re.compile(_CONN), (":/", ":\\"), False),
+    (re.compile(_CONN), ("://",), False),
+    (re.compile(_CONN_ESCAPED), (":\\",), False),
     *((re.compile(regex), needles, False) for regex, needles in _VENDOR_PASSES),
 )
 _PEM_RE = _PASSES[0][0]
 _AWS_PAIR_RE = _PASSES[3][0]
 _AWS_KEY_ID_RE = _PASSES[4][0]
+# The vendor passes come last. Most lines hold none of their substrings; one search
+# for all of them at once (one scan in C) is cheaper than checking each in turn.
+_FIRST_VENDOR = len(_PASSES) - len(_VENDOR_PASSES)
+_VENDOR_GATE = re.compile(
+    "|".join(
+        re.escape(n)
+        for n in sorted(
+            {n for _, needles in _VENDOR_PASSES for n in needles}, key=len, reverse=True
+        )
+    )
+)
 # How many events before and after one holding a key id redact_lines searches
 # for its secret key (printed on a line of its own).
 _PAIR_REACH = 3
@@ -588,17 +603,19 @@ class Redactor:
         """
         items = list(texts)
         try:
-            near = _near_key_ids(items)
-        except Exception:  # fail closed: look for secret keys everywhere
+            has: list[bool | None] = [_has_key_id(_as_text(t)) for t in items]
+            near = _near(has)
+        except Exception:  # fail closed: look for key ids and secret keys everywhere
+            has = [None] * len(items)
             near = [True] * len(items)
         out: list[str] = []
         total = 0
         in_key = 0  # lines hidden so far in an unterminated key, 0 when outside
-        for text, pair in zip(items, near, strict=True):
+        for text, key_id, near_key_id in zip(items, has, near, strict=True):
             try:
                 if in_key:
                     if end := _PEM_END.search(text):
-                        rest, n = self._redact(text[end.end() :], pair=pair)
+                        rest, n = self._redact(text[end.end() :], near_key_id=near_key_id)
                         out.append(marker("private-key") + rest)
                         total += n
                         in_key = 0
@@ -610,7 +627,7 @@ class Redactor:
                         in_key += 1
                         continue
                     in_key = 0
-                red, n = self._redact(text, pair=pair)
+                red, n = self._redact(text, key_id=key_id, near_key_id=near_key_id)
                 if n and _opens_key(text):
                     in_key = 1
             except Exception:
@@ -619,11 +636,13 @@ class Redactor:
             total += n
         return out, total
 
-    def _redact(self, text: str, *, pair: bool = False) -> tuple[str, int]:
+    def _redact(
+        self, text: str, *, key_id: bool | None = None, near_key_id: bool = False
+    ) -> tuple[str, int]:
         text = _as_text(text)
         hidden = 0
         if self.builtins:
-            text, hidden = _builtin_passes(text, pair=pair)
+            text, hidden = _builtin_passes(text, key_id=key_id, near_key_id=near_key_id)
         for regex, name in self._custom:
             text, n = _sub(regex, text, functools.partial(_custom_replacement, name=name))
             hidden += n
@@ -638,13 +657,12 @@ def _as_text(text: object) -> str:
     return "" if text is None else str(text)
 
 
-def _near_key_ids(texts: list[str]) -> list[bool]:
-    """For each text: does it, or one within ``_PAIR_REACH`` events, hold an AWS key id?"""
-    has = [_has_key_id(_as_text(t)) for t in texts]
-    near = [False] * len(texts)
+def _near(has: list[bool | None]) -> list[bool]:
+    """For each text: does one within ``_PAIR_REACH`` events hold an AWS key id?"""
+    near = [False] * len(has)
     for i, found in enumerate(has):
         if found:
-            for j in range(max(0, i - _PAIR_REACH), min(len(texts), i + _PAIR_REACH + 1)):
+            for j in range(max(0, i - _PAIR_REACH), min(len(has), i + _PAIR_REACH + 1)):
                 near[j] = True
     return near
 
@@ -664,21 +682,31 @@ def _sub(
 
 
 def _has_key_id(text: str) -> bool:
-    return any(n in text for n in _AWS_KEY_ID_NEEDLES) and bool(_AWS_KEY_ID_RE.search(text))
+    # The regex starts with a literal "A", which sre scans for fast: cheaper than
+    # checking the five prefixes as substrings first.
+    return _AWS_KEY_ID_RE.search(text) is not None
 
 
-def _builtin_passes(text: str, *, prefilter: bool = True, pair: bool = False) -> tuple[str, int]:
+def _builtin_passes(
+    text: str, *, prefilter: bool = True, key_id: bool | None = None, near_key_id: bool = False
+) -> tuple[str, int]:
     """Apply every built-in pattern to ``text``.
 
-    ``pair``: look for an AWS secret key with no name even if ``text`` holds no key
-    id (a neighbouring event does); a key id in ``text`` itself is enough anyway.
+    ``key_id``: whether ``text`` holds an AWS key id, when the caller already knows.
+    ``near_key_id``: a neighbouring event holds one. Either way a secret key with no
+    name is looked for.
     """
     hidden = 0
     lower = ""
-    pair = pair or _has_key_id(text)
-    for regex, needles, folded in _PASSES:
+    has_id = _has_key_id(text) if key_id is None else key_id
+    for i, (regex, needles, folded) in enumerate(_PASSES):
+        if i == _FIRST_VENDOR and prefilter and not _VENDOR_GATE.search(text):
+            break
         if regex is _AWS_PAIR_RE:
-            if not pair:
+            if not (has_id or near_key_id):
+                continue
+        elif regex is _AWS_KEY_ID_RE:
+            if prefilter and not has_id:
                 continue
         elif prefilter:
             if folded:
