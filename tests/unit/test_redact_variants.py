@@ -91,6 +91,14 @@ def test_a_secret_key_beside_its_key_id_is_hidden_without_a_key_name(line: str) 
     assert shown(line, SK, TSK, AKID, ASID) == []
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize(
+    "template", ["SecretAccessKey | {} |", '"aws_secret_access_key": "{}"', "secret_access_key={}"]
+)
+def test_a_named_secret_key_with_escaped_slashes_is_hidden(template: str, depth: int) -> None:
+    assert shown(template.format(slashes(SK, depth)), SK) == []
+
+
 def test_the_pair_keeps_its_markers() -> None:
     assert REDACTOR.redact(f"row alice,{AKID},{SK},x") == (
         "row alice,AKIA…[REDACTED:aws-access-key],[REDACTED:aws-secret-key],x",

@@ -192,10 +192,6 @@ def _word_start(first: str, word: str = "A-Za-z0-9") -> str:
     return f"{first}(?:(?<![{word}]{first})|(?<=\\\\[nrt]{first}))"
 
 
-_AWS_SECRET = (
-    r"[AaSs](?ai:(?<=a)ws[_-]?secret|(?<=s)ecret)[_-]?(?ai:access[_-]?key)"
-    r"[^A-Za-z0-9/+\r\n]{1,20}+(?P<awssv>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])(?P<awss>)"
-)
 # Access key ids (AKIA), temporary ones (ASIA) and the other credential prefixes
 # detect-secrets' AWSKeyDetector lists.
 _AWS_KEY_ID = (
@@ -214,6 +210,12 @@ _AWS_PAIR = (
     r"(?![A-Za-z0-9+/=]|" + _B64_ESCAPE + r"|%(?:25)?+3[Dd])(?P<awsp>)"
 )
 _B64_ESCAPE_RE = re.compile(_B64_ESCAPE)
+# The same 40 characters under a key name (SecretAccessKey | … |, aws_secret_access_key …).
+_AWS_SECRET = (
+    r"[AaSs](?ai:(?<=a)ws[_-]?secret|(?<=s)ecret)[_-]?(?ai:access[_-]?key)"
+    r"[^A-Za-z0-9/+\r\n]{1,20}+(?P<awssv>(?:[A-Za-z0-9+/]|" + _B64_ESCAPE + r"){40}+)"
+    r"(?![A-Za-z0-9+/=]|" + _B64_ESCAPE + r")(?P<awss>)"
+)
 _SLACK_TOKEN = _word_start("x") + r"(?:ox[a-z](?:\.xox[a-z])?|app)-[A-Za-z0-9-]{8,}+(?P<slk>)"
 # The webhook's path is its secret. A "/" may be written "\/" (JSON, at any depth),
 # "\u002F" or "%2F" (also "%252F"); the host in any case; the scheme may be absent.
