@@ -204,8 +204,11 @@ _AWS_KEY_ID_NEEDLES = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
 # a neighbouring event) holds a key id; the value must mix upper and lower case,
 # which hex digests, trace ids and upper-case ids never do.
 _B64_ESCAPE = r"\\++/|%(?:25)?+2[BbFf]"
+# The character before it is matched (and kept), not looked behind for: sre then
+# tries the pattern only at such characters, 2x faster on a long text than a
+# lookbehind tried at every position.
 _AWS_PAIR = (
-    r"(?:(?<![A-Za-z0-9+/\\%])|(?<=\\[nrt])|(?<=%[013-9A-Fa-f][0-9A-Fa-f])|(?<=%2[0-9ACDEace]))"
+    r"(?:\A|[^A-Za-z0-9+/\\%]|\\[nrt]|%(?!2[BbFf]|25)[0-9A-Fa-f]{2})"
     r"(?P<awspv>(?:[A-Za-z0-9+/]|" + _B64_ESCAPE + r"){40}+)"
     r"(?![A-Za-z0-9+/=]|" + _B64_ESCAPE + r"|%(?:25)?+3[Dd])(?P<awsp>)"
 )
