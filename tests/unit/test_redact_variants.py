@@ -83,6 +83,8 @@ AWS_PAIRS = [
     f"s3://{AKID}:{SK}@orders-bucket/key",
     f"{AKID}\n\n...\n{SK}",
     json.dumps({"message": f"keys:\n{AKID}\n{SK}"}),
+    '{"id": "' + AKID + '", "key": "' + SK.replace("/", "\\u002F") + '"}',
+    f"{AKID} {SK.replace('/', '%252F')}",
 ]
 
 
@@ -218,6 +220,13 @@ def test_any_last_line_of_key_material_is_hidden(tail: str) -> None:
     # The END line may never come (the search window ends): the tail is still hidden.
     out, _ = REDACTOR.redact_lines([*lines, "START RequestId: 1"])
     assert out == [R.marker("private-key")] * 3 + ["START RequestId: 1"]
+
+
+def test_a_key_logged_as_json_one_line_per_event_hides_its_short_last_line() -> None:
+    lines = [json.dumps({"level": "DEBUG", "message": line}) + "\n" for line in KEY]
+    out, _ = REDACTOR.redact_lines(["{}", *lines, json.dumps({"message": "done"})])
+    assert _key_leaks(out) == []
+    assert out[-1] == json.dumps({"message": "done"})
 
 
 def test_a_blank_line_and_headers_inside_a_key_do_not_end_it() -> None:

@@ -200,10 +200,10 @@ _AWS_KEY_ID = (
 _AWS_KEY_ID_NEEDLES = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
 # A secret key beside its key id, with no name of its own ("AKIA…,wJal…" in a CSV
 # row, a tuple, two words): exactly 40 characters of [A-Za-z0-9+/], each "/" or
-# "+" possibly escaped ("\/", "%2F"). Only run when the text (or, in redact_lines,
+# "+" possibly escaped ("\/", "\u002F", "%2F"). Only run when the text (or, in redact_lines,
 # a neighbouring event) holds a key id; the value must mix upper and lower case,
 # which hex digests, trace ids and upper-case ids never do.
-_B64_ESCAPE = r"\\++/|%(?:25)?+2[BbFf]"
+_B64_ESCAPE = r"\\++/|\\++u002[BbFf]|%(?:25)?+2[BbFf]"
 # The character before it is matched (and kept), not looked behind for: sre then
 # tries the pattern only at such characters, 2x faster on a long text than a
 # lookbehind tried at every position.
