@@ -1,11 +1,24 @@
 """Redaction: hide secrets in log text before any of it leaves for Slack.
 
 Every log line logthread posts passes through :meth:`Redactor.redact` first.
-The built-in patterns cover AWS access key ids and secret keys, Slack tokens
-and webhook URLs, JWTs, ``Bearer``/``Basic`` credentials, passwords, secrets,
-tokens and API keys written as ``key=value``, ``key: value`` or JSON (also
-JSON escaped inside another JSON string), PEM private keys and passwords in
-connection strings. Configured patterns (``config.redaction``) run on top.
+The built-in patterns cover:
+
+- AWS access key ids and secret keys: under a key name, and with no name when
+  a key id is in the same text (or, through :meth:`Redactor.redact_lines`,
+  within 3 events of it);
+- Slack tokens and webhook URLs, with "/" written as is, ``\\/``, ``\\u002F`` or
+  ``%2F``; JWTs; ``Bearer``/``Basic`` credentials;
+- vendor tokens by their prefix: GitHub, GitLab, Stripe, OpenAI, Anthropic,
+  SendGrid, Google (API keys, OAuth client secrets and access tokens), npm,
+  PyPI, Square, Mailchimp and Telegram;
+- values under a key that names a password, passcode, pw, secret, token, API
+  or account key, credential, auth, signature or sig (``sig=`` of a SAS URL), cookie:
+  ``key=value``, ``key: value``, ``key%3Dvalue``, JSON (also escaped inside
+  another JSON string) and ``<key>value</key>``;
+- PEM private keys (also printed one line per event, through ``redact_lines``)
+  and passwords in connection strings (also with JSON-escaped slashes).
+
+Configured patterns (``config.redaction``) run on top.
 
 A hidden value is replaced by a marker that keeps its name readable, so the
 reader still sees *what* was there::
@@ -21,7 +34,8 @@ Why it is built this way:
   for connection strings...), so most lines cost a few substring checks and
   no regex at all. Measured (``make bench``): one combined alternation is
   slower in CPython's ``re`` than separate passes, because it defeats the
-  engine's literal-prefix scan; so passes are not combined.
+  engine's literal-prefix scan; so passes are not combined (vendor tokens that
+  share a substring check share a pass: it only runs on lines holding it).
 - Log text is attacker-influenced (request bodies get logged), so every
   pattern is written to stay linear: possessive quantifiers, no nested
   unbounded repetition that can backtrack.
@@ -61,8 +75,10 @@ _SENSITIVE_NAMES = (
     "password",
     "passwd",
     "passphrase",
+    "pass_code",
     "pass",
     "pwd",
+    "pw",
     "secret",
     "secrets",
     "secret_key",
@@ -70,6 +86,7 @@ _SENSITIVE_NAMES = (
     "secret_string",
     "secret_value",
     "private_key",
+    "account_key",
     "token",
     "api_key",
     "access_key",
@@ -78,6 +95,7 @@ _SENSITIVE_NAMES = (
     "credential",
     "credentials",
     "signature",
+    "sig",
     "cookie",
 )
 
@@ -144,12 +162,17 @@ _UNQUOTED = (
 )
 # The match starts at the sensitive word, so any key that ENDS with it counts
 # (db_password, clientSecret, X-Api-Key) and the rest of the key stays as is.
+# "%3D" is "=" percent-encoded: a query string inside another URL's parameter.
 _KV = (
-    _key_words() + r"(?=\\*+[\"']?[ \t]*+[:=])"
+    _key_words() + r"(?:(?=\\*+[\"']?[ \t]*+(?:[:=]|%3[Dd]))"
     # A bare "key:" needs a space or a quote after it, so "get_token:42"
     # (Powertools' location field) and "...:secret:name" (ARNs) stay visible.
-    r"(?:\\*+[\"'][ \t]*+[:=]|[ \t]*+=>?+|[ \t]*+:(?=[ \t]|\\*+[\"']))[ \t]*+"
+    r"(?:\\*+[\"'][ \t]*+[:=]|[ \t]*+=>?+|%3[Dd]|[ \t]*+:(?=[ \t]|\\*+[\"']))[ \t]*+"
     r"(?:" + _QUOTED + "|" + _UNQUOTED + ")(?P<kv>)"
+    # <password>value</password> (SOAP, XML bodies); "<\/" when JSON escaped the slash.
+    # Bounded attributes, and a value that stops at ">": a run of "password>" must not
+    # be rescanned from each one.
+    r"|(?:[ \t][^<>\r\n]{0,64}+)?+>(?P<xmlv>[^<>\r\n]++)(?=<\\*+/)(?P<xml>))"
 )
 # The body stops only at a complete END line, so the closing alternative can
 # never fail after a long body (which would make repeated BEGINs quadratic).
@@ -158,52 +181,273 @@ _PEM = (
     r"-----BEGIN[A-Z0-9 ]{0,30}PRIVATE KEY[A-Z ]{0,10}-----"
     r"(?:[^-]++|-(?!" + _PEM_END_LINE[1:] + r"))*+(?:" + _PEM_END_LINE + r"|\Z)(?P<pem>)"
 )
+
+
+def _word_start(first: str, word: str = "A-Za-z0-9") -> str:
+    """``first`` (a character or a class) where a token starts: not inside a longer word.
+
+    An escape sequence just before (``\\n``, ``\\t``: the text was a string inside
+    JSON) still counts as a boundary, although its letter is a word character.
+    """
+    return f"{first}(?:(?<![{word}]{first})|(?<=\\\\[nrt]{first}))"
+
+
+# Access key ids (AKIA), temporary ones (ASIA) and the other credential prefixes
+# detect-secrets' AWSKeyDetector lists.
+_AWS_KEY_ID = (
+    _word_start("A") + r"(?:KIA|SIA|BIA|CCA|3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])(?P<akid>)"
+)
+_AWS_KEY_ID_NEEDLES = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
+# A secret key beside its key id, with no name of its own ("AKIA…,wJal…" in a CSV
+# row, a tuple, two words): exactly 40 characters of [A-Za-z0-9+/], each "/" or
+# "+" possibly escaped ("\/", "\u002F", "%2F"). Only run when the text (or, in redact_lines,
+# a neighbouring event) holds a key id; the value must mix upper and lower case,
+# which hex digests, trace ids and upper-case ids never do.
+_B64_ESCAPE = r"\\++/|\\++u002[BbFf]|%(?:25)?+2[BbFf]"
+# The character before it is matched (and kept), not looked behind for: sre then
+# tries the pattern only at such characters, 2x faster on a long text than a
+# lookbehind tried at every position.
+_AWS_PAIR = (
+    r"(?:\A|[^A-Za-z0-9+/\\%]|\\[nrt]|%(?!2[BbFf]|25)[0-9A-Fa-f]{2})"
+    r"(?P<awspv>(?:[A-Za-z0-9+/]|" + _B64_ESCAPE + r"){40}+)"
+    r"(?![A-Za-z0-9+/=]|" + _B64_ESCAPE + r"|%(?:25)?+3[Dd])(?P<awsp>)"
+)
+_B64_ESCAPE_RE = re.compile(_B64_ESCAPE)
+# The same 40 characters under a key name (SecretAccessKey | … |, aws_secret_access_key …).
 _AWS_SECRET = (
     r"[AaSs](?ai:(?<=a)ws[_-]?secret|(?<=s)ecret)[_-]?(?ai:access[_-]?key)"
-    r"[^A-Za-z0-9/+\r\n]{1,20}+(?P<awssv>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])(?P<awss>)"
+    r"[^A-Za-z0-9/+\r\n]{1,20}+(?P<awssv>(?:[A-Za-z0-9+/]|" + _B64_ESCAPE + r"){40}+)"
+    r"(?![A-Za-z0-9+/=]|" + _B64_ESCAPE + r")(?P<awss>)"
 )
-_AWS_KEY_ID = r"A(?<![A-Za-z0-9]A)[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])(?P<akid>)"
-_SLACK_TOKEN = r"x(?<![A-Za-z0-9]x)(?:ox[a-z](?:\.xox[a-z])?|app)-[A-Za-z0-9-]{8,}+(?P<slk>)"
+_SLACK_TOKEN = _word_start("x") + r"(?:ox[a-z](?:\.xox[a-z])?|app)-[A-Za-z0-9-]{8,}+(?P<slk>)"
+# The webhook's path is its secret. A "/" may be written "\/" (JSON, at any depth),
+# "\u002F" or "%2F" (also "%252F"); the host in any case; the scheme may be absent.
+_URL_SLASH = r"(?:/|\\++/|\\++u002[Ff]|%(?:25)*+2[Ff])"
 _SLACK_HOOK = (
-    r"https?://hooks\.slack\.com/(?:services|workflows|triggers)/(?P<hookv>[A-Za-z0-9/_-]++)"
-    r"(?P<hook>)"
+    r"[Hh](?i:ooks\.slack(?:-gov)?+\.com)"
+    + _URL_SLASH
+    + r"(?i:services|workflows|triggers)"
+    + _URL_SLASH
+    + r"(?P<hookv>(?:[A-Za-z0-9_-]++|"
+    + _URL_SLASH
+    + r")++)(?P<hook>)"
 )
 _JWT = (
-    r"e(?<![A-Za-z0-9_-]e)yJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+"
+    _word_start("e", "A-Za-z0-9_-") + r"yJ[A-Za-z0-9_-]{8,}+\.[A-Za-z0-9_-]++\.[A-Za-z0-9_-]*+"
     r"(?:\.[A-Za-z0-9_-]++){0,2}+(?P<jwt>)"
 )
 # "Basic authentication failed" is prose, not a credential: 8-15 lowercase
 # letters are left alone; anything with a digit, capital, symbol or length is not.
 _AUTH_SCHEME = (
-    r"[Bb](?<![A-Za-z0-9][Bb])(?ai:earer|asic)[ \t]++"
+    _word_start("[Bb]") + r"(?ai:earer|asic)[ \t]++"
     r"(?![a-z]{8,15}(?![A-Za-z0-9._~+/=-]))(?P<authv>[A-Za-z0-9._~+/-]{8,}+=*+)(?P<auth>)"
 )
-# scheme://user:password@host - anchored on "://": the scheme needs no check.
-# The user part has no brackets: "http://[::1]:80" is a host, and a marker is not a user.
-_CONN = r"://[^\s:/?#@\"'\\\[\]]*+:(?P<connv>[^\s/\"'\\]+)(?=@)(?P<conn>)"
+# scheme://user:password@host - anchored on "://" (a literal prefix, which sre scans
+# for fast; ":\/\/" when JSON escaped the slashes is a pass of its own): the scheme
+# needs no check. The user part has no brackets: "http://[::1]:80" is a host, and a
+# marker is not a user. The password may hold "@": it ends at the last "@" before
+# the host (each "@" looks ahead only to the next one, so this stays linear).
+_CONN_REST = (
+    r"[^\s:/?#@\"'\\\[\]]*+:"
+    r"(?P<connv>(?:[^\s/\"'\\@]++|@(?=[^\s/\"'\\@]*+@))++)(?=@)(?P<conn>)"
+)
+_CONN = r"://" + _CONN_REST
+_CONN_ESCAPED = r":\\++/\\++/" + _CONN_REST
 
-_KV_NEEDLES = ("pass", "pwd", "secret", "key", "token", "auth", "credential", "signature", "cookie")
+# Vendor tokens, known by their prefix (the rules of detect-secrets 1.5's plugins
+# where their prefix is distinctive, widened where its lengths are exact: tokens
+# grow; plus the ones it lacks). Group "tkp" is the part of the prefix that stays
+# readable; a token with group "mixed" counts only if that part mixes upper and
+# lower case and holds a digit. Tokens sharing a substring check share one pass.
+_VENDOR_TOKENS: tuple[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
+    # (needles, ((regex, marker name), ...))
+    (
+        ("gh", "github_pat_"),
+        (
+            (
+                _word_start("g", "A-Za-z0-9_") + r"(?P<tkp>h[pousr]_|ithub_pat_)[A-Za-z0-9_]{30,}+",
+                "github-token",
+            ),
+        ),
+    ),
+    (
+        ("k_live_", "k_test_", "whsec_"),
+        (
+            (
+                _word_start("[rs]", "A-Za-z0-9_") + r"(?P<tkp>k_(?:live|test)_)[A-Za-z0-9]{20,}+",
+                "stripe-key",
+            ),
+            (_word_start("w") + r"(?P<tkp>hsec_)[A-Za-z0-9+/=]{20,}+", "stripe-webhook-secret"),
+        ),
+    ),
+    (
+        ("sk-",),
+        (
+            (
+                _word_start("s", "A-Za-z0-9_-")
+                + r"(?P<tkp>k-ant-[a-z]++[0-9]*+-)[A-Za-z0-9_-]{20,}+",
+                "anthropic-key",
+            ),
+            (
+                _word_start("s", "A-Za-z0-9_-")
+                + r"(?P<tkp>k-(?:proj|svcacct|admin|None)-)[A-Za-z0-9_-]{20,}+",
+                "openai-key",
+            ),
+            # The legacy form, "sk-" and 32+ letters and digits: "sk-" words stay.
+            (
+                _word_start("s", "A-Za-z0-9_-")
+                + r"(?P<tkp>k-)(?P<mixed>[A-Za-z0-9]{32,}+)(?![_-])",
+                "openai-key",
+            ),
+        ),
+    ),
+    (
+        ("SG.",),
+        (
+            (
+                _word_start("S", "A-Za-z0-9_.-")
+                + r"(?P<tkp>G\.)[A-Za-z0-9_-]{16,}+\.[A-Za-z0-9_-]{16,}+",
+                "sendgrid-key",
+            ),
+        ),
+    ),
+    (
+        ("AIza", "GOCSPX-", "ya29."),
+        (
+            (
+                _word_start("A", "A-Za-z0-9_-") + r"(?P<tkp>Iza)[A-Za-z0-9_-]{30,}+",
+                "google-api-key",
+            ),
+            (
+                _word_start("G", "A-Za-z0-9_-") + r"(?P<tkp>OCSPX-)[A-Za-z0-9_-]{20,}+",
+                "google-oauth-secret",
+            ),
+            (
+                _word_start("y", "A-Za-z0-9_-") + r"(?P<tkp>a29\.)[A-Za-z0-9_-]{20,}+",
+                "google-oauth-token",
+            ),
+        ),
+    ),
+    (
+        ("gl", "GR1348941"),
+        (
+            (
+                _word_start("g", "A-Za-z0-9_-")
+                + r"(?P<tkp>l(?:pat|dt|ft|soat|rt|cbt|imt|ptt|agent|oas)-)[A-Za-z0-9_-]{20,}+",
+                "gitlab-token",
+            ),
+            (_word_start("G") + r"(?P<tkp>R1348941)[A-Za-z0-9_-]{20,}+", "gitlab-token"),
+        ),
+    ),
+    (
+        ("npm_", "pypi-"),
+        (
+            (_word_start("n", "A-Za-z0-9_") + r"(?P<tkp>pm_)[A-Za-z0-9]{36,}+", "npm-token"),
+            (_word_start("p") + r"(?P<tkp>ypi-)AgE[A-Za-z0-9_-]{50,}+", "pypi-token"),
+        ),
+    ),
+    (
+        ("sq0",),
+        (
+            (
+                _word_start("s", "A-Za-z0-9_-") + r"(?P<tkp>q0(?:csp|atp)-)[A-Za-z0-9_-]{22,}+",
+                "square-token",
+            ),
+        ),
+    ),
+    (
+        ("-us",),
+        (
+            (
+                _word_start("[0-9a-f]", "A-Za-z0-9_-") + r"[0-9a-f]{31}-us[0-9]{1,2}(?![0-9])",
+                "mailchimp-key",
+            ),
+        ),
+    ),
+    (
+        (":AA",),
+        (
+            # A Telegram bot token: the bot id (kept) and its secret, which starts with "AA".
+            (_word_start("[0-9]") + r"(?P<tkp>[0-9]{7,9}:)AA[A-Za-z0-9_-]{31,}+", "telegram-token"),
+        ),
+    ),
+)
+
+
+def _vendor_passes() -> tuple[list[tuple[str, tuple[str, ...]]], dict[str, str]]:
+    """One regex per group (its members as alternatives, groups numbered apart) and
+    the marker name of each member's last group ``tk<n>``."""
+    passes, kinds = [], {}
+    n = 0
+    for needles, members in _VENDOR_TOKENS:
+        alternatives = []
+        for regex, name in members:
+            regex = regex.replace("(?P<tkp>", f"(?P<tkp{n}>").replace(
+                "(?P<mixed>", f"(?P<mixed{n}>"
+            )
+            alternatives.append(f"{regex}(?P<tk{n}>)")
+            kinds[f"tk{n}"] = name
+            n += 1
+        passes.append(("|".join(alternatives), needles))
+    return passes, kinds
+
+
+_VENDOR_PASSES, _VENDOR_KIND = _vendor_passes()
+
+_KV_NEEDLES = ("pass", "pw", "secret", "key", "token", "auth", "credential", "sig", "cookie")
 # (regex, needles, needles are lower case): a pass runs only when one of its
 # needles occurs in the text (lower-cased first when the pattern ignores case).
-# Order: whole PEM blocks first, specific markers before the generic key=value.
+# Order: whole PEM blocks first, specific markers before the generic key=value;
+# the AWS pair before key ids, whose marker it needs to find them.
 _PASSES: tuple[tuple[re.Pattern[str], tuple[str, ...], bool], ...] = (
     (re.compile(_PEM), ("PRIVATE KEY",), False),
     (re.compile(_AWS_SECRET), ("secret",), True),
     (re.compile(_KV), _KV_NEEDLES, True),
-    (re.compile(_AWS_KEY_ID), ("AKIA", "ASIA"), False),
+    (re.compile(_AWS_PAIR), (), False),  # only with a key id nearby: see _builtin_passes
+    (re.compile(_AWS_KEY_ID), _AWS_KEY_ID_NEEDLES, False),
     (re.compile(_SLACK_TOKEN), ("xox", "xapp"), False),
-    (re.compile(_SLACK_HOOK), ("hooks.slack.com",), False),
+    (re.compile(_SLACK_HOOK), ("hooks.slack",), True),
     (re.compile(_JWT), ("eyJ",), False),
     (re.compile(_AUTH_SCHEME), ("bearer", "basic"), True),
     (re.compile(_CONN), ("://",), False),
+    (re.compile(_CONN_ESCAPED), (":\\",), False),
+    *((re.compile(regex), needles, False) for regex, needles in _VENDOR_PASSES),
 )
 _PEM_RE = _PASSES[0][0]
+_AWS_PAIR_RE = _PASSES[3][0]
+_AWS_KEY_ID_RE = _PASSES[4][0]
+# The vendor passes come last. Most lines hold none of their substrings; one search
+# for all of them at once (one scan in C) is cheaper than checking each in turn.
+_FIRST_VENDOR = len(_PASSES) - len(_VENDOR_PASSES)
+_VENDOR_GATE = re.compile(
+    "|".join(
+        re.escape(n)
+        for n in sorted(
+            {n for _, needles in _VENDOR_PASSES for n in needles}, key=len, reverse=True
+        )
+    )
+)
+# How many events before and after one holding a key id redact_lines searches
+# for its secret key (printed on a line of its own).
+_PAIR_REACH = 3
 
 # Lines of a PEM block that the log split over several events (print() of a
-# key): base64 runs and the RFC 1421 headers.
-_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}|(?:Proc-Type|DEK-Info|Comment):|^\s*$")
+# key): base64 runs and the RFC 1421 / OpenPGP armor headers.
+_PEM_BODY = re.compile(r"[A-Za-z0-9+/=]{16,}|(?:Proc-Type|DEK-Info|Comment|Version):|^\s*$")
+# The short last line of the body ("VCVPs8==", a PGP checksum "=AbCd"): the whole
+# message, or its last tab-separated field (a runtime's prefix), or a JSON
+# "message" that is nothing but base64.
+_PEM_TAIL = re.compile(
+    # After a tab only spaces: "[ \t]*+" there would rescan a run of tabs from each one.
+    r"(?:\A[ \t]*+|\t[ ]*+)=?+[A-Za-z0-9+/]++=*+[ \t\r\n]*+\Z"
+    r"|\"(?:message|msg)\"[ \t]*+:[ \t]*+\"=?+[A-Za-z0-9+/]++=*+(?:\\[rn])*+\""
+)
 _PEM_END = re.compile(_PEM_END_LINE)
 _PEM_MAX_LINES = 400
+
+
+def _mixed_case(value: str) -> bool:
+    return value.lower() != value and value.upper() != value
 
 
 def _already_hidden(value: str) -> bool:
@@ -230,8 +474,16 @@ def _builtin_replacement(m: re.Match[str]) -> tuple[str, int]:
             whole, start = m.group(0), m.start()
             return whole[: m.start("kvscheme") - start] + REDACTED + whole[m.end() - start :], 1
         return _swap(m, group, REDACTED), 1
+    if kind == "xml":
+        if _already_hidden(m.group("xmlv")) or set(m.group("xmlv")) == {"*"}:
+            return m.group(0), 0
+        return _swap(m, "xmlv", REDACTED), 1
     if kind == "pem":
         return marker("private-key"), 1
+    if kind == "awsp":
+        if not _mixed_case(_B64_ESCAPE_RE.sub("/", m.group("awspv"))):
+            return m.group(0), 0
+        return _swap(m, "awspv", marker("aws-secret-key")), 1
     if kind == "awss":
         return _swap(m, "awssv", marker("aws-secret-key")), 1
     if kind == "akid":
@@ -248,6 +500,15 @@ def _builtin_replacement(m: re.Match[str]) -> tuple[str, int]:
         if _already_hidden(m.group("connv")):
             return m.group(0), 0
         return _swap(m, "connv", REDACTED), 1
+    if kind in _VENDOR_KIND:
+        n = kind[2:]
+        mixed = m.group(f"mixed{n}") if f"mixed{n}" in m.re.groupindex else None
+        if mixed is not None and not (_mixed_case(mixed) and any(c.isdigit() for c in mixed)):
+            return m.group(0), 0
+        prefix = f"tkp{n}"  # what stays readable: up to the end of the vendor's prefix
+        if prefix in m.re.groupindex and m.group(prefix):
+            return m.group(0)[: m.end(prefix) - m.start()] + "…" + marker(_VENDOR_KIND[kind]), 1
+        return marker(_VENDOR_KIND[kind]), 1
     return m.group(0), 0  # pragma: no cover - every alternative is named
 
 
@@ -330,36 +591,48 @@ class Redactor:
             return WITHHELD, 1
 
     def redact_lines(self, texts: Iterable[str]) -> tuple[list[str], int]:
-        """Redact a sequence of log messages, hiding PEM keys split across them.
+        """Redact a sequence of log messages, hiding secrets split across them.
 
         A ``print()`` of a private key becomes one CloudWatch event per line, so
         no single line holds both BEGIN and END. After a line whose key has no
         END, following lines are hidden while they look like key material (up
-        to the END line, or at most 400 lines).
+        to the END line, or at most 400 lines), the short last line included.
+
+        An AWS key id and its secret key printed as separate events: within 3
+        events of one holding a key id, a secret key is hidden with no key name.
 
         Returns
         -------
         tuple[list[str], int]
             The redacted texts (same length and order) and the total count.
         """
+        items = list(texts)
+        try:
+            has: list[bool | None] = [_has_key_id(_as_text(t)) for t in items]
+            near = _near(has)
+        except Exception:  # fail closed: look for key ids and secret keys everywhere
+            has = [None] * len(items)
+            near = [True] * len(items)
         out: list[str] = []
         total = 0
         in_key = 0  # lines hidden so far in an unterminated key, 0 when outside
-        for text in texts:
+        for text, key_id, near_key_id in zip(items, has, near, strict=True):
             try:
                 if in_key:
                     if end := _PEM_END.search(text):
-                        rest, n = self._redact(text[end.end() :])
+                        rest, n = self._redact(text[end.end() :], near_key_id=near_key_id)
                         out.append(marker("private-key") + rest)
                         total += n
                         in_key = 0
                         continue
-                    if in_key < _PEM_MAX_LINES and _PEM_BODY.search(text):
+                    if in_key < _PEM_MAX_LINES and (
+                        _PEM_BODY.search(text) or _PEM_TAIL.search(text)
+                    ):
                         out.append(marker("private-key"))
                         in_key += 1
                         continue
                     in_key = 0
-                red, n = self._redact(text)
+                red, n = self._redact(text, key_id=key_id, near_key_id=near_key_id)
                 if n and _opens_key(text):
                     in_key = 1
             except Exception:
@@ -368,20 +641,35 @@ class Redactor:
             total += n
         return out, total
 
-    def _redact(self, text: str) -> tuple[str, int]:
-        if not isinstance(text, str):
-            text = (
-                text.decode("utf-8", "replace")
-                if isinstance(text, bytes)
-                else ("" if text is None else str(text))
-            )
+    def _redact(
+        self, text: str, *, key_id: bool | None = None, near_key_id: bool = False
+    ) -> tuple[str, int]:
+        text = _as_text(text)
         hidden = 0
         if self.builtins:
-            text, hidden = _builtin_passes(text)
+            text, hidden = _builtin_passes(text, key_id=key_id, near_key_id=near_key_id)
         for regex, name in self._custom:
             text, n = _sub(regex, text, functools.partial(_custom_replacement, name=name))
             hidden += n
         return text, hidden
+
+
+def _as_text(text: object) -> str:
+    if isinstance(text, str):
+        return text
+    if isinstance(text, bytes):
+        return text.decode("utf-8", "replace")
+    return "" if text is None else str(text)
+
+
+def _near(has: list[bool | None]) -> list[bool]:
+    """For each text: does one within ``_PAIR_REACH`` events hold an AWS key id?"""
+    near = [False] * len(has)
+    for i, found in enumerate(has):
+        if found:
+            for j in range(max(0, i - _PAIR_REACH), min(len(has), i + _PAIR_REACH + 1)):
+                near[j] = True
+    return near
 
 
 def _sub(
@@ -398,11 +686,34 @@ def _sub(
     return regex.sub(repl, text), hidden
 
 
-def _builtin_passes(text: str, *, prefilter: bool = True) -> tuple[str, int]:
+def _has_key_id(text: str) -> bool:
+    # The regex starts with a literal "A", which sre scans for fast: cheaper than
+    # checking the five prefixes as substrings first.
+    return _AWS_KEY_ID_RE.search(text) is not None
+
+
+def _builtin_passes(
+    text: str, *, prefilter: bool = True, key_id: bool | None = None, near_key_id: bool = False
+) -> tuple[str, int]:
+    """Apply every built-in pattern to ``text``.
+
+    ``key_id``: whether ``text`` holds an AWS key id, when the caller already knows.
+    ``near_key_id``: a neighbouring event holds one. Either way a secret key with no
+    name is looked for.
+    """
     hidden = 0
     lower = ""
-    for regex, needles, folded in _PASSES:
-        if prefilter:
+    has_id = _has_key_id(text) if key_id is None else key_id
+    for i, (regex, needles, folded) in enumerate(_PASSES):
+        if i == _FIRST_VENDOR and prefilter and not _VENDOR_GATE.search(text):
+            break
+        if regex is _AWS_PAIR_RE:
+            if not (has_id or near_key_id):
+                continue
+        elif regex is _AWS_KEY_ID_RE:
+            if prefilter and not has_id:
+                continue
+        elif prefilter:
             if folded:
                 lower = lower or text.lower()
                 haystack = lower
