@@ -87,6 +87,10 @@ NESTING = 2  # races nest at most this deep
 _MARKER = re.compile(r"SIM-a(\d+)-n(\d{3})-")
 _SHOWN = re.compile(r"\b(ALARM|RESOLVED|OK|INSUFFICIENT_DATA)\b\s*:")
 
+LOOKUP = (
+    " [after a post whose outcome the worker lost (a crash right after it, or a timeout): "
+    "only a Slack lookup can avoid this]"
+)
 # The invariants, as violation kinds.
 KINDS = {
     "one-parent": "each episode has exactly one parent message, and it is its own",
@@ -194,6 +198,7 @@ class Violation:
     alarm: int
     detail: str
     trace: tuple[str, ...] = ()
+    needs_lookup: bool = False  # follows a post whose outcome the worker lost
 
     def __str__(self) -> str:
         lines = [f"[{self.kind}] seed {self.seed}, alarm a{self.alarm}: {self.detail}"]
@@ -999,15 +1004,10 @@ def check(
         lines = tuple(line for line in trace if mine in line or line.startswith("--"))
         if len(lines) > 30:
             lines = (*lines[:12], f"... ({len(lines) - 24} more)", *lines[-12:])
-        out.append(Violation(seed, kind, alarm, detail, lines))
+        out.append(Violation(seed, kind, alarm, detail, lines, LOOKUP in detail))
 
     def lost_ts(ids: Iterable[tuple[int, int]]) -> str:
-        if not set(ids) & ambiguous:
-            return ""
-        return (
-            " [a post whose outcome the worker lost (crash right after it, or a timeout): "
-            "only a Slack lookup can avoid this]"
-        )
+        return LOOKUP if set(ids) & ambiguous else ""
 
     def names(ids: Iterable[tuple[int, int]]) -> str:
         return ", ".join(by_id[i].label for i in sorted(ids))
@@ -1191,7 +1191,7 @@ class Exploration:
             f"deliveries             {total(r.deliveries for r in runs):>6}   "
             f"({total(r.attempts for r in runs)} attempts; "
             f"{total(r.in_progress for r in runs)} met an in-progress copy; "
-            f"worker raised {dict(failed) or 0})",
+            f"the worker raised {', '.join(f'{k} {v}' for k, v in failed.most_common()) or 'nothing'})",
             f"crashes injected       {total(r.crashes for r in runs):>6}   "
             f"(after a Slack call {crashes['slack']}, after a table write {crashes['table']})",
             f"Slack faults injected  {total(faults.values()):>6}   "
@@ -1212,18 +1212,20 @@ class Exploration:
             f"invariant violations   {len(self.violations):>6}   "
             f"(in {len(bad)} of {len(runs)} schedules)",
         ]
+        lookups = Counter(v.kind for v in self.violations if v.needs_lookup)
         for kind in KINDS:
             if kinds[kind]:
-                out.append(f"  {kind:<22}{kinds[kind]:>6}   {KINDS[kind]}")
-        shown: set[str] = set()
-        for violation in self.violations:
-            if len(shown) >= examples:
-                break
-            if violation.kind in shown:
-                continue
-            shown.add(violation.kind)
+                why = f" ({lookups[kind]} after a lost post outcome)" if lookups[kind] else ""
+                out.append(f"  {kind:<22}{kinds[kind]:>6}   {KINDS[kind]}{why}")
+        # The shortest trace of each kind, the worst kinds first.
+        worst = ("resolved-while-alarm", "one-parent", "lost", "stale-parent", "foreign")
+        order = [k for k in worst if kinds[k]] + [k for k in KINDS if k not in worst and kinds[k]]
+        for kind in order[:examples]:
+            example = min(
+                (v for v in self.violations if v.kind == kind), key=lambda v: len(v.trace)
+            )
             out.append("example:")
-            out.extend("  " + line for line in str(violation).splitlines())
+            out.extend("  " + line for line in str(example).splitlines())
         return out
 
 
