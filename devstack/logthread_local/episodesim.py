@@ -75,7 +75,6 @@ CHANNEL = "C0EPISODESIM"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alarms"
-STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 # DynamoDB calls that change the table.
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 # slack_sdk's retries (logthread.slack.chat.retry_handlers): a fault repeated this many
@@ -763,9 +762,12 @@ class Simulation:
         self._attempt(self.deps, other, depth=attempt.depth + 1, crash=self._draw_crash())
 
     def _draw_crash(self) -> Callable[[list[str]], bool] | None:
-        if self.injecting and self.rng.random() < self.config.crash_rate:
+        """Half the crashes after the n-th side effect, half after the n-th Slack call."""
+        if not self.injecting or self.rng.random() >= self.config.crash_rate:
+            return None
+        if self.rng.random() < 0.5:
             return functools.partial(_nth, self.rng.randint(1, 8))
-        return None
+        return functools.partial(_nth_slack, self.rng.randint(1, 4))
 
     def _after_call(self, http_response: Any, model: Any, **_: Any) -> None:
         attempt = self.stack[-1] if self.stack else None
@@ -780,7 +782,7 @@ class Simulation:
         attempt = self.stack[-1] if self.stack else None
         if attempt is None:
             return inner.invoke(operation, arguments)
-        fault = self._draw_fault(operation)
+        fault, count = self._draw_fault(operation)
         before = len(self.slack.calls)
         label = {"post": "P:reply" if arguments.get("thread_ts") else "P:top"}.get(
             operation, f"{operation[0].upper()}:{operation}"
@@ -793,25 +795,31 @@ class Simulation:
                     self._record_post(attempt, arguments, "?")
                 self._effect(attempt, label, "slack", late=True)
             else:
+                self._check_faults(attempt, before, count)
                 attempt.log.append(f"{label}✗{exc.code}")
-                if fault is None:
-                    self.report.unexpected += 1
-                    attempt.log.append("(not injected!)")
             raise
+        self._check_faults(attempt, before, count)
         if operation == "post":
             self._record_post(attempt, arguments, str(result))
         self._effect(attempt, label, "slack")
         return result
 
-    def _draw_fault(self, operation: str) -> str | None:
+    def _check_faults(self, attempt: Attempt, before: int, scripted: int) -> None:
+        """Every scripted fault met this call, and nothing else failed it."""
+        met = sum(1 for c in self.slack.calls[before:] if c.fault or c.error)
+        if met != scripted:
+            self.report.unexpected += 1
+            attempt.log.append(f"(Slack failed {met} times, {scripted} injected!)")
+
+    def _draw_fault(self, operation: str) -> tuple[str | None, int]:
         cfg = self.config
         method = {"post": "chat.postMessage", "update": "chat.update"}.get(operation)
         if not self.injecting or method is None or self.rng.random() >= cfg.fault_rate:
-            return None
+            return None, 0
         if self.rng.random() < cfg.timeout_rate:
             self.slack.fail_next(method, status=200, delay=SLOW_ANSWER)
             self.report.faults["timeout"] += 1
-            return "timeout"
+            return "timeout", 1
         # slack_sdk sleeps Retry-After (plus up to 1 s) for an unpaced call: 429 only on posts.
         kinds = ["429", "500", "503", RESET] if operation == "post" else ["500", "503", RESET]
         kind = self.rng.choice(kinds)
@@ -823,7 +831,7 @@ class Simulation:
         status: int | str = kind if kind == RESET else int(kind)
         self.slack.fail_next(method, status=status, retry_after=1, count=count)
         self.report.faults[kind] += 1
-        return kind
+        return kind, count
 
     def _landed(self, before: int) -> bool:
         """Wait for a timed-out call to land (the stand-in answers it late)."""
@@ -899,6 +907,11 @@ def _no_wait() -> Any:
 
 def _nth(n: int, done: list[str]) -> bool:
     return len(done) == n
+
+
+def _nth_slack(n: int, done: list[str]) -> bool:
+    slack = [label for label in done if not label.startswith("W:")]
+    return bool(done) and not done[-1].startswith("W:") and len(slack) == n
 
 
 def _crash_spec(spec: str | None) -> Callable[[list[str]], bool] | None:
