@@ -29,6 +29,16 @@ Slack dead letters (:mod:`logthread.slack.deadletter`) go to an in-memory store
 and are replayed at the end. Then the final Slack state is read from the
 stand-in and checked (:func:`check`); see :data:`KINDS` for the invariants.
 
+How Slack is read: each notification's ``NewStateReason`` starts with a marker
+(``SIM-a<alarm>-n<seq>-<STATE>``) that every rendering of it shows (the alarm
+message's reason, "Still in ALARM", "Back to OK", the resolved message), so a
+message shows a notification when its text or blocks hold its marker. An episode
+runs from an ALARM to the next OK (INSUFFICIENT_DATA stays in it); its parent is
+the top-level message showing one of its ALARMs, and the state that parent shows is
+the word in its header (ALARM, RESOLVED or OK, INSUFFICIENT_DATA). A notification
+outside every episode (an OK first, INSUFFICIENT_DATA after an OK) may be shown in
+any thread, or in a message of its own while no earlier ALARM had been handled.
+
 Everything real: moto's DynamoDB and Logs over HTTP, the Slack stand-in behind
 slack_sdk's ``WebClient``, Powertools Idempotency. The worker is driven only
 through ``handle_message`` and :class:`~logthread.worker.deps.WorkerDeps`; the
