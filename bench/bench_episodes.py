@@ -15,7 +15,7 @@ Baseline, measured in the same run on the same seeds: the same deliveries (shuff
 and duplicated) with no crashes, Slack faults or races, i.e. what ordering alone
 breaks.
 
-``BENCH_EPISODES_SEEDS`` (default 60) sets the number of seeds. Any violation is
+``BENCH_EPISODES_SEEDS`` (default 40) sets the number of seeds. Any violation is
 reproduced with ``python -m logthread_local.episodesim --seed N --trace``.
 """
 
@@ -30,7 +30,7 @@ from logthread_local.aws import moto_server, use_endpoint
 from logthread_local.episodesim import KINDS, Exploration, SimConfig, explore
 from logthread_local.slack_standin import SlackStandin
 
-SEEDS = int(os.environ.get("BENCH_EPISODES_SEEDS", "60"))
+SEEDS = int(os.environ.get("BENCH_EPISODES_SEEDS", "40"))
 
 
 def _baseline(found: Exploration) -> str:

@@ -29,6 +29,16 @@ Slack dead letters (:mod:`logthread.slack.deadletter`) go to an in-memory store
 and are replayed at the end. Then the final Slack state is read from the
 stand-in and checked (:func:`check`); see :data:`KINDS` for the invariants.
 
+How Slack is read: each notification's ``NewStateReason`` starts with a marker
+(``SIM-a<alarm>-n<seq>-<STATE>``) that every rendering of it shows (the alarm
+message's reason, "Still in ALARM", "Back to OK", the resolved message), so a
+message shows a notification when its text or blocks hold its marker. An episode
+runs from an ALARM to the next OK (INSUFFICIENT_DATA stays in it); its parent is
+the top-level message showing one of its ALARMs, and the state that parent shows is
+the word in its header (ALARM, RESOLVED or OK, INSUFFICIENT_DATA). A notification
+outside every episode (an OK first, INSUFFICIENT_DATA after an OK) may be shown in
+any thread, or in a message of its own while no earlier ALARM had been handled.
+
 Everything real: moto's DynamoDB and Logs over HTTP, the Slack stand-in behind
 slack_sdk's ``WebClient``, Powertools Idempotency. The worker is driven only
 through ``handle_message`` and :class:`~logthread.worker.deps.WorkerDeps`; the
@@ -75,7 +85,6 @@ CHANNEL = "C0EPISODESIM"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alarms"
-STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 # DynamoDB calls that change the table.
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 # slack_sdk's retries (logthread.slack.chat.retry_handlers): a fault repeated this many
@@ -87,6 +96,10 @@ NESTING = 2  # races nest at most this deep
 _MARKER = re.compile(r"SIM-a(\d+)-n(\d{3})-")
 _SHOWN = re.compile(r"\b(ALARM|RESOLVED|OK|INSUFFICIENT_DATA)\b\s*:")
 
+LOOKUP = (
+    " [after a post whose outcome the worker lost (a crash right after it, or a timeout): "
+    "only a Slack lookup can avoid this]"
+)
 # The invariants, as violation kinds.
 KINDS = {
     "one-parent": "each episode has exactly one parent message, and it is its own",
@@ -194,6 +207,7 @@ class Violation:
     alarm: int
     detail: str
     trace: tuple[str, ...] = ()
+    needs_lookup: bool = False  # follows a post whose outcome the worker lost
 
     def __str__(self) -> str:
         lines = [f"[{self.kind}] seed {self.seed}, alarm a{self.alarm}: {self.detail}"]
@@ -758,9 +772,12 @@ class Simulation:
         self._attempt(self.deps, other, depth=attempt.depth + 1, crash=self._draw_crash())
 
     def _draw_crash(self) -> Callable[[list[str]], bool] | None:
-        if self.injecting and self.rng.random() < self.config.crash_rate:
+        """Half the crashes after the n-th side effect, half after the n-th Slack call."""
+        if not self.injecting or self.rng.random() >= self.config.crash_rate:
+            return None
+        if self.rng.random() < 0.5:
             return functools.partial(_nth, self.rng.randint(1, 8))
-        return None
+        return functools.partial(_nth_slack, self.rng.randint(1, 4))
 
     def _after_call(self, http_response: Any, model: Any, **_: Any) -> None:
         attempt = self.stack[-1] if self.stack else None
@@ -775,7 +792,7 @@ class Simulation:
         attempt = self.stack[-1] if self.stack else None
         if attempt is None:
             return inner.invoke(operation, arguments)
-        fault = self._draw_fault(operation)
+        fault, count = self._draw_fault(operation)
         before = len(self.slack.calls)
         label = {"post": "P:reply" if arguments.get("thread_ts") else "P:top"}.get(
             operation, f"{operation[0].upper()}:{operation}"
@@ -788,25 +805,31 @@ class Simulation:
                     self._record_post(attempt, arguments, "?")
                 self._effect(attempt, label, "slack", late=True)
             else:
+                self._check_faults(attempt, before, count)
                 attempt.log.append(f"{label}✗{exc.code}")
-                if fault is None:
-                    self.report.unexpected += 1
-                    attempt.log.append("(not injected!)")
             raise
+        self._check_faults(attempt, before, count)
         if operation == "post":
             self._record_post(attempt, arguments, str(result))
         self._effect(attempt, label, "slack")
         return result
 
-    def _draw_fault(self, operation: str) -> str | None:
+    def _check_faults(self, attempt: Attempt, before: int, scripted: int) -> None:
+        """Every scripted fault met this call, and nothing else failed it."""
+        met = sum(1 for c in self.slack.calls[before:] if c.fault or c.error)
+        if met != scripted:
+            self.report.unexpected += 1
+            attempt.log.append(f"(Slack failed {met} times, {scripted} injected!)")
+
+    def _draw_fault(self, operation: str) -> tuple[str | None, int]:
         cfg = self.config
         method = {"post": "chat.postMessage", "update": "chat.update"}.get(operation)
         if not self.injecting or method is None or self.rng.random() >= cfg.fault_rate:
-            return None
+            return None, 0
         if self.rng.random() < cfg.timeout_rate:
             self.slack.fail_next(method, status=200, delay=SLOW_ANSWER)
             self.report.faults["timeout"] += 1
-            return "timeout"
+            return "timeout", 1
         # slack_sdk sleeps Retry-After (plus up to 1 s) for an unpaced call: 429 only on posts.
         kinds = ["429", "500", "503", RESET] if operation == "post" else ["500", "503", RESET]
         kind = self.rng.choice(kinds)
@@ -818,7 +841,7 @@ class Simulation:
         status: int | str = kind if kind == RESET else int(kind)
         self.slack.fail_next(method, status=status, retry_after=1, count=count)
         self.report.faults[kind] += 1
-        return kind
+        return kind, count
 
     def _landed(self, before: int) -> bool:
         """Wait for a timed-out call to land (the stand-in answers it late)."""
@@ -894,6 +917,11 @@ def _no_wait() -> Any:
 
 def _nth(n: int, done: list[str]) -> bool:
     return len(done) == n
+
+
+def _nth_slack(n: int, done: list[str]) -> bool:
+    slack = [label for label in done if not label.startswith("W:")]
+    return bool(done) and not done[-1].startswith("W:") and len(slack) == n
 
 
 def _crash_spec(spec: str | None) -> Callable[[list[str]], bool] | None:
@@ -999,15 +1027,10 @@ def check(
         lines = tuple(line for line in trace if mine in line or line.startswith("--"))
         if len(lines) > 30:
             lines = (*lines[:12], f"... ({len(lines) - 24} more)", *lines[-12:])
-        out.append(Violation(seed, kind, alarm, detail, lines))
+        out.append(Violation(seed, kind, alarm, detail, lines, LOOKUP in detail))
 
     def lost_ts(ids: Iterable[tuple[int, int]]) -> str:
-        if not set(ids) & ambiguous:
-            return ""
-        return (
-            " [a post whose outcome the worker lost (crash right after it, or a timeout): "
-            "only a Slack lookup can avoid this]"
-        )
+        return LOOKUP if set(ids) & ambiguous else ""
 
     def names(ids: Iterable[tuple[int, int]]) -> str:
         return ", ".join(by_id[i].label for i in sorted(ids))
@@ -1191,7 +1214,7 @@ class Exploration:
             f"deliveries             {total(r.deliveries for r in runs):>6}   "
             f"({total(r.attempts for r in runs)} attempts; "
             f"{total(r.in_progress for r in runs)} met an in-progress copy; "
-            f"worker raised {dict(failed) or 0})",
+            f"the worker raised {', '.join(f'{k} {v}' for k, v in failed.most_common()) or 'nothing'})",
             f"crashes injected       {total(r.crashes for r in runs):>6}   "
             f"(after a Slack call {crashes['slack']}, after a table write {crashes['table']})",
             f"Slack faults injected  {total(faults.values()):>6}   "
@@ -1212,18 +1235,20 @@ class Exploration:
             f"invariant violations   {len(self.violations):>6}   "
             f"(in {len(bad)} of {len(runs)} schedules)",
         ]
+        lookups = Counter(v.kind for v in self.violations if v.needs_lookup)
         for kind in KINDS:
             if kinds[kind]:
-                out.append(f"  {kind:<22}{kinds[kind]:>6}   {KINDS[kind]}")
-        shown: set[str] = set()
-        for violation in self.violations:
-            if len(shown) >= examples:
-                break
-            if violation.kind in shown:
-                continue
-            shown.add(violation.kind)
+                why = f" ({lookups[kind]} after a lost post outcome)" if lookups[kind] else ""
+                out.append(f"  {kind:<22}{kinds[kind]:>6}   {KINDS[kind]}{why}")
+        # The shortest trace of each kind, the worst kinds first.
+        worst = ("resolved-while-alarm", "one-parent", "lost", "stale-parent", "foreign")
+        order = [k for k in worst if kinds[k]] + [k for k in KINDS if k not in worst and kinds[k]]
+        for kind in order[:examples]:
+            example = min(
+                (v for v in self.violations if v.kind == kind), key=lambda v: len(v.trace)
+            )
             out.append("example:")
-            out.extend("  " + line for line in str(violation).splitlines())
+            out.extend("  " + line for line in str(example).splitlines())
         return out
 
 

@@ -142,3 +142,15 @@ def test_the_checker_passes_an_orderly_history(sim: Simulation) -> None:
     )
 
     assert_clean(report)
+
+
+def test_the_true_episodes_run_from_an_alarm_to_the_next_ok() -> None:
+    from logthread_local.episodesim import episodes, make_note
+
+    states = ["OK", "ALARM", "INSUFFICIENT_DATA", "ALARM", "OK", "INSUFFICIENT_DATA", "ALARM"]
+    notes = [make_note(0, i, s, "OK", 1_000_000 + i * 60_000, i * 60) for i, s in enumerate(states)]
+
+    found, of = episodes(reversed(notes))  # the order they arrive in doesn't matter
+
+    assert [[n.seq for n in e.notes] for e in found] == [[1, 2, 3, 4], [6]]
+    assert [of[n.ident] for n in notes] == [None, 0, 0, 0, 0, None, 1]
