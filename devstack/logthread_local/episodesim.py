@@ -100,6 +100,10 @@ LOOKUP = (
     " [after a post whose outcome the worker lost (a crash right after it, or a timeout): "
     "only a Slack lookup can avoid this]"
 )
+UNKNOWABLE = (
+    " [an ALARM from INSUFFICIENT_DATA, handled before the OK that ended the episode before"
+    " it arrived: nothing said yet that an episode had ended]"
+)
 # The invariants, as violation kinds.
 KINDS = {
     "one-parent": "each episode has exactly one parent message, and it is its own",
@@ -208,6 +212,7 @@ class Violation:
     detail: str
     trace: tuple[str, ...] = ()
     needs_lookup: bool = False  # follows a post whose outcome the worker lost
+    unknowable: bool = False  # the worker could not yet know an episode had ended
 
     def __str__(self) -> str:
         lines = [f"[{self.kind}] seed {self.seed}, alarm a{self.alarm}: {self.detail}"]
@@ -392,6 +397,13 @@ def episodes(notes: Iterable[Note]) -> tuple[list[Episode], dict[tuple[int, int]
         if current:
             found.append(Episode(alarm, index, tuple(current)))
     return found, of
+
+
+def _from_no_data(ident: tuple[int, int], by_id: dict[tuple[int, int], Note]) -> bool:
+    """Whether the note is an ALARM whose state before it was INSUFFICIENT_DATA."""
+    note = by_id[ident]
+    before = by_id.get((note.alarm, note.seq - 1))
+    return note.state == "ALARM" and before is not None and before.state == "INSUFFICIENT_DATA"
 
 
 # -- the Slack dead letters ---------------------------------------------------------------------
@@ -1027,7 +1039,9 @@ def check(
         lines = tuple(line for line in trace if mine in line or line.startswith("--"))
         if len(lines) > 30:
             lines = (*lines[:12], f"... ({len(lines) - 24} more)", *lines[-12:])
-        out.append(Violation(seed, kind, alarm, detail, lines, LOOKUP in detail))
+        out.append(
+            Violation(seed, kind, alarm, detail, lines, LOOKUP in detail, UNKNOWABLE in detail)
+        )
 
     def lost_ts(ids: Iterable[tuple[int, int]]) -> str:
         return LOOKUP if set(ids) & ambiguous else ""
@@ -1098,7 +1112,8 @@ def check(
                     "foreign",
                     episode.alarm,
                     f"the thread of {episode.name} ({thread.parent.name}) shows "
-                    f"{names(foreign)} of other episodes",
+                    f"{names(foreign)} of other episodes"
+                    + (UNKNOWABLE if all(_from_no_data(i, by_id) for i in foreign) else ""),
                 )
 
     # A top-level message of its own for OK/INSUFFICIENT_DATA only while the alarm has no

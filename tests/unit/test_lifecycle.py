@@ -9,7 +9,11 @@ from logthread.alarms.lifecycle import Transition, decide
 
 
 def episode(
-    state: str = OPEN, started: int = 100, ended: int | None = None, latest: int = 0
+    state: str = OPEN,
+    started: int = 100,
+    ended: int | None = None,
+    latest: int = 0,
+    began: str = "",
 ) -> Episode:
     return Episode(
         key="k",
@@ -20,6 +24,7 @@ def episode(
         state=state,
         ended_ms=ended,
         latest_ms=latest,
+        opened_from=began,
     )
 
 
@@ -31,14 +36,15 @@ ORPHAN = episode(CLOSED, started=0, ended=500)  # an OK at 500 that found no epi
     [
         (None, "ALARM", 100, Transition.OPEN),
         (episode(), "ALARM", 200, Transition.REPEAT),
-        (episode(), "ALARM", 50, Transition.OPEN_EARLIER),  # an earlier episode, delivered late
+        (episode(began="OK"), "ALARM", 50, Transition.OPEN_EARLIER),  # an earlier episode, late
+        (episode(began="ALARM"), "ALARM", 50, Transition.NOTE),  # the start of this one, late
         (episode(CLOSED, ended=300), "ALARM", 400, Transition.OPEN),
         (episode(CLOSED, ended=300), "ALARM", 200, Transition.NOTE),  # a late repeat
         (ORPHAN, "ALARM", 400, Transition.OPEN_RESOLVED),  # its OK came first
         (ORPHAN, "ALARM", 600, Transition.OPEN),  # fired again after that OK
         (None, "OK", 300, Transition.STANDALONE_OK),
         (episode(), "OK", 300, Transition.RESOLVE),
-        (episode(), "OK", 50, Transition.NOTE),  # from before the episode
+        (episode(), "OK", 50, Transition.STANDALONE_OK_EARLIER),  # ended an earlier one
         (episode(latest=400), "OK", 300, Transition.NOTE),  # the thread shows a newer ALARM
         (episode(latest=400), "OK", 450, Transition.RESOLVE),
         (episode(CLOSED, ended=300), "OK", 500, Transition.NOTE),  # already resolved

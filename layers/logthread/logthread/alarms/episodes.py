@@ -69,7 +69,8 @@ class Episode:
 
     ``previous`` is the episode this one replaced (kept in the same item), so a
     late notification of it still lands in its thread, and its OK, when that
-    arrives after the next ALARM, still resolves its message.
+    arrives after the next ALARM, still resolves its message. ``opened_from`` is
+    the state the opening ALARM came from (its ``OldStateValue``).
     """
 
     key: str
@@ -88,6 +89,7 @@ class Episode:
     resolved_body: str = ""
     resolved_subject: str = ""
     previous: Episode | None = None
+    opened_from: str = ""
 
     @property
     def is_open(self) -> bool:
@@ -161,6 +163,7 @@ class EpisodeStore:
         body: str = "",
         subject: str = "",
         replacing: Episode | None = None,
+        opened_from: str = "",
     ) -> tuple[Episode, bool]:
         """Open a new episode unless one is open already.
 
@@ -182,6 +185,7 @@ class EpisodeStore:
             "state": _s(OPEN),
             "body": _s(body[:MAX_BODY_CHARS]),
             "subject": _s(subject),
+            "opened_from": _s(opened_from),
             "claimed_at": _n(now),
             "expiration": _n(now + self.ttl_seconds),
         }
@@ -329,6 +333,72 @@ class EpisodeStore:
                     ":open": _s(OPEN),
                     ":body": _s(body[:MAX_BODY_CHARS]),
                     ":subject": _s(subject),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"]).previous
+
+    def claim_previous_orphan(
+        self, key: str, *, owner: str, channel: str, ended_ms: int, body: str, subject: str
+    ) -> Episode | None:
+        """Record an OK older than the current episode, with none before it, as ``previous``."""
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET prev_owner = :owner, prev_channel = :channel,"
+                " prev_ts = :empty, prev_started_ms = :zero, prev_state = :closed,"
+                " prev_ended_ms = :ended, prev_closed_by = :owner, prev_body = :body,"
+                " prev_subject = :subject",
+                ConditionExpression="(attribute_not_exists(prev_owner) AND started_ms > :ended)"
+                " OR (prev_owner = :owner AND prev_ended_ms = :ended)",
+                ExpressionAttributeValues={
+                    ":owner": _s(owner),
+                    ":channel": _s(channel),
+                    ":empty": _s(""),
+                    ":zero": _n(0),
+                    ":closed": _s(CLOSED),
+                    ":ended": _n(ended_ms),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return _episode(out["Attributes"]).previous
+
+    def adopt_previous(
+        self, key: str, *, started_ms: int, body: str, subject: str
+    ) -> Episode | None:
+        """:meth:`adopt` for the ``previous`` episode (an orphan OK older than the current)."""
+        current = self.get(key)
+        before = current.previous if current is not None else None
+        if before is not None and before.started_ms == started_ms and before.resolved_body:
+            return before  # adopted by this ALARM already (a retried delivery)
+        if before is None or not before.orphan or started_ms > (before.ended_ms or 0):
+            return None
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression="SET prev_started_ms = :started, prev_body = :body,"
+                " prev_subject = :subject, prev_resolved_body = :ok_body,"
+                " prev_resolved_subject = :ok_subject",
+                ConditionExpression="prev_started_ms = :zero AND prev_ended_ms >= :started",
+                ExpressionAttributeValues={
+                    ":started": _n(started_ms),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
+                    ":ok_body": _s(before.body),
+                    ":ok_subject": _s(before.subject),
+                    ":zero": _n(0),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -565,4 +635,5 @@ def _episode(item: dict[str, Any], prefix: str = "") -> Episode:
         resolved_body=str(item.get(prefix + "resolved_body", {}).get("S", "")),
         resolved_subject=s("resolved_subject"),
         previous=previous,
+        opened_from=s("opened_from"),
     )

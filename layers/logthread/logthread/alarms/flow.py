@@ -206,6 +206,9 @@ def _started_here(run: Run, episode: Episode) -> bool:
 
 def _resume(run: Run, channel: str, episode: Episode, change_ms: int) -> dict[str, Any] | None:
     if episode.owner != run.key:
+        assert episode.previous is not None
+        if episode.previous.orphan:
+            return _on_orphan_ok(run, channel, change_ms, earlier=True)
         return _on_earlier_alarm(run, channel, change_ms)
     if episode.orphan:
         return _on_orphan_ok(run, channel, change_ms)
@@ -227,6 +230,10 @@ def _carry_out(
         return _on_late_alarm(run, change_ms)
     if transition is Transition.OPEN_EARLIER:
         return _on_earlier_alarm(run, channel, change_ms)
+    if transition is Transition.STANDALONE_OK_EARLIER:
+        return _on_orphan_ok(run, channel, change_ms, earlier=True)
+    if transition is Transition.ADOPT_EARLIER:
+        return _on_late_alarm(run, change_ms, earlier=True)
     if transition is Transition.REPEAT:
         # Through the claim: the delivery that opened the episode and died before its
         # message was up gets it back, and finishes what it started.
@@ -259,6 +266,7 @@ def _on_alarm(run: Run, channel: str, *, replacing: Episode | None = None) -> di
         body=alarm.raw,
         subject=alarm.subject,
         replacing=replacing,
+        opened_from=alarm.previous_state,
     )
     if opened:
         findings = investigate(run)
@@ -346,23 +354,33 @@ def _show_resolved(run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm)
     run.once("resolved", update)
 
 
-def _on_orphan_ok(run: Run, channel: str, change_ms: int) -> dict[str, Any] | None:
-    """An OK with no episode: its own message, remembered for a late ALARM to adopt."""
+def _on_orphan_ok(
+    run: Run, channel: str, change_ms: int, *, earlier: bool = False
+) -> dict[str, Any] | None:
+    """An OK with no episode: its own message, remembered for a late ALARM to adopt.
+
+    ``earlier``: the OK is older than the current episode, and is kept as its ``previous``.
+    """
     alarm, store = run.alarm, run.store
-    record, mine = store.claim_orphan(
-        alarm.episode_key,
-        owner=run.key,
-        channel=channel,
-        ended_ms=change_ms,
-        body=alarm.raw,
-        subject=alarm.subject,
-    )
-    if not mine:
+    fields = {
+        "owner": run.key,
+        "channel": channel,
+        "ended_ms": change_ms,
+        "body": alarm.raw,
+        "subject": alarm.subject,
+    }
+    if earlier:
+        record = store.claim_previous_orphan(alarm.episode_key, **fields)
+        mine = record is not None
+    else:
+        record, mine = store.claim_orphan(alarm.episode_key, **fields)
+    if not mine or record is None:
         return None  # an ALARM (or another OK) got there first: decide again
     message = alarm_message(alarm, redactor=run.redactor)
     ts = record.ts or run.post("alarm", channel, message)
     if not record.ts and not is_deferred(ts):
-        store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
+        set_ts = store.set_previous_ts if earlier else store.set_ts
+        set_ts(alarm.episode_key, owner=run.key, ts=ts)
     return {"action": "posted", "channel": channel, "ts": ts, "requests": []}
 
 
@@ -390,12 +408,11 @@ def _on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] 
     return {"action": "opened-late", "channel": channel, "ts": ts, "requests": findings.ids}
 
 
-def _on_late_alarm(run: Run, change_ms: int) -> dict[str, Any] | None:
+def _on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[str, Any] | None:
     """An ALARM whose OK came first: that OK's message becomes the resolved episode."""
     alarm, store = run.alarm, run.store
-    episode = store.adopt(
-        alarm.episode_key, started_ms=change_ms, body=alarm.raw, subject=alarm.subject
-    )
+    adopt = store.adopt_previous if earlier else store.adopt
+    episode = adopt(alarm.episode_key, started_ms=change_ms, body=alarm.raw, subject=alarm.subject)
     if episode is None:
         return None
     if not episode.ts:

@@ -12,9 +12,13 @@ alarm's episode record already knows, never by when it arrived:
   opens, and the old one is kept as ``previous`` to await its OK.
 - ``OPEN_RESOLVED``: an ALARM whose OK came first (recorded as an *orphan*): the
   OK's message becomes the resolved alarm message, the requests in its thread.
-- ``OPEN_EARLIER``: an ALARM older than the current episode, with none remembered
-  before it: the later episode was delivered first; this one gets its own message,
-  kept as ``previous`` so that its OK still resolves it.
+- ``OPEN_EARLIER``: an ALARM older than the current episode, which began from OK,
+  with none remembered before it: the later episode was delivered first; this one
+  gets its own message, kept as ``previous`` so that its OK still resolves it. (When
+  the current one began from ALARM or INSUFFICIENT_DATA, the older ALARM is taken as
+  part of it: a reply in its thread.)
+- ``STANDALONE_OK_EARLIER`` / ``ADOPT_EARLIER``: the same as ``STANDALONE_OK`` and
+  ``OPEN_RESOLVED`` for an episode older than the current one (kept as ``previous``).
 - ``REPEAT``: an ALARM inside the open episode: "still in ALARM", new requests.
 - ``RESOLVE``: an OK newer than everything the open episode shows: the message
   becomes "resolved", and a reply says so.
@@ -44,6 +48,8 @@ class Transition(enum.Enum):
     SUCCEED = "succeed"  # a new episode while the open one awaits an OK not received yet
     OPEN_RESOLVED = "open-resolved"
     OPEN_EARLIER = "open-earlier"  # an ALARM older than the current episode, none before it
+    STANDALONE_OK_EARLIER = "standalone-ok-earlier"  # an OK older than it, none before it
+    ADOPT_EARLIER = "adopt-earlier"  # an ALARM whose OK (older than the current) came first
     REPEAT = "repeat"
     RESOLVE = "resolve"
     RESOLVE_PREVIOUS = "resolve-previous"
@@ -91,10 +97,20 @@ def decide(
 def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
     """A notification older than the current episode: it belongs to the one before."""
     before = episode.previous
-    if before is None and state == "ALARM":
+    if before is None and state == "OK":
+        # An OK before this episode began ended one before it: remembered like an orphan.
+        return Decision(Transition.STANDALONE_OK_EARLIER, "the OK of an earlier episode")
+    if before is not None and before.orphan and state == "ALARM":
+        if change_ms <= (before.ended_ms or 0):
+            return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
+    if before is None and state == "ALARM" and episode.opened_from == "OK":
+        # The current episode began from OK, so this older ALARM was an episode of its own.
         return Decision(Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one")
     if before is None or change_ms < before.started_ms or not before.ts:
         return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
+    if not before.is_open and change_ms > (before.ended_ms or 0):
+        # After the one before had ended: an earlier start of this one, delivered late.
+        return Decision(Transition.NOTE, f"a late {state} of this episode")
     if state == "OK" and before.is_open:
         return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before this one")
     return Decision(Transition.NOTE_PREVIOUS, f"a late {state} of the episode before")
