@@ -100,9 +100,9 @@ def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
     if before is None and state == "OK":
         # An OK before this episode began ended one before it: remembered like an orphan.
         return Decision(Transition.STANDALONE_OK_EARLIER, "the OK of an earlier episode")
-    if before is not None and before.orphan and state == "ALARM":
-        if change_ms <= (before.ended_ms or 0):
-            return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
+    orphan_ok = before is not None and before.orphan and change_ms <= (before.ended_ms or 0)
+    if orphan_ok and state == "ALARM":
+        return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
     if before is None and state == "ALARM" and episode.opened_from == "OK":
         # The current episode began from OK, so this older ALARM was an episode of its own.
         return Decision(Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one")
