@@ -142,7 +142,7 @@ class EpisodeStore:
 
     def with_ttl(self, ttl_seconds: int) -> EpisodeStore:
         """The same store (client, table, clock) writing a different TTL."""
-        return EpisodeStore(self.client, self.table_name, ttl_seconds=ttl_seconds, now=self.now)
+        return type(self)(self.client, self.table_name, ttl_seconds=ttl_seconds, now=self.now)
 
     # -- episodes ---------------------------------------------------------------------------
 
