@@ -18,94 +18,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-OPEN = "open"
-CLOSED = "closed"
+from logthread.alarms.episode_item import (
+    CLOSED,
+    MAX_BODY_CHARS,
+    OPEN,
+    Episode,
+    from_item,
+    previous_attributes,
+)
+from logthread.alarms.episode_item import number_attr as _n
+from logthread.alarms.episode_item import string_attr as _s
+
+__all__ = ["CLOSED", "OPEN", "STALE_CLAIM_SECONDS", "Episode", "EpisodeStore"]
+
 # A claim that never got its Slack ts (the worker died between claiming and posting)
 # may be taken over only once its owner's delivery can't be retried any more: Lambda
 # retries an event for up to an hour (template.yaml, MaximumEventAgeInSeconds) and
 # a run lasts up to 120 s. Taken over sooner, the owner's retry (which may already
 # have posted) and the taker would both post an alarm message.
 STALE_CLAIM_SECONDS = 3600 + 120
-# Alarm bodies are re-read on OK to render the resolved message; cap what is kept.
-MAX_BODY_CHARS = 60_000
-
-
-@dataclass(frozen=True, slots=True)
-class Episode:
-    """One alarm episode: the thread an alarm lives in from ALARM to OK.
-
-    Attributes
-    ----------
-    key:
-        The alarm's identity (its ARN when known).
-    owner:
-        The notification key that opened the episode.
-    channel, ts:
-        Where the alarm message is; ``ts`` is ``""`` until it has been posted.
-    started_ms:
-        When the alarm went into ALARM (epoch ms).
-    state:
-        ``open`` or ``closed``.
-    ended_ms, closed_by:
-        When and by which notification it was resolved (closed episodes).
-    body, subject:
-        The notification that opened it, to re-render the message on OK.
-    request_ids:
-        Requests already threaded, so repeats don't post them twice.
-    claimed_at:
-        Epoch seconds of the claim (for stale-claim takeover).
-    latest_ms:
-        The newest ALARM the thread shows (a repeat's change time), so an OK
-        older than it does not resolve the message.
-
-    An *orphan* is the record of an OK that came with no episode to close (its
-    ALARM late, lost, or from before the bot): closed, ``started_ms`` 0, ``ts``
-    its own message, ``body`` the OK; a late ALARM adopts it.
-
-    ``previous`` is the episode this one replaced (kept in the same item), so a
-    late notification of it still lands in its thread, and its OK, when that
-    arrives after the next ALARM, still resolves its message. ``opened_from`` is
-    the state the opening ALARM came from (its ``OldStateValue``).
-    """
-
-    key: str
-    owner: str
-    channel: str
-    ts: str
-    started_ms: int
-    state: str
-    ended_ms: int | None = None
-    closed_by: str = ""
-    body: str = ""
-    subject: str = ""
-    request_ids: tuple[str, ...] = ()
-    claimed_at: float = 0.0
-    latest_ms: int = 0
-    resolved_body: str = ""
-    resolved_subject: str = ""
-    previous: Episode | None = None
-    opened_from: str = ""
-
-    @property
-    def is_open(self) -> bool:
-        return self.state == OPEN
-
-    @property
-    def orphan(self) -> bool:
-        return self.state == CLOSED and not self.started_ms
-
-
-def _s(value: str) -> dict[str, str]:
-    return {"S": value}
-
-
-def _n(value: float) -> dict[str, str]:
-    return {"N": str(int(value))}
 
 
 def _conditional_failed(exc: ClientError) -> bool:
@@ -151,7 +86,9 @@ class EpisodeStore:
         item = self.client.get_item(
             TableName=self.table_name, Key={"id": _s(f"episode#{key}")}, ConsistentRead=True
         ).get("Item")
-        return _episode(item) if item and "expiration" in item and not self._expired(item) else None
+        return (
+            from_item(item) if item and "expiration" in item and not self._expired(item) else None
+        )
 
     def claim(
         self,
@@ -196,7 +133,7 @@ class EpisodeStore:
         if replacing is None:
             condition += " OR (#state = :closed AND ended_ms < :started)"
         else:
-            item.update(_as_previous(replacing))
+            item.update(previous_attributes(replacing))
             values[":prev_owner"] = _s(replacing.owner)
             values[":open"] = _s(OPEN)
             condition += (
@@ -212,7 +149,7 @@ class EpisodeStore:
                 | ({"#owner": "owner"} if replacing is not None else {}),
                 ExpressionAttributeValues=values,
             )
-            return _episode(item), True
+            return from_item(item), True
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -241,7 +178,7 @@ class EpisodeStore:
             },
             ReturnValues="ALL_NEW",
         )
-        return _episode(out["Attributes"])
+        return from_item(out["Attributes"])
 
     def set_ts(self, key: str, *, owner: str, ts: str) -> Episode:
         """Record the alarm message's ts; only the owner of the claim may."""
@@ -259,7 +196,7 @@ class EpisodeStore:
             },
             ReturnValues="ALL_NEW",
         )
-        return _episode(out["Attributes"])
+        return from_item(out["Attributes"])
 
     def add_request_ids(self, key: str, ids: Iterable[str]) -> None:
         """Remember requests threaded in this episode (a set: order is not kept)."""
@@ -306,107 +243,102 @@ class EpisodeStore:
             if _conditional_failed(exc):
                 return None
             raise
-        return _episode(out["Attributes"])
+        return from_item(out["Attributes"])
+
+    def adopt(
+        self, key: str, *, started_ms: int, body: str, subject: str, previous: bool = False
+    ) -> Episode | None:
+        """Make an orphan OK the episode of a late ALARM changed at ``started_ms``.
+
+        The record keeps its message (``ts``) and its end; ``body`` becomes the
+        ALARM's and ``resolved_body`` the OK's. ``previous``: the orphan is the
+        current episode's ``previous``. None if it is no orphan any more (another
+        delivery adopted it first, with an earlier ALARM).
+        """
+        current = self.get(key)
+        orphan = current.previous if previous and current is not None else current
+        if orphan is not None and orphan.started_ms == started_ms and orphan.resolved_body:
+            return orphan  # adopted by this ALARM already (a retried delivery)
+        if orphan is None or not orphan.orphan or started_ms > (orphan.ended_ms or 0):
+            return None
+        p = "prev_" if previous else ""
+        try:
+            out = self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression=f"SET {p}started_ms = :started, {p}body = :body,"
+                f" {p}subject = :subject, {p}resolved_body = :ok_body,"
+                f" {p}resolved_subject = :ok_subject, #exp = :exp",
+                ConditionExpression=f"{p}started_ms = :zero AND {p}ended_ms >= :started",
+                ExpressionAttributeNames={"#exp": "expiration"},
+                ExpressionAttributeValues={
+                    ":started": _n(started_ms),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
+                    ":ok_body": _s(orphan.body),
+                    ":ok_subject": _s(orphan.subject),
+                    ":zero": _n(0),
+                    ":exp": _n(self.now() + self.ttl_seconds),
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        adopted = from_item(out["Attributes"])
+        return adopted.previous if previous else adopted
 
     def claim_previous(
-        self, key: str, *, owner: str, channel: str, started_ms: int, body: str, subject: str
+        self,
+        key: str,
+        *,
+        owner: str,
+        channel: str,
+        body: str,
+        subject: str,
+        started_ms: int = 0,
+        ended_ms: int | None = None,
     ) -> Episode | None:
         """Record an episode older than the current one, delivered after it, as ``previous``.
 
-        Returns it (also to a retry of ``owner``), or None when the item has another
-        ``previous`` already or no current episode newer than ``started_ms``.
+        An ALARM (``started_ms``) opens it; an OK (``ended_ms``, no start) records it
+        as an orphan. Returns it (also to a retry of ``owner``), or None when the item
+        has another ``previous`` already or no current episode newer than it.
         """
+        at = started_ms if ended_ms is None else ended_ms
+        episode = Episode(
+            key=key,
+            owner=owner,
+            channel=channel,
+            ts="",
+            started_ms=started_ms,
+            state=OPEN if ended_ms is None else CLOSED,
+            ended_ms=ended_ms,
+            closed_by=owner if ended_ms is not None else "",
+            body=body[:MAX_BODY_CHARS],
+            subject=subject,
+        )
+        attributes = previous_attributes(episode)
+        names = {f"#{name}": name for name in attributes}
         try:
             out = self.client.update_item(
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET prev_owner = :owner, prev_channel = :channel,"
-                " prev_ts = :empty, prev_started_ms = :started, prev_state = :open,"
-                " prev_closed_by = :empty, prev_body = :body, prev_subject = :subject",
-                ConditionExpression="(attribute_not_exists(prev_owner) AND started_ms > :started)"
-                " OR (prev_owner = :owner AND prev_started_ms = :started)",
-                ExpressionAttributeValues={
-                    ":owner": _s(owner),
-                    ":channel": _s(channel),
-                    ":empty": _s(""),
-                    ":started": _n(started_ms),
-                    ":open": _s(OPEN),
-                    ":body": _s(body[:MAX_BODY_CHARS]),
-                    ":subject": _s(subject),
-                },
+                UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attributes),
+                ConditionExpression="attribute_not_exists(prev_owner) AND started_ms > :at",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()}
+                | {":at": _n(at)},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return _episode(out["Attributes"]).previous
-
-    def claim_previous_orphan(
-        self, key: str, *, owner: str, channel: str, ended_ms: int, body: str, subject: str
-    ) -> Episode | None:
-        """Record an OK older than the current episode, with none before it, as ``previous``."""
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET prev_owner = :owner, prev_channel = :channel,"
-                " prev_ts = :empty, prev_started_ms = :zero, prev_state = :closed,"
-                " prev_ended_ms = :ended, prev_closed_by = :owner, prev_body = :body,"
-                " prev_subject = :subject",
-                ConditionExpression="(attribute_not_exists(prev_owner) AND started_ms > :ended)"
-                " OR (prev_owner = :owner AND prev_ended_ms = :ended)",
-                ExpressionAttributeValues={
-                    ":owner": _s(owner),
-                    ":channel": _s(channel),
-                    ":empty": _s(""),
-                    ":zero": _n(0),
-                    ":closed": _s(CLOSED),
-                    ":ended": _n(ended_ms),
-                    ":body": _s(body[:MAX_BODY_CHARS]),
-                    ":subject": _s(subject),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return _episode(out["Attributes"]).previous
-
-    def adopt_previous(
-        self, key: str, *, started_ms: int, body: str, subject: str
-    ) -> Episode | None:
-        """:meth:`adopt` for the ``previous`` episode (an orphan OK older than the current)."""
-        current = self.get(key)
-        before = current.previous if current is not None else None
-        if before is not None and before.started_ms == started_ms and before.resolved_body:
-            return before  # adopted by this ALARM already (a retried delivery)
-        if before is None or not before.orphan or started_ms > (before.ended_ms or 0):
-            return None
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET prev_started_ms = :started, prev_body = :body,"
-                " prev_subject = :subject, prev_resolved_body = :ok_body,"
-                " prev_resolved_subject = :ok_subject",
-                ConditionExpression="prev_started_ms = :zero AND prev_ended_ms >= :started",
-                ExpressionAttributeValues={
-                    ":started": _n(started_ms),
-                    ":body": _s(body[:MAX_BODY_CHARS]),
-                    ":subject": _s(subject),
-                    ":ok_body": _s(before.body),
-                    ":ok_subject": _s(before.subject),
-                    ":zero": _n(0),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return _episode(out["Attributes"]).previous
+            if not _conditional_failed(exc):
+                raise
+            current = self.get(key)
+            before = current.previous if current is not None else None
+            return before if before is not None and before.owner == owner else None
+        return from_item(out["Attributes"]).previous
 
     def set_previous_ts(self, key: str, *, owner: str, ts: str) -> None:
         """Record the message ts of the ``previous`` episode ``owner`` claimed."""
@@ -443,7 +375,7 @@ class EpisodeStore:
             if _conditional_failed(exc):
                 return None
             raise
-        return _episode(out["Attributes"]).previous
+        return from_item(out["Attributes"]).previous
 
     def abandon(self, key: str, *, owner: str) -> None:
         """Forget the episode ``owner`` opened (its message's ts can't be known).
@@ -509,7 +441,7 @@ class EpisodeStore:
                 ExpressionAttributeNames={"#exp": "expiration"},
                 ExpressionAttributeValues={":now": _n(now)},
             )
-            return _episode(item), True
+            return from_item(item), True
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
@@ -519,44 +451,6 @@ class EpisodeStore:
                 key, owner=owner, channel=channel, ended_ms=ended_ms, body=body, subject=subject
             )
         return current, current.owner == owner
-
-    def adopt(self, key: str, *, started_ms: int, body: str, subject: str) -> Episode | None:
-        """Make an orphan OK the episode of a late ALARM changed at ``started_ms``.
-
-        The record keeps its message (``ts``) and its end; ``body`` becomes the
-        ALARM's and ``resolved_body`` the OK's. None if it is no orphan any more
-        (another delivery adopted it first, with an earlier ALARM).
-        """
-        current = self.get(key)
-        if current is not None and current.started_ms == started_ms and current.resolved_body:
-            return current  # adopted by this ALARM already (a retried delivery)
-        if current is None or not current.orphan or started_ms > (current.ended_ms or 0):
-            return None
-        now = self.now()
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET started_ms = :started, body = :body, subject = :subject,"
-                " resolved_body = :ok_body, resolved_subject = :ok_subject, #exp = :exp",
-                ConditionExpression="started_ms = :zero AND ended_ms >= :started",
-                ExpressionAttributeNames={"#exp": "expiration"},
-                ExpressionAttributeValues={
-                    ":started": _n(started_ms),
-                    ":body": _s(body[:MAX_BODY_CHARS]),
-                    ":subject": _s(subject),
-                    ":ok_body": _s(current.body),
-                    ":ok_subject": _s(current.subject),
-                    ":zero": _n(0),
-                    ":exp": _n(now + self.ttl_seconds),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return _episode(out["Attributes"])
 
     # -- posted steps ------------------------------------------------------------------------
 
@@ -586,54 +480,3 @@ class EpisodeStore:
         # DynamoDB deletes expired items lazily (up to days later): treat them as gone.
         exp = item.get("expiration", {}).get("N")
         return exp is not None and int(exp) < self.now()
-
-
-def _as_previous(episode: Episode) -> dict[str, dict[str, Any]]:
-    """``episode`` as the ``prev_*`` attributes of the item that replaces it."""
-    out: dict[str, dict[str, Any]] = {
-        "prev_owner": _s(episode.owner),
-        "prev_channel": _s(episode.channel),
-        "prev_ts": _s(episode.ts),
-        "prev_started_ms": _n(episode.started_ms),
-        "prev_state": _s(episode.state),
-        "prev_closed_by": _s(episode.closed_by),
-        "prev_body": _s(episode.body),
-        "prev_subject": _s(episode.subject),
-    }
-    if episode.ended_ms is not None:
-        out["prev_ended_ms"] = _n(episode.ended_ms)
-    if episode.request_ids:
-        out["prev_request_ids"] = {"SS": list(episode.request_ids)}
-    return out
-
-
-def _episode(item: dict[str, Any], prefix: str = "") -> Episode:
-    """The episode in ``item`` (``prefix`` "prev_" reads the one it replaced)."""
-
-    def s(name: str) -> str:
-        return str(item.get(prefix + name, {}).get("S", "")).strip()
-
-    def n(name: str) -> int | None:
-        value = item.get(prefix + name, {}).get("N")
-        return int(value) if value is not None else None
-
-    previous = _episode(item, "prev_") if not prefix and "prev_owner" in item else None
-    return Episode(
-        key=str(item.get("key", {}).get("S", "")).strip(),
-        owner=s("owner"),
-        channel=s("channel"),
-        ts=s("ts"),
-        started_ms=n("started_ms") or 0,
-        state=s("state") or OPEN,
-        ended_ms=n("ended_ms"),
-        closed_by=s("closed_by"),
-        body=str(item.get(prefix + "body", {}).get("S", "")),
-        subject=s("subject"),
-        request_ids=tuple(sorted(item.get(prefix + "request_ids", {}).get("SS", []))),
-        claimed_at=float(n("claimed_at") or 0),
-        latest_ms=n("latest_ms") or 0,
-        resolved_body=str(item.get(prefix + "resolved_body", {}).get("S", "")),
-        resolved_subject=s("resolved_subject"),
-        previous=previous,
-        opened_from=s("opened_from"),
-    )

@@ -370,7 +370,14 @@ def _on_orphan_ok(
         "subject": alarm.subject,
     }
     if earlier:
-        record = store.claim_previous_orphan(alarm.episode_key, **fields)
+        record = store.claim_previous(
+            alarm.episode_key,
+            owner=run.key,
+            channel=channel,
+            ended_ms=change_ms,
+            body=alarm.raw,
+            subject=alarm.subject,
+        )
         mine = record is not None
     else:
         record, mine = store.claim_orphan(alarm.episode_key, **fields)
@@ -411,8 +418,13 @@ def _on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] 
 def _on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[str, Any] | None:
     """An ALARM whose OK came first: that OK's message becomes the resolved episode."""
     alarm, store = run.alarm, run.store
-    adopt = store.adopt_previous if earlier else store.adopt
-    episode = adopt(alarm.episode_key, started_ms=change_ms, body=alarm.raw, subject=alarm.subject)
+    episode = store.adopt(
+        alarm.episode_key,
+        started_ms=change_ms,
+        body=alarm.raw,
+        subject=alarm.subject,
+        previous=earlier,
+    )
     if episode is None:
         return None
     if not episode.ts:

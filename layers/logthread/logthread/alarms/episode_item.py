@@ -1,0 +1,139 @@
+"""One alarm episode, and how it is written in the episode table.
+
+An item ``episode#<alarm key>`` holds the alarm's current episode and, under
+``prev_*`` attributes, the one before it (see :class:`Episode`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+OPEN = "open"
+CLOSED = "closed"
+# Alarm bodies are re-read on OK to render the resolved message; cap what is kept.
+MAX_BODY_CHARS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """One alarm episode: the thread an alarm lives in from ALARM to OK.
+
+    Attributes
+    ----------
+    key:
+        The alarm's identity (its ARN when known).
+    owner:
+        The notification key that opened the episode.
+    channel, ts:
+        Where the alarm message is; ``ts`` is ``""`` until it has been posted.
+    started_ms:
+        When the alarm went into ALARM (epoch ms).
+    state:
+        ``open`` or ``closed``.
+    ended_ms, closed_by:
+        When and by which notification it was resolved (closed episodes).
+    body, subject:
+        The notification that opened it, to re-render the message on OK.
+    request_ids:
+        Requests already threaded, so repeats don't post them twice.
+    claimed_at:
+        Epoch seconds of the claim (for stale-claim takeover).
+    latest_ms:
+        The newest ALARM the thread shows (a repeat's change time), so an OK
+        older than it does not resolve the message.
+
+    An *orphan* is the record of an OK that came with no episode to close (its
+    ALARM late, lost, or from before the bot): closed, ``started_ms`` 0, ``ts``
+    its own message, ``body`` the OK; a late ALARM adopts it.
+
+    ``previous`` is the episode this one replaced (kept in the same item), so a
+    late notification of it still lands in its thread, and its OK, when that
+    arrives after the next ALARM, still resolves its message. ``opened_from`` is
+    the state the opening ALARM came from (its ``OldStateValue``).
+    """
+
+    key: str
+    owner: str
+    channel: str
+    ts: str
+    started_ms: int
+    state: str
+    ended_ms: int | None = None
+    closed_by: str = ""
+    body: str = ""
+    subject: str = ""
+    request_ids: tuple[str, ...] = ()
+    claimed_at: float = 0.0
+    latest_ms: int = 0
+    resolved_body: str = ""
+    resolved_subject: str = ""
+    previous: Episode | None = None
+    opened_from: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+    @property
+    def orphan(self) -> bool:
+        return self.state == CLOSED and not self.started_ms
+
+
+def string_attr(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def number_attr(value: float) -> dict[str, str]:
+    return {"N": str(int(value))}
+
+
+def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
+    """``episode`` as the ``prev_*`` attributes of the item that replaces it."""
+    out: dict[str, dict[str, Any]] = {
+        "prev_owner": string_attr(episode.owner),
+        "prev_channel": string_attr(episode.channel),
+        "prev_ts": string_attr(episode.ts),
+        "prev_started_ms": number_attr(episode.started_ms),
+        "prev_state": string_attr(episode.state),
+        "prev_closed_by": string_attr(episode.closed_by),
+        "prev_body": string_attr(episode.body),
+        "prev_subject": string_attr(episode.subject),
+    }
+    if episode.ended_ms is not None:
+        out["prev_ended_ms"] = number_attr(episode.ended_ms)
+    if episode.request_ids:
+        out["prev_request_ids"] = {"SS": list(episode.request_ids)}
+    return out
+
+
+def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
+    """The episode in ``item`` (``prefix`` "prev_" reads the one it replaced)."""
+
+    def s(name: str) -> str:
+        return str(item.get(prefix + name, {}).get("S", "")).strip()
+
+    def n(name: str) -> int | None:
+        value = item.get(prefix + name, {}).get("N")
+        return int(value) if value is not None else None
+
+    previous = from_item(item, "prev_") if not prefix and "prev_owner" in item else None
+    return Episode(
+        key=str(item.get("key", {}).get("S", "")).strip(),
+        owner=s("owner"),
+        channel=s("channel"),
+        ts=s("ts"),
+        started_ms=n("started_ms") or 0,
+        state=s("state") or OPEN,
+        ended_ms=n("ended_ms"),
+        closed_by=s("closed_by"),
+        body=str(item.get(prefix + "body", {}).get("S", "")),
+        subject=s("subject"),
+        request_ids=tuple(sorted(item.get(prefix + "request_ids", {}).get("SS", []))),
+        claimed_at=float(n("claimed_at") or 0),
+        latest_ms=n("latest_ms") or 0,
+        resolved_body=str(item.get(prefix + "resolved_body", {}).get("S", "")),
+        resolved_subject=s("resolved_subject"),
+        previous=previous,
+        opened_from=s("opened_from"),
+    )
