@@ -101,12 +101,15 @@ class EpisodeStore:
         subject: str = "",
         replacing: Episode | None = None,
         opened_from: str = "",
+        expect_empty: bool = False,
     ) -> tuple[Episode, bool]:
         """Open a new episode unless one is open already.
 
         ``replacing`` is the episode read before (closed, or open but ended by an OK
         not received yet): it is kept as the new one's ``previous``, and the write
-        happens only if the item still holds it.
+        happens only if the item still holds it. ``expect_empty``: the caller read no
+        episode, so the write happens only if there still is none (a closed one
+        written meanwhile must not be replaced unread).
 
         Returns ``(episode, True)`` when this call opened it (or ``owner`` opened it
         on an earlier, failed attempt, or took over a stale claim), otherwise
@@ -126,27 +129,31 @@ class EpisodeStore:
             "claimed_at": _n(now),
             "expiration": _n(now + self.ttl_seconds),
         }
-        values = {":closed": _s(CLOSED), ":now": _n(now), ":started": _n(started_ms)}
+        values = {":now": _n(now)}
+        names = {"#exp": "expiration"}
         # A closed episode gives way only to an ALARM newer than its end: a late ALARM
         # must not reopen what a newer OK resolved.
         condition = "attribute_not_exists(id) OR #exp < :now"
-        if replacing is None:
-            condition += " OR (#state = :closed AND ended_ms < :started)"
-        else:
+        if replacing is not None:
             item.update(previous_attributes(replacing))
-            values[":prev_owner"] = _s(replacing.owner)
-            values[":open"] = _s(OPEN)
+            values |= {":prev_owner": _s(replacing.owner), ":open": _s(OPEN)}
+            names |= {"#owner": "owner", "#state": "state"}
             condition += (
                 " OR (#owner = :prev_owner AND started_ms < :started"
                 " AND (#state = :open OR ended_ms < :started))"
             )
+        elif not expect_empty:
+            values[":closed"] = _s(CLOSED)
+            names["#state"] = "state"
+            condition += " OR (#state = :closed AND ended_ms < :started)"
+        if ":started" in condition:
+            values[":started"] = _n(started_ms)
         try:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
                 ConditionExpression=condition,
-                ExpressionAttributeNames={"#state": "state", "#exp": "expiration"}
-                | ({"#owner": "owner"} if replacing is not None else {}),
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
             return from_item(item), True

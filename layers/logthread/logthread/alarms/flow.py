@@ -221,7 +221,7 @@ def _carry_out(
 ) -> dict[str, Any] | None:
     if transition in (Transition.OPEN, Transition.SUCCEED):
         run.rescan_key = run.alarm.episode_key
-        return _on_alarm(run, channel, replacing=episode)
+        return _on_alarm(run, channel, replacing=episode, expect_empty=episode is None)
     if transition is Transition.STANDALONE:
         return _standalone(run, channel)
     if transition is Transition.STANDALONE_OK:
@@ -256,7 +256,9 @@ def _carry_out(
     return {"action": "replied", "channel": episode.channel, "ts": episode.ts, "reply": ts}
 
 
-def _on_alarm(run: Run, channel: str, *, replacing: Episode | None = None) -> dict[str, Any] | None:
+def _on_alarm(
+    run: Run, channel: str, *, replacing: Episode | None = None, expect_empty: bool = False
+) -> dict[str, Any] | None:
     alarm, store = run.alarm, run.store
     episode, opened = store.claim(
         alarm.episode_key,
@@ -267,6 +269,7 @@ def _on_alarm(run: Run, channel: str, *, replacing: Episode | None = None) -> di
         subject=alarm.subject,
         replacing=replacing,
         opened_from=alarm.previous_state,
+        expect_empty=expect_empty,
     )
     if opened:
         findings = investigate(run)
@@ -291,7 +294,7 @@ def _on_alarm(run: Run, channel: str, *, replacing: Episode | None = None) -> di
         thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
         return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
-    if not episode.is_open or replacing is not None:
+    if not episode.is_open or replacing is not None or expect_empty:
         return None  # the episode changed meanwhile (a newer OK, another ALARM): decide again
     if not episode.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
@@ -418,6 +421,10 @@ def _on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] 
 def _on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[str, Any] | None:
     """An ALARM whose OK came first: that OK's message becomes the resolved episode."""
     alarm, store = run.alarm, run.store
+    current = store.get(alarm.episode_key)
+    orphan = current.previous if earlier and current is not None else current
+    if orphan is not None and not orphan.ts:
+        raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     episode = store.adopt(
         alarm.episode_key,
         started_ms=change_ms,

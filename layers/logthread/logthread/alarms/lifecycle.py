@@ -101,7 +101,8 @@ def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
         # An OK before this episode began ended one before it: remembered like an orphan.
         return Decision(Transition.STANDALONE_OK_EARLIER, "the OK of an earlier episode")
     orphan_ok = before is not None and before.orphan and change_ms <= (before.ended_ms or 0)
-    if orphan_ok and state == "ALARM":
+    adopted = before is not None and _adopted_by(before, change_ms)
+    if state == "ALARM" and (orphan_ok or adopted):
         return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
     if before is None and state == "ALARM" and episode.opened_from == "OK":
         # The current episode began from OK, so this older ALARM was an episode of its own.
@@ -125,6 +126,8 @@ def _alarm(episode: Episode | None, change_ms: int, previous_state: str) -> Deci
         return Decision(Transition.REPEAT, "the episode is still open")
     if episode.orphan and change_ms <= (episode.ended_ms or 0):
         return Decision(Transition.OPEN_RESOLVED, "its OK arrived first")
+    if _adopted_by(episode, change_ms):
+        return Decision(Transition.OPEN_RESOLVED, "adopted by this ALARM: finish")
     if change_ms > (episode.ended_ms or 0):
         return Decision(Transition.OPEN, "newer than the last episode's end")
     return Decision(Transition.NOTE, "an ALARM from an episode already resolved")
@@ -138,3 +141,8 @@ def _ok(episode: Episode | None, change_ms: int) -> Decision:
     if episode.is_open:
         return Decision(Transition.NOTE, "an OK older than the alarm's newest ALARM")
     return Decision(Transition.NOTE, "the episode is already resolved")
+
+
+def _adopted_by(episode: Episode, change_ms: int) -> bool:
+    # An orphan OK this ALARM adopted (a retry after a crash finishes the adoption).
+    return not episode.is_open and bool(episode.resolved_body) and episode.started_ms == change_ms
