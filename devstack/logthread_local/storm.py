@@ -135,7 +135,10 @@ def run_storm(
         for i in range(per_alarm):
             for a in range(alarms):
                 when = now_ms - 60_000 + i * step_ms + a * 10
-                message, subject = story.lambda_errors_alarm(when, function=f"StormFn{a:02d}")
+                # The first round opens each alarm's episode; the rest repeat it (ALARM -> ALARM).
+                message, subject = story.lambda_errors_alarm(
+                    when, function=f"StormFn{a:02d}", previous="ALARM" if i else "OK"
+                )
                 sns.publish(
                     TopicArn=stack.alarm_topic_arn, Message=json.dumps(message), Subject=subject
                 )

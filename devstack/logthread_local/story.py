@@ -105,18 +105,20 @@ def lambda_errors_alarm(
     state: str = "ALARM",
     function: str = FUNCTION,
     period: int = 300,
+    previous: str = "",
 ) -> tuple[dict[str, Any], str]:
     """The CloudWatch alarm message for Lambda ``Errors`` on ``function``, and its subject.
 
     Shaped like fixtures/alarms/lambda_errors_hoge.json (a real notification), with
-    ``StateChangeTime`` at ``now_ms``.
+    ``StateChangeTime`` at ``now_ms``; ``previous`` is its ``OldStateValue`` (default: OK
+    for an ALARM, ALARM for an OK; "ALARM" for an ALARM is a repeat while it lasts).
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     change = datetime.fromtimestamp(now_ms / 1000, UTC)
     stamp = change.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now_ms % 1000:03d}+0000"
     datapoint = datetime.fromtimestamp((now_ms // 1000 - period) // 60 * 60, UTC)
     name = f"{function}-Errors"
-    old = {"ALARM": "OK", "OK": "ALARM"}.get(state, "OK")
+    old = previous or {"ALARM": "OK", "OK": "ALARM"}.get(state, "OK")
     if state == "ALARM":
         reason = (
             f"Threshold Crossed: 1 out of the last 1 datapoints [1.0 "
