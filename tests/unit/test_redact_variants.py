@@ -16,9 +16,9 @@ from conftest import load_fixture
 
 from logthread import redact as R
 from logthread.logparse import parse_event
+from logthread.query import SearchQuery, SearchResult
 from logthread.redact import REDACTED, Redactor
-from logthread.search.model import SearchQuery, SearchResult
-from logthread.slack.render import render_search
+from logthread.slack.search_render import render_search
 
 REDACTOR = Redactor()
 SECRETS = {k: v["value"] for k, v in load_fixture("secrets/secrets.json").items()}
