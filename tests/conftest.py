@@ -5,18 +5,28 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
+from hypothesis import settings
 
 from logthread.slack.chat import SlackChat, make_web_client
 from logthread_local.aws import LOCAL_ENV, moto_server, reset_moto
 from logthread_local.slack_standin import SlackStandin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# Hypothesis fails an example slower than its deadline (200 ms by default) when a rerun is
+# quicker. The suite runs on every core (pytest-xdist), where an example can wait for the CPU
+# for a while: a 10 KB command that takes 40 ms alone was once timed at 253 ms. One second
+# still catches what the deadline is for (backtracking that blows up takes far longer); tests
+# that set their own deadline keep it.
+settings.register_profile("logthread", deadline=timedelta(seconds=1))
+settings.load_profile("logthread")
 
 # Never let a test reach a real account, whatever the developer's shell holds.
 os.environ.update(LOCAL_ENV)

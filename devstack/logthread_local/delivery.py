@@ -7,10 +7,17 @@ would build (the SNS envelope as each record's body). A handled message is
 deleted; a failed one is made visible again at once, and the queue's redrive
 policy moves it to the dead-letter queue after its last receive, as Lambda's
 retries and on-failure destination would.
+
+The pumps long-poll, as Lambda's event source does: moto answers a receive the
+moment a message arrives, and an idle stack costs nothing (short polls every 50 ms
+kept a third of a core busy per stack, and a four-worker storm a whole one).
+:meth:`Pump.stop` wakes the threads waiting in a receive with one :data:`WAKE`
+message each, so stopping doesn't wait for the polls to run out.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -22,6 +29,11 @@ from typing import Any
 from logthread_local.lambdas import Handler, LambdaContext, sqs_record
 
 log = logging.getLogger("logthread_local.delivery")
+
+# A receive waits this long for a message (SQS's WaitTimeSeconds).
+WAIT_SECONDS = 2
+# The body of the message stop() sends to wake a waiting receive; never handed to the worker.
+WAKE = "logthread-local: wake up, the pump is stopping"
 
 
 @dataclass
@@ -52,6 +64,9 @@ class Pump:
         Topic label ("task", "alarm") -> the URL of the queue subscribed to it.
     retry_delay:
         Seconds a failed message stays hidden before its next receive.
+    wait_seconds:
+        How long a receive waits for a message (long polling); 0: short polls,
+        ``poll`` seconds apart.
     handler:
         The worker's Lambda handler, or several: each is one concurrent "instance"
         (a thread per handler and queue), as Lambda runs the worker concurrently up
@@ -68,6 +83,7 @@ class Pump:
         timeout_seconds: float = 120.0,
         poll: float = 0.05,
         retry_delay: int = 0,
+        wait_seconds: int = WAIT_SECONDS,
     ) -> None:
         self._client = client
         self.queues = dict(queues)
@@ -76,9 +92,11 @@ class Pump:
         self._timeout = timeout_seconds
         self._poll = poll
         self._retry_delay = retry_delay
+        self._wait_seconds = wait_seconds
         self.deliveries: list[Delivery] = []
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._receiving = dict.fromkeys(self.queues, 0)  # threads in a receive, per queue
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -96,10 +114,24 @@ class Pump:
         return self
 
     def stop(self) -> None:
-        self._stop.set()
+        with self._lock:  # no thread starts a receive after this, and none is left uncounted
+            self._stop.set()
+            receiving = dict(self._receiving)
+        if self._wait_seconds and any(receiving.values()):
+            self._wake(receiving)
         for thread in self._threads:
             thread.join(timeout=self._timeout)
         self._threads.clear()
+
+    def _wake(self, receiving: Mapping[str, int]) -> None:
+        """One :data:`WAKE` message per thread waiting in a receive (each takes one message)."""
+        try:
+            sqs = self._client("sqs")
+            for topic, count in receiving.items():
+                for _ in range(count):
+                    sqs.send_message(QueueUrl=self.queues[topic], MessageBody=WAKE)
+        except Exception:  # the polls then run out by themselves
+            log.warning("could not wake the pumps; they stop within %s s", self._wait_seconds)
 
     def _run(self, topic: str, handler: Handler) -> None:
         sqs = self._client("sqs")
@@ -107,12 +139,16 @@ class Pump:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        while not self._stop.is_set():
+        while True:
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self._receiving[topic] += 1
             try:
                 got = sqs.receive_message(
                     QueueUrl=url,
                     MaxNumberOfMessages=1,
-                    WaitTimeSeconds=0,
+                    WaitTimeSeconds=self._wait_seconds,
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 )
@@ -122,11 +158,17 @@ class Pump:
                 log.exception("receiving from the %s queue failed", topic)
                 self._stop.wait(0.5)
                 continue
+            finally:
+                with self._lock:
+                    self._receiving[topic] -= 1
             messages = got.get("Messages", [])
             for message in messages:
+                if message.get("Body") == WAKE:  # sent by stop(), or left by an earlier pump
+                    with contextlib.suppress(Exception):
+                        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    continue
                 self._deliver(handler, sqs, topic, url, arn, message)
-            if not messages:
-                # Short polls, so that stop() never waits on a long poll.
+            if not messages and not self._wait_seconds:
                 self._stop.wait(self._poll)
 
     def _deliver(

@@ -44,6 +44,19 @@ CONFIG: dict[str, Any] = {
     },
     "limits": {"search_deadline_seconds": 15},
 }
+# Slack takes about one post a second per channel, and the worker paces itself to that
+# through its table: every test sending two posts would wait a second for the second.
+# The pipeline paces at 20 posts a second unless a test's config sets the pace itself
+# (pacing has tests of its own: test_shared_pacing.py, test_storm.py, unit/test_pacing.py).
+POSTS_PER_SECOND = 20
+
+
+def quick_pace(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with ``limits.slack_posts_per_second_per_channel`` at POSTS_PER_SECOND if unset."""
+    limits = config.get("limits", {})
+    if not isinstance(limits, dict) or "slack_posts_per_second_per_channel" in limits:
+        return config
+    return {**config, "limits": {**limits, "slack_posts_per_second_per_channel": POSTS_PER_SECOND}}
 
 
 class Context:
@@ -229,7 +242,7 @@ class Pipeline:
             "TASK_TOPIC_ARN": self.topic,
             "TABLE_NAME": TABLE,
             "SLACK_SIGNING_SECRET": SECRET,
-            "LOGTHREAD_CONFIG_JSON": json.dumps(CONFIG if config is None else config),
+            "LOGTHREAD_CONFIG_JSON": json.dumps(quick_pace(CONFIG if config is None else config)),
             "POWERTOOLS_SERVICE_NAME": "logthread",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }.items():
