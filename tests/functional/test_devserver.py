@@ -159,14 +159,24 @@ def test_dev_refuses_half_a_real_workspace_and_a_bad_config(tmp_path: Path) -> N
 
 def test_logthread_dev_runs_until_ctrl_c_and_stops_cleanly() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SLACK_"))}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "logthread.cli", "dev"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # Ctrl-C in a terminal: run from a shell's background job (`make test &`, nohup) the tests
+    # ignore SIGINT, and an ignored signal stays ignored across exec, so `logthread dev` would
+    # never see it. A handled one is reset to the default in the child, as in a terminal.
+    ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "logthread.cli", "dev"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        if ignored:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         assert proc.stdout is not None
         first = proc.stdout.readline()
