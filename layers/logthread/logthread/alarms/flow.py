@@ -373,14 +373,7 @@ def _on_orphan_ok(
         "subject": alarm.subject,
     }
     if earlier:
-        record = store.claim_previous(
-            alarm.episode_key,
-            owner=run.key,
-            channel=channel,
-            ended_ms=change_ms,
-            body=alarm.raw,
-            subject=alarm.subject,
-        )
+        record = store.claim_previous(alarm.episode_key, **fields)
         mine = record is not None
     else:
         record, mine = store.claim_orphan(alarm.episode_key, **fields)
