@@ -65,9 +65,6 @@ def test_seeded_schedules_keep_slack_right(sim: Simulation) -> None:
         assert_clean(report, open_classes=True)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: a post whose outcome was lost is posted again (needs a Slack lookup)"
-)
 def test_seeded_schedules_never_post_twice_after_a_lost_outcome(sim: Simulation) -> None:
     reports = [sim.run(seed) for seed in SEEDS]
     assert not [v for r in reports for v in r.violations if v.needs_lookup]
@@ -142,9 +139,6 @@ def test_ok_and_insufficient_data_after_a_closed_episode_stay_in_its_thread(
     assert_clean(report)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: the retry can't find a message whose ts it never recorded"
-)
 def test_a_crash_between_the_alarm_message_and_its_record_does_not_post_it_twice(
     sim: Simulation,
 ) -> None:

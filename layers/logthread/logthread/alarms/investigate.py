@@ -28,6 +28,9 @@ from logthread.redact import from_config
 
 logger = Logger(service="logthread", child=True)
 
+# Slack's clock and ours may differ: a lost post is looked for from this much earlier.
+CLOCK_MARGIN_SECONDS = 60
+
 
 @dataclass(slots=True)
 class Findings:
@@ -57,23 +60,44 @@ class Run:
     def __post_init__(self) -> None:
         self.redactor = from_config(self.deps.config)
 
-    def once(self, step: str, post: Callable[[], str]) -> str:
-        """Make a Slack post unless this notification already made it; return its ts."""
-        if self.store is not None:
-            done = self.store.step(self.key, step)
-            if done is not None:
-                return str(done)
+    def once(
+        self, step: str, post: Callable[[], str], *, look_up: Callable[[float], str] | None = None
+    ) -> str:
+        """Make a Slack post unless this notification already made it; return its ts.
+
+        With ``look_up`` (since → ts or ""), a post begun by an earlier attempt whose
+        outcome was lost (a crash or timeout right after it) is looked for in Slack
+        before it is made again.
+        """
+        if self.store is None:
+            return post()
+        record = self.store.step_record(self.key, step)
+        if record is not None and record[0]:
+            return record[0]
+        if look_up is not None:
+            found = look_up(record[1]) if record is not None else ""
+            if found:
+                self.store.record_step(self.key, step, found)
+                return found
+            self.store.begin_step(self.key, step)
         ts = post()
-        if self.store is not None:
-            self.store.record_step(self.key, step, ts)
+        self.store.record_step(self.key, step, ts)
         return ts
 
     def post(self, step: str, channel: str, message: Message, thread_ts: str | None = None) -> str:
         chat = self.deps.chat
+        marker = f"{self.key}:{step}"
         return self.once(
             step,
             lambda: chat.post(
-                channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                channel,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=thread_ts,
+                marker=marker,
+            ),
+            look_up=lambda since: chat.find(
+                channel, marker, thread_ts=thread_ts, oldest=since - CLOCK_MARGIN_SECONDS
             ),
         )
 

@@ -101,7 +101,8 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     from logthread.aws import client
     from logthread.secrets import bot_token
     from logthread.slack import deadletter
-    from logthread.slack.chat import SlackChat, make_web_client
+    from logthread.slack.chat import SlackChat
+    from logthread.slack.webclient import make_web_client
 
     env = os.environ if env is None else env
     config = config_module.load(env)
