@@ -98,8 +98,8 @@ _MARKER = re.compile(r"SIM-a(\d+)-n(\d{3})-")
 _SHOWN = re.compile(r"\b(ALARM|RESOLVED|OK|INSUFFICIENT_DATA)\b\s*:")
 
 LOOKUP = (
-    " [after a post whose outcome the worker lost (a crash right after it, or a timeout): "
-    "only a Slack lookup can avoid this]"
+    " [after a post whose outcome the worker lost (a crash right after it, or a timeout):"
+    " the Slack lookup by marker missed it]"
 )
 UNKNOWABLE = (
     " [an ALARM from INSUFFICIENT_DATA, handled before the OK that ended the episode before"

@@ -35,18 +35,13 @@ def explain(reports: list[RunReport], limit: int = 6) -> str:
 
 
 def assert_clean(report: RunReport, *, open_classes: bool = False) -> None:
-    """No violation; with ``open_classes``, none but the two classes still open.
+    """No violation; with ``open_classes``, none but the class still open.
 
-    Open: a post whose outcome the worker lost (a crash right after it, or a timeout)
-    is posted again by the retry, since finding it would need a Slack history scope the
-    app does not ask for; and an ALARM coming from INSUFFICIENT_DATA, handled before the
-    OK that ended the episode before it, joins that episode's thread (nothing said yet
-    that it had ended; none of the fixed seeds meets it). The first has strict xfails
-    below, so a fix shows.
+    Open: an ALARM coming from INSUFFICIENT_DATA, handled before the OK that ended the
+    episode before it, joins that episode's thread (nothing said yet that it had
+    ended; none of the fixed seeds meets it).
     """
-    violations = [
-        v for v in report.violations if not (open_classes and (v.needs_lookup or v.unknowable))
-    ]
+    violations = [v for v in report.violations if not (open_classes and v.unknowable)]
     if violations:
         whole = "\n".join(["the whole run:", *report.trace])
         shown = replace(report, violations=violations)
