@@ -64,6 +64,9 @@ class Limits:
     episode_ttl_days: int = 7
     window_margin_seconds: int = 60
     slack_posts_per_second_per_channel: float = 1.0
+    examples_per_alarm: int = 3
+    error_kinds_listed: int = 10
+    signature_ttl_days: int = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +166,9 @@ _LIMIT_MINIMUMS: dict[str, float] = {
     "episode_ttl_days": 1,
     "window_margin_seconds": 0,
     "slack_posts_per_second_per_channel": 0.01,
+    "examples_per_alarm": 0,
+    "error_kinds_listed": 1,
+    "signature_ttl_days": 1,
 }
 
 

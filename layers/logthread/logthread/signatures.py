@@ -103,6 +103,7 @@ _EXCEPTION_WORD = re.compile(r"\b((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|
 _PY_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line \d+, in (?P<func>\S+)')
 _NODE_FRAME = re.compile(r"^\s*at (?:(?P<func>[^\s(]+) \()?(?P<file>[^()\s]+?)(?::\d+){1,2}\)?\s*$")
 _TRACEBACK = "Traceback (most recent call last):"
+_LEVELS = frozenset({"ERROR", "FATAL", "CRITICAL", "WARN", "WARNING"})
 _TIMEOUT = re.compile(r"Task timed out after")
 
 
@@ -137,6 +138,8 @@ class Signature:
         """``kind: message`` as a reader sees it (the frame is shown apart)."""
         if not self.message or self.message == self.kind:
             return self.kind
+        if self.kind in _LEVELS or self.kind in self.message:
+            return self.message  # the kind is a level, or the message names it already
         return f"{self.kind}: {self.message}"
 
 
