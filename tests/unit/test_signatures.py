@@ -205,3 +205,24 @@ def test_tally_counts_ranks_merges_and_round_trips() -> None:
 @pytest.mark.parametrize("text", ["", "nope", "[]", '{"v": 2, "s": []}', '{"v":1,"s":[[1]]}'])
 def test_unreadable_tally_reads_empty(text: str) -> None:
     assert len(Tally.from_json(text)) == 0
+
+
+def test_history_tells_earlier_episodes_from_this_one() -> None:
+    from logthread.alarms.signature_history import earlier_sightings, with_tally
+
+    first = Tally()
+    first.add(_sig(1), 1_000, "a")
+    history = with_tally({}, 900, first)
+    # This episode again (a repeat): its own kinds are not "known".
+    again = Tally()
+    again.add(_sig(1), 1_500, "b")
+    history = with_tally(history, 900, again)
+    assert earlier_sightings(history, 900) == {}
+    # The next episode: known, last seen in the first one; recording it keeps that.
+    later = Tally()
+    later.add(_sig(1), 9_000, "c")
+    later.add(_sig(2), 9_100, "d")
+    assert earlier_sightings(history, 5_000) == {_sig(1).key: 1_500}
+    history = with_tally(history, 5_000, later)
+    assert earlier_sightings(history, 5_000) == {_sig(1).key: 1_500}
+    assert earlier_sightings(history, 20_000) == {_sig(1).key: 9_000, _sig(2).key: 9_100}
