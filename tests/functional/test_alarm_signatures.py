@@ -169,3 +169,38 @@ def test_a_kind_seen_in_an_earlier_episode_is_known_and_a_new_one_new(
     # Within one episode a repeat does not make its own kinds "known".
     first_summary = texts(slack.replies(CHANNEL, earlier["ts"])[0])
     assert "known" not in first_summary
+
+
+def test_counting_keeps_only_the_newest_and_attributes_a_traceback_whose_start_is_earlier(
+    logs: Any,
+) -> None:
+    from logthread.alarms.count import count_failures
+    from logthread.alarms.discover import ERROR_PATTERN, Plan, Target
+    from logthread.query import TimeWindow
+
+    change = int(time.time() * 1000) - 5_000
+    ids = seed_window(logs, change, kinds=("db", "key"))
+    # A request that began before the window and died inside it, on a traceback without id.
+    slow = _rid("slow", 0)
+    began = change - 400_000
+    put_lines(
+        logs,
+        GROUP,
+        [
+            (began, f"START RequestId: {slow} Version: $LATEST"),
+            (change - 30_000, KEY_ERROR.format(key="late", line=3)),
+        ],
+    )
+    window = TimeWindow(change - 300_000, change)
+    the_plan = Plan((Target(GROUP, ERROR_PATTERN, "errors", "test"),), window)
+
+    counted = count_failures(logs, the_plan, keep=2, deadline=time.monotonic() + 30)
+
+    assert counted.discovery.total == 28 and counted.tally.total == 28
+    assert counted.discovery.unattributed == 0
+    assert [e.count for e in counted.tally.ranked()] == [20, 8]
+    key_kind = counted.tally.ranked()[1]
+    assert key_kind.example_id == slow  # the newest KeyError: the late one
+    # Only the two newest failing requests are kept with their lines.
+    assert [f.request_id for f in counted.discovery.failures] == [slow, ids["key"][-1]]
+    assert counted.calls["FilterLogEvents"] >= 2  # the window, then the START before it

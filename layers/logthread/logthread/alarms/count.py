@@ -25,6 +25,7 @@ so the counting it would give cannot be tested here; this streams instead.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,10 @@ from logthread.search.filter import EventList, event_pages
 from logthread.signatures import Signature, Tally, signature_of_line
 
 START_TERM = '?"START RequestId"'
+# A line that could be a Lambda error line or a START, whatever its format, contains one of
+# these (case aside): the rest are not worth parsing. A superset of what
+# :func:`~logthread.alarms.discover.is_failure_line` keeps for ``errors`` targets.
+_MAYBE = re.compile(r"\berr|fatal|crit|timed out|status|start", re.IGNORECASE)
 # Past this many kinds, further ones are counted together: a message the normalization
 # misses (every one different) must not grow the tally without end.
 MAX_KINDS = 500
@@ -158,6 +163,7 @@ def count_failures(
             out.notes.append(f"{target.log_group} not searched: out of time")
             continue
         status = EventList()
+        quick = target.match == "errors"
         starts: dict[str, str] = {}  # stream -> the request its last START began
         orphans: list[LogRecord] = []
         try:
@@ -172,6 +178,8 @@ def count_failures(
             ):
                 lines_read += len(page)
                 for event in page:
+                    if quick and not _MAYBE.search(str(event.get("message", ""))):
+                        continue
                     record = parse_event(event, target.log_group)
                     if record.kind == "start":
                         starts[record.log_stream] = record.request_id
