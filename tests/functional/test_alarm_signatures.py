@@ -204,3 +204,25 @@ def test_counting_keeps_only_the_newest_and_attributes_a_traceback_whose_start_i
     # Only the two newest failing requests are kept with their lines.
     assert [f.request_id for f in counted.discovery.failures] == [slow, ids["key"][-1]]
     assert counted.calls["FilterLogEvents"] >= 2  # the window, then the START before it
+
+
+def test_a_repeat_in_the_same_episode_does_not_make_its_own_kinds_known(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin
+) -> None:
+    now = int(time.time() * 1000)
+    first = now - 11 * 60_000
+    seed_window(logs, first, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", first), deps)
+    # The repeat fixture changes 10 min after the ALARM fixture; new failures before it.
+    repeat = first + 10 * 60_000
+    seed_window(logs, repeat, kinds=("db", "key"))
+    handle_notification(*notification("lambda_errors_hoge_repeat.json", first), deps)
+
+    (parent,) = slack.messages(CHANNEL)
+    replies = [texts(r) for r in slack.replies(CHANNEL, parent["ts"])]
+    summaries = [r for r in replies if r.startswith(":mag: *")]
+    assert len(summaries) == 2
+    assert summaries[1].startswith(":mag: *27 failing requests, 2 kinds of error*")
+    # The DB resets were in this episode's first look, not in an earlier episode.
+    assert summaries[1].count(":new: *new*") == 2
+    assert "known" not in "".join(summaries)

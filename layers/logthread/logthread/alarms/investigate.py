@@ -189,11 +189,14 @@ def _known_signatures(run: Run, found: Discovery) -> dict[str, int] | None:
     if alarm.source not in ("cloudwatch", "eventbridge") or not hasattr(store, "client"):
         return None
     try:
+        # The episode this notification belongs to began when the open episode did, unless
+        # the notification is older than that (a late delivery of an earlier episode).
+        change = alarm.state_change_ms or run.deps.now_ms()
         episode = store.get(alarm.episode_key)
         began = (
             episode.started_ms
-            if episode is not None and episode.is_open and episode.started_ms
-            else alarm.state_change_ms or run.deps.now_ms()
+            if episode is not None and episode.is_open and 0 < episode.started_ms <= change
+            else change
         )
         history = SignatureHistory(
             store.client,
