@@ -367,3 +367,24 @@ def test_any_json_shaped_like_a_notification_renders(
     _valid(alarm_message(alarm).blocks)
     ok = parse(body.replace("ALARM", "OK"))
     _valid(alarm_message(alarm, resolved_by=ok, started_ms=alarm.state_change_ms).blocks)
+
+
+def test_kinds_reply_lists_every_kind_escaped_and_caps_them() -> None:
+    from logthread.signatures import Signature, Tally
+
+    tally = Tally()
+    for i in range(12):
+        kind = Signature("ValueError", f"<!channel> kind {chr(97 + i)} password=hunter{i}x")
+        for n in range(12 - i):
+            tally.add(kind, WINDOW.start_ms + n * 1000, IDS[n % 4], GROUP)
+    discovery = Discovery(_plan(), [], total=tally.total, tally=tally, known={})
+    message = summary_reply(discovery, kinds_listed=10)
+    _valid(message.blocks)
+    shown = _text(as_dicts(message.blocks))
+    assert message.text == "78 failing requests, 12 kinds of error"
+    assert shown.startswith(f":mag: *78 failing requests, 12 kinds of error* in `{GROUP}`")
+    assert "<!channel>" not in json.dumps(as_dicts(message.blocks))
+    assert "hunter" not in json.dumps(as_dicts(message.blocks))
+    assert "• *12 requests:* `ValueError: &lt;!channel&gt; kind a password=[REDACTED" in shown
+    assert shown.count(":new: *new*") == 10
+    assert "_…and 2 more kinds (3 requests)_" in shown

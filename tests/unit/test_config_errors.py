@@ -10,8 +10,9 @@ from logthread.config import Config, ConfigError, IdRule, Limits, RedactionPatte
 
 TOP = "access, default_channel, limits, log_groups, redaction, request_id_rules, routes"
 LIMITS = (
-    "context_lines, episode_ttl_days, lookback_days, max_lines, requests_per_alarm,"
-    " search_deadline_seconds, slack_posts_per_second_per_channel, window_margin_seconds"
+    "context_lines, episode_ttl_days, error_kinds_listed, examples_per_alarm, lookback_days,"
+    " max_lines, requests_per_alarm, search_deadline_seconds, signature_ttl_days,"
+    " slack_posts_per_second_per_channel, window_margin_seconds"
 )
 
 

@@ -28,6 +28,7 @@ from logthread.alarms.discover import Discovery, Failure, Plan
 from logthread.alarms.parse import Alarm, MetricRef
 from logthread.query import SearchQuery, TimeWindow
 from logthread.redact import Redactor
+from logthread.signatures import Tally
 from logthread.slack import blocks as limits
 from logthread.slack.console_links import alarm_console_url, console_url, region_of, valid_region
 from logthread.slack.format import code, escape, format_duration, format_window
@@ -325,7 +326,20 @@ def _excerpt(alarm: Alarm, redactor: Redactor | None) -> str:
     return f"{_FENCE}\n{body}\n{_FENCE}"
 
 
+def totals(tally: Tally) -> str:
+    """``30 failing requests, 3 kinds of error``: a window's count, all kinds together."""
+    n, kinds = tally.total, len(tally)
+    return (
+        f"{n} failing request{'' if n == 1 else 's'}, "
+        f"{kinds} kind{'' if kinds == 1 else 's'} of error"
+    )
+
+
 def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:
+    tally = discovery.tally if discovery is not None else None
+    if found_ids and tally is not None and tally.total > 1:
+        # The window's whole count, all kinds: the thread lists them and threads examples.
+        return f":thread: {totals(tally)} — kinds and examples in the thread"
     if found_ids:
         n = len(found_ids)
         return f":thread: {n} failing request{'s' if n != 1 else ''} — logs in the thread"

@@ -34,6 +34,7 @@ from logthread.ids import function_log_group
 from logthread.logparse import parse_event
 from logthread.query import TimeWindow
 from logthread.records import LogRecord
+from logthread.signatures import Tally
 
 # What makes AWS/Lambda's Errors move, as one server-side OR pattern. moto treats
 # it as "match everything", real CloudWatch as an OR of terms; either way every
@@ -108,6 +109,12 @@ class Discovery:
     unattributed: int = 0  # matching lines no request could be found for
     partial: bool = False
     notes: list[str] = field(default_factory=list)
+    # Every failing request of the window per error signature, when it was counted
+    # (:func:`logthread.alarms.count.count_failures`); None otherwise.
+    tally: Tally | None = None
+    # Signature key -> when this alarm last showed it in an earlier episode (absent: new);
+    # None when there is no history to ask (:mod:`logthread.alarms.signature_history`).
+    known: dict[str, int] | None = None
 
 
 # -- planning -------------------------------------------------------------------------------
@@ -402,7 +409,9 @@ def find_failures(
         records = [parse_event(e, target.log_group) for e in events]
         hits = [r for r in records if not r.context and is_failure_line(target, r)]
         orphans = [r for r in hits if not r.request_id]
-        owners = _owners(logs, target.log_group, orphans, the_plan.window, deadline, calls)
+        owners = attribute_orphans(
+            logs, target.log_group, orphans, the_plan.window, deadline, calls
+        )
         for record in hits:
             rid = record.request_id or owners.get(record.event_id or id(record), "")
             if not rid:
@@ -419,7 +428,7 @@ def find_failures(
     return out
 
 
-def _owners(
+def attribute_orphans(
     logs: Any,
     log_group: str,
     orphans: Iterable[LogRecord],

@@ -19,7 +19,8 @@ from aws_lambda_powertools import Logger
 
 from logthread import telemetry
 from logthread.alarms.alarm_render import Message, hide
-from logthread.alarms.discover import MAX_INVOCATION_MS, Discovery, find_failures, plan
+from logthread.alarms.count import count_failures
+from logthread.alarms.discover import MAX_INVOCATION_MS, Discovery, plan
 from logthread.alarms.extract import extract_ids
 from logthread.alarms.parse import Alarm
 from logthread.alarms.replies import nothing_found_reply, raw_reply, summary_reply
@@ -136,15 +137,16 @@ def investigate(
         wanted = [(i, the_plan.log_groups) for i in extraction.ids if i not in known][:limit]
     elif the_plan.targets:
         out.looked = True
-        found = find_failures(
-            deps.logs, the_plan, limit=limit + len(known), deadline=run.deadline()
-        )
+        found = count_failures(
+            deps.logs, the_plan, keep=limit + len(known), deadline=_counting_deadline(run)
+        ).discovery
+        found.known = _known_signatures(run, found)
         fresh = [f for f in found.failures if f.request_id not in known][:limit]
         out.already_threaded = [f.request_id for f in found.failures if f.request_id in known]
         found.total -= len(out.already_threaded)
         found.failures = fresh
         out.discovery = found
-        wanted = [(f.request_id, (f.log_group,)) for f in fresh]
+        wanted = _examples_then_recent(found, known, config.limits.examples_per_alarm, limit)
     else:
         out.discovery = Discovery(plan=the_plan)
         return out
@@ -173,6 +175,63 @@ def investigate(
         out.results.append(result)
         out.ids.append(request_id)
     return out
+
+
+def _counting_deadline(run: Run) -> float:
+    # Counting the window may take half of what is left: the example requests' searches
+    # need the rest.
+    now = time.monotonic()
+    return now + max(1.0, (run.deadline() - now) / 2)
+
+
+def _examples_then_recent(
+    found: Discovery, known: set[str], examples: int, limit: int
+) -> list[tuple[str, tuple[str, ...]]]:
+    """One example request per kind of error (most frequent first, up to ``examples``),
+    then the most recent others while there are fewer than ``limit``."""
+    wanted: dict[str, tuple[str, ...]] = {}
+    if found.tally is not None:
+        for entry in found.tally.ranked():
+            if len(wanted) >= examples:
+                break
+            if entry.example_id not in known:
+                wanted.setdefault(entry.example_id, (entry.example_group,))
+    for failure in found.failures:
+        if len(wanted) >= limit:
+            break
+        wanted.setdefault(failure.request_id, (failure.log_group,))
+    return list(wanted.items())
+
+
+def _known_signatures(run: Run, found: Discovery) -> dict[str, int] | None:
+    """Mark each kind of error new or known (seen in an earlier episode of this alarm)."""
+    from logthread.alarms.signature_history import SignatureHistory
+
+    alarm, store = run.alarm, run.store
+    if found.tally is None or store is None or alarm.state != "ALARM":
+        return None
+    if alarm.source not in ("cloudwatch", "eventbridge") or not hasattr(store, "client"):
+        return None
+    try:
+        # The episode this notification belongs to began when the open episode did, unless
+        # the notification is older than that (a late delivery of an earlier episode).
+        change = alarm.state_change_ms or run.deps.now_ms()
+        episode = store.get(alarm.episode_key)
+        began = (
+            episode.started_ms
+            if episode is not None and episode.is_open and 0 < episode.started_ms <= change
+            else change
+        )
+        history = SignatureHistory(
+            store.client,
+            store.table_name,
+            ttl_seconds=run.deps.config.limits.signature_ttl_days * 86400,
+            now=store.now,
+        )
+        return history.note(alarm.episode_key, began, found.tally)
+    except Exception:  # the history is a nicety: the alarm goes out without it
+        logger.exception("signature history failed", extra={"alarm": alarm.name})
+        return None
 
 
 def _worth_summing_up(discovery: Discovery) -> bool:
@@ -207,7 +266,9 @@ def thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool =
             )
     discovery = findings.discovery
     if discovery is not None and findings.results and _worth_summing_up(discovery):
-        run.post("summary", channel, summary_reply(discovery, redactor=run.redactor), ts)
+        kinds = run.deps.config.limits.error_kinds_listed
+        summary = summary_reply(discovery, redactor=run.redactor, kinds_listed=kinds)
+        run.post("summary", channel, summary, ts)
     redactor = run.redactor
     for result in findings.results:
         rid = result.query.request_id

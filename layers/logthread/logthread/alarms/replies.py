@@ -50,8 +50,17 @@ def _looked(the_plan: Plan) -> str:
     return "\n".join(parts)
 
 
-def summary_reply(discovery: Discovery, *, redactor: Redactor | None = None) -> Message:
-    """The first reply: which requests failed, identical errors grouped, errors first."""
+def summary_reply(
+    discovery: Discovery, *, redactor: Redactor | None = None, kinds_listed: int = 10
+) -> Message:
+    """The first reply: which requests failed, identical errors grouped, errors first.
+
+    When the window's failing requests were counted (``discovery.tally``), it lists
+    every kind of error instead (:mod:`logthread.alarms.signature_render`), up to
+    ``kinds_listed``.
+    """
+    if discovery.tally is not None and len(discovery.tally):
+        return _kinds_reply(discovery, redactor, kinds_listed)
     the_plan = discovery.plan
     n = len(discovery.failures)
     groups = list(dict.fromkeys(f.log_group for f in discovery.failures))
@@ -81,6 +90,32 @@ def summary_reply(discovery: Discovery, *, redactor: Redactor | None = None) -> 
         f.request_id for f in discovery.failures
     )
     return Message(cut(escape(text), 3000), blocks)
+
+
+def _kinds_reply(discovery: Discovery, redactor: Redactor | None, kinds_listed: int) -> Message:
+    from logthread.alarms.signature_render import kinds_rows, totals
+
+    tally = discovery.tally
+    assert tally is not None
+    groups = list(dict.fromkeys(e.example_group for e in tally.ranked() if e.example_group))
+    where = ", ".join(code(g) for g in groups[:10])
+    head = f":mag: *{totals(tally)}*" + (f" in {where}" if where else "")
+    head += f" · {format_window(discovery.plan.window)}"
+    rows = kinds_rows(tally, limit=kinds_listed, known=discovery.known, redactor=redactor)
+    blocks: list[Block] = [section(head)]
+    chunk: list[str] = []
+    for row in rows:  # a section holds 3,000 characters: as many rows as fit in each
+        if chunk and len("\n".join([*chunk, row])) > 2900:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        blocks.append(section("\n".join(chunk)))
+    blocks.append(context("The example request of each kind follows, most frequent first."))
+    notes = _notes(discovery)
+    if notes:
+        blocks.append(context(notes))
+    return Message(cut(escape(totals(tally)), 3000), blocks)
 
 
 def _notes(discovery: Discovery) -> str:

@@ -10,6 +10,7 @@ deadline, in which case the list says it is incomplete.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from logthread.query import TimeWindow
@@ -82,34 +83,69 @@ def filter_events(
     botocore.exceptions.ClientError
         As CloudWatch raised it (``ResourceNotFoundException`` for a missing group).
     """
-    counter = calls if calls is not None else ApiCalls()
-    params = _first_page_params(log_group, window, filter_pattern, stream_prefix, limit)
     out = EventList()
+    for page in event_pages(
+        logs,
+        log_group,
+        window,
+        filter_pattern,
+        deadline=deadline,
+        stream_prefix=stream_prefix,
+        page_limit=limit,
+        calls=calls,
+        outcome=out,
+    ):
+        out.extend(page)
+        if limit and len(out) >= limit:
+            truncated = len(out) > limit or not out.complete
+            del out[limit:]
+            out.complete, out.reason = (False, "limit") if truncated else (True, "")
+            return out
+    return out
+
+
+def event_pages(
+    logs: Any,
+    log_group: str,
+    window: TimeWindow,
+    filter_pattern: str,
+    *,
+    deadline: float,
+    stream_prefix: str | None = None,
+    page_limit: int | None = None,
+    calls: ApiCalls | None = None,
+    outcome: EventList | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """FilterLogEvents page by page, for callers that count without keeping every line.
+
+    Parameters are those of :func:`filter_events` (``page_limit`` caps one page).
+    ``outcome``, when given, gets ``pages``, and ``complete``/``reason`` as
+    :func:`filter_events` sets them (``complete`` stays False while more pages
+    remain: a caller that stops early has not read everything).
+    """
+    counter = calls if calls is not None else ApiCalls()
+    status = outcome if outcome is not None else EventList()
+    params = _first_page_params(log_group, window, filter_pattern, stream_prefix, page_limit)
     seen_tokens: set[str] = set()
     while True:
         if time.monotonic() >= deadline:
-            out.complete, out.reason = False, "deadline"
-            return out
+            status.complete, status.reason = False, "deadline"
+            return
         try:
             page = counter.call("FilterLogEvents", logs.filter_log_events, **params)
         except DeadlineReached as exc:
             # Throttled (or failing) up to the deadline: what was read so far stands.
-            out.complete, out.reason = False, deadline_reason(exc)
-            return out
-        out.pages += 1
-        for event in page.get("events", ()):
-            out.append({**event, "logGroupName": log_group})
-        if limit and len(out) >= limit:
-            truncated = len(out) > limit or bool(page.get("nextToken"))
-            del out[limit:]
-            if truncated:
-                out.complete, out.reason = False, "limit"
-            return out
+            status.complete, status.reason = False, deadline_reason(exc)
+            return
+        status.pages += 1
         token = page.get("nextToken")
         # A token seen before would loop forever; CloudWatch never does that,
         # but a stand-in might.
-        if not token or token in seen_tokens:
-            return out
+        more = bool(token) and token not in seen_tokens
+        status.complete = not more
+        yield [{**event, "logGroupName": log_group} for event in page.get("events", ())]
+        if not more:
+            return
         seen_tokens.add(token)
         params["nextToken"] = token
 
