@@ -111,7 +111,6 @@ def investigate(
     run: Run, *, known: set[str] | None = None, window: TimeWindow | None = None
 ) -> Findings:
     """Request ids (from the payload, else discovered) and each one's log story."""
-    from logthread.search.timebox import search_in_time
 
     deps, alarm, known = run.deps, run.alarm, known or set()
     config = deps.config
@@ -151,12 +150,24 @@ def investigate(
         out.discovery = Discovery(plan=the_plan)
         return out
     window = TimeWindow(the_plan.window.start_ms - MAX_INVOCATION_MS, the_plan.window.end_ms)
+    searched = search_requests(run, wanted, window if alarm.state_change_ms else None)
+    out.results, out.ids, out.errors = searched.results, searched.ids, out.errors + searched.errors
+    return out
+
+
+def search_requests(
+    run: Run, wanted: list[tuple[str, tuple[str, ...]]], window: TimeWindow | None
+) -> Findings:
+    """Each wanted request's log story (``(request id, its log groups)``), under the timebox."""
+    from logthread.search.timebox import search_in_time
+
+    deps, config, out = run.deps, run.deps.config, Findings()
     for request_id, groups in wanted:
         left = run.deadline() - time.monotonic()
         query = SearchQuery(
             request_id=request_id,
             log_groups=tuple(groups),
-            window=window if alarm.state_change_ms else None,
+            window=window,
             context_lines=config.limits.context_lines,
             max_lines=config.limits.max_lines,
             deadline_seconds=max(1.0, left),
