@@ -1,0 +1,192 @@
+"""Follow-ups: while the alarm stays in ALARM, the thread learns of new kinds of error.
+
+The worker sends itself a follow-up through a real SQS queue on moto (DelaySeconds,
+as deployed); each test receives it as the event source would and hands it to the
+worker with the queue's ARN. Follow-ups here are 3 s apart (the shortest allowed).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from logthread.alarms.episodes import EpisodeStore
+from logthread.alarms.flow import handle_notification
+from logthread.config import from_mapping
+from logthread.delay import SqsDelayQueue
+from logthread.slack.chat import SlackChat
+from logthread.worker import handle_message
+from logthread.worker.deps import WorkerDeps
+from logthread_local.aws import create_table
+from logthread_local.slack_standin import SlackStandin
+from tests.functional.test_alarm_flow import notification, put_lines, python_request, texts
+from tests.functional.test_alarm_signatures import (
+    GROUP,
+    OK_AFTER_MS,
+    db_reset,
+    seed_window,
+)
+
+CHANNEL = "C0ALARMS"
+TABLE = "logthread-follow-ups-test"
+LIMITS = {"follow_up_minutes": 0.05, "follow_up_for_minutes": 10}
+
+
+@pytest.fixture
+def logs(aws: str) -> Any:
+    return boto3.client("logs", endpoint_url=aws)
+
+
+@pytest.fixture
+def queue(aws: str) -> tuple[Any, str, str]:
+    sqs = boto3.client("sqs", endpoint_url=aws)
+    url = sqs.create_queue(QueueName="logthread-follow-ups")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    return sqs, url, arn["QueueArn"]
+
+
+@pytest.fixture
+def deps(aws: str, chat: SlackChat, queue: tuple[Any, str, str]) -> Iterator[WorkerDeps]:
+    sqs, url, arn = queue
+    ddb = boto3.client("dynamodb", endpoint_url=aws)
+    create_table(ddb, TABLE)
+    yield WorkerDeps(
+        logs=boto3.client("logs", endpoint_url=aws),
+        chat=chat,
+        config=from_mapping({"default_channel": CHANNEL, "limits": LIMITS}, env={}),
+        store=EpisodeStore(ddb, TABLE),
+        cloudwatch=boto3.client("cloudwatch", endpoint_url=aws),
+        follow_ups=SqsDelayQueue(sqs, url),
+        follow_up_queue_arn=arn,
+    )
+
+
+def next_follow_up(queue: tuple[Any, str, str], timeout: float = 15.0) -> str:
+    """The next follow-up body, once SQS makes it visible (then deleted, as Lambda would)."""
+    sqs, url, _ = queue
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)
+        for message in got.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            return str(message["Body"])
+    raise AssertionError("no follow-up arrived")
+
+
+def queued(queue: tuple[Any, str, str]) -> int:
+    sqs, url, _ = queue
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
+def put_failures(logs: Any, kind: str, count: int) -> list[str]:
+    """``count`` failing requests of ``kind`` ("key": a KeyError, "db": a DB reset) in the
+    last two seconds: after the look before, before the next.
+    """
+    now = int(time.time() * 1000)
+    ids, lines = [], []
+    for i in range(count):
+        t = now - 2_000 + i * (1_800 // count)
+        rid = str(uuid.uuid4())
+        if kind == "key":
+            body = [(2, "ERROR", f"KeyError: 'user{i}'")]
+        else:
+            body = db_reset(100 + i)[1]
+        lines += python_request(rid, t, [(o % 50, level, m) for o, level, m in body])
+        ids.append(rid)
+    put_lines(logs, GROUP, lines)
+    return ids
+
+
+def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edited(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    (parent,) = slack.messages(CHANNEL)
+    opened = len(slack.replies(CHANNEL, parent["ts"]))
+    assert queued(queue) == 1  # follow-up 1, waiting in SQS
+
+    # Ten minutes into the incident (here: seconds), a second kind of error starts.
+    first = next_follow_up(queue)
+    key_ids = put_failures(logs, "key", 7)
+    handle_message(first, "", deps, topic_arn=queue[2])
+
+    replies = slack.replies(CHANNEL, parent["ts"])[opened:]
+    shown = [texts(r) for r in replies]
+    assert shown[0].startswith(":new: *A new kind of error since the alarm opened*")
+    assert "KeyError: '&lt;val&gt;'" in shown[0] and "7 requests" in shown[0]
+    assert shown[1].splitlines()[0] == f"Request {key_ids[-1]}"  # its example's timeline
+    tally = replies[-1]
+    assert "Live tally: 27 failing requests, 2 kinds of error" in texts(tally)
+    assert queued(queue) == 1  # follow-up 2
+
+    # More of a known kind: no new reply; the tally is edited in place.
+    second = next_follow_up(queue)
+    put_failures(logs, "db", 20)
+    handle_message(second, "", deps, topic_arn=queue[2])
+    after = slack.replies(CHANNEL, parent["ts"])[opened:]
+    assert len(after) == len(replies)
+    edited = next(r for r in after if r["ts"] == tally["ts"])
+    assert "Live tally: 47 failing requests, 2 kinds of error" in texts(edited)
+    assert "after 2 follow-up looks" in texts(edited)
+
+    # The same follow-up delivered again changes nothing, and sends nothing more.
+    waiting = queued(queue)
+    handle_message(second, "", deps, topic_arn=queue[2])
+    assert slack.replies(CHANNEL, parent["ts"])[opened:] == after
+    assert queued(queue) == waiting
+
+
+def test_the_ok_stops_the_follow_ups(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    handle_notification(*notification("lambda_errors_hoge_ok.json", change - OK_AFTER_MS), deps)
+    (parent,) = slack.messages(CHANNEL)
+    before = slack.replies(CHANNEL, parent["ts"])
+    body = next_follow_up(queue)
+    put_failures(logs, "key", 3)
+
+    result = handle_message(body, "", deps, topic_arn=queue[2])
+
+    assert result == {"action": "follow-up-stopped", "why": "the episode has ended"}
+    assert slack.replies(CHANNEL, parent["ts"]) == before
+    assert queued(queue) == 0
+
+
+def test_a_follow_up_from_anywhere_but_its_queue_is_dropped(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    (parent,) = slack.messages(CHANNEL)
+    before = slack.replies(CHANNEL, parent["ts"])
+    body = next_follow_up(queue)
+    put_failures(logs, "key", 3)
+
+    topic = "arn:aws:sns:us-east-1:123456789012:logthread-alarms"
+    assert handle_message(body, "", deps, topic_arn=topic) is None
+    assert slack.replies(CHANNEL, parent["ts"]) == before
+
+
+def test_without_a_follow_up_queue_nothing_is_scheduled(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    deps.follow_ups = None
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    assert queued(queue) == 0
