@@ -96,10 +96,8 @@ def put_failures(logs: Any, kind: str, count: int) -> list[str]:
     for i in range(count):
         t = now - 2_000 + i * (1_800 // count)
         rid = str(uuid.uuid4())
-        if kind == "key":
-            body = [(2, "ERROR", f"KeyError: 'user{i}'")]
-        else:
-            body = db_reset(100 + i)[1]
+        key_error = [(2, "ERROR", f"KeyError: 'user{i}'")]
+        body = key_error if kind == "key" else db_reset(100 + i)[1]
         lines += python_request(rid, t, [(o % 50, level, m) for o, level, m in body])
         ids.append(rid)
     put_lines(logs, GROUP, lines)
