@@ -7,6 +7,7 @@ worker with the queue's ARN. Follow-ups here are 3 s apart (the shortest allowed
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -188,3 +189,35 @@ def test_without_a_follow_up_queue_nothing_is_scheduled(
     seed_window(logs, change, kinds=("db",))
     handle_notification(*notification("lambda_errors_hoge.json", change), deps)
     assert queued(queue) == 0
+
+
+def test_the_recap_on_ok_counts_every_kind_the_episode_showed(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    body = next_follow_up(queue)
+    put_failures(logs, "key", 7)
+    handle_message(body, "", deps, topic_arn=queue[2])
+    # Three more after the last look, before the OK: counted by the recap itself.
+    time.sleep(2.1)
+    put_failures(logs, "key", 3)
+
+    ok, subject = notification("lambda_errors_hoge_ok.json", change - OK_AFTER_MS)
+    ok = ok.replace(
+        json.loads(ok)["StateChangeTime"],
+        time.strftime("%Y-%m-%dT%H:%M:%S.000+0000", time.gmtime()),
+    )
+    handle_notification(ok, subject, deps)
+
+    (parent,) = slack.messages(CHANNEL)
+    shown = texts(parent)
+    assert shown.startswith(":white_check_mark: RESOLVED: HogeService-Errors")
+    assert ":checkered_flag: *Recap:* 30 failing requests, 2 kinds of error, over " in shown
+    assert "• *20 requests:* `DB fetch failed" in shown
+    assert "• *10 requests:* `KeyError: '&lt;val&gt;'`" in shown
+    assert "*Reason:* Threshold Crossed" in shown  # the firing values stay visible
+    recap = slack.replies(CHANNEL, parent["ts"])[-1]
+    assert texts(recap).startswith(":checkered_flag: *Recap:* 30 failing requests, 2 kinds")
+    assert "First failure " in texts(recap) and " · last failure " in texts(recap)

@@ -29,7 +29,8 @@ from aws_lambda_powertools import Logger
 from logthread import telemetry
 from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.episodes import Episode
-from logthread.alarms.follow_up import start_follow_ups
+from logthread.alarms.follow_up import recap_tally, start_follow_ups
+from logthread.alarms.follow_up_render import recap_reply, with_recap
 from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
 from logthread.alarms.parse import UNNAMED, Alarm, parse
@@ -39,6 +40,7 @@ from logthread.alarms.replies import (
 )
 from logthread.authz import Requester, authorize_requester
 from logthread.once import run_once
+from logthread.signatures import Tally
 from logthread.slack.deadletter import is_deferred
 from logthread.tasks import AlarmRescan
 
@@ -330,17 +332,26 @@ def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, A
         return None
     if not closed.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
-    _show_resolved(run, closed, parse(closed.body, closed.subject), alarm)
+    recap = recap_tally(run, closed, ended) if not previous else None
+    _show_resolved(run, closed, parse(closed.body, closed.subject), alarm, recap=recap)
     run.post(
         "transition",
         closed.channel,
         transition_reply(alarm, started_ms=closed.started_ms, redactor=run.redactor),
         closed.ts,
     )
+    if recap is not None and len(recap):
+        limit = run.deps.config.limits.error_kinds_listed
+        reply = recap_reply(
+            recap, started_ms=closed.started_ms, ended_ms=ended, limit=limit, redactor=run.redactor
+        )
+        run.post("recap", closed.channel, reply, closed.ts)
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
 
 
-def _show_resolved(run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm) -> None:
+def _show_resolved(
+    run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm, *, recap: Tally | None = None
+) -> None:
     """Edit the episode's message into its resolved form (once per notification)."""
     resolved = alarm_message(
         alarm,
@@ -349,6 +360,15 @@ def _show_resolved(run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm)
         found_ids=episode.request_ids,
         redactor=run.redactor,
     )
+    if recap is not None and len(recap):
+        resolved = with_recap(
+            resolved,
+            recap,
+            started_ms=episode.started_ms,
+            ended_ms=resolved_by.state_change_ms or run.deps.now_ms(),
+            limit=run.deps.config.limits.error_kinds_listed,
+            redactor=run.redactor,
+        )
 
     def update() -> str:
         run.deps.chat.update(

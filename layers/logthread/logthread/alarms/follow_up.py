@@ -213,3 +213,32 @@ def episode_run_key(episode_key: str, started_ms: int) -> str:
 
 def _store(store: Any) -> FollowUpStore:
     return FollowUpStore(store.client, store.table_name)
+
+
+def recap_tally(run: Run, episode: Any, ended_ms: int) -> Tally | None:
+    """Every failing request of the episode per kind, for its recap; None if none was kept.
+
+    The follow-ups counted up to their last look; the failures between it and the
+    OK are counted now.
+    """
+    if run.store is None:
+        return None
+    _, state = _store(run.store).read(run.alarm.episode_key)
+    if state is None or state.started_ms != episode.started_ms:
+        return None
+    seen = Tally.from_json(state.tally) if state.tally else Tally()
+    end = min(ended_ms, run.deps.now_ms())
+    if end <= state.last_ms:
+        return seen
+    alarm = parse(episode.body, episode.subject)
+    deps = run.deps
+    try:
+        the_plan = plan(alarm, deps.config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=end)
+        window = TimeWindow(max(state.last_ms, end - MAX_WINDOW_MS), end)
+        counted = count_failures(
+            deps.logs, replace(the_plan, window=window), keep=1, deadline=run.deadline()
+        )
+    except Exception:  # the recap then counts up to the last look
+        logger.exception("counting for the recap failed", extra={"alarm": alarm.name})
+        return seen
+    return Tally().merge(seen).merge(counted.tally)

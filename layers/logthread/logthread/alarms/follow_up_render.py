@@ -7,10 +7,11 @@ same escaped rows.
 
 from __future__ import annotations
 
-from logthread.alarms.alarm_render import Message, context, section, utc_text
+from logthread.alarms.alarm_render import Message, context, section, totals, utc_text
 from logthread.alarms.signature_render import kinds_rows, plural, row
 from logthread.redact import Redactor
 from logthread.signatures import Entry, Tally
+from logthread.slack.format import format_duration
 
 # The live tally lists this many kinds; the rest are summed up in one line.
 TALLY_KINDS = 15
@@ -34,3 +35,43 @@ def tally_reply(tally: Tally, *, looks: int, at_ms: int, redactor: Redactor | No
     note = f"Updated {utc_text(at_ms)} after {plural(looks, 'follow-up look')}; edited in place."
     blocks = [section(head), *(section(r) for r in rows), context(note)]
     return Message("\n".join([head, *rows, note]), blocks)
+
+
+def _recap_head(tally: Tally, started_ms: int, ended_ms: int) -> str:
+    lasted = format_duration(ended_ms - started_ms) if ended_ms >= started_ms > 0 else ""
+    head = f":checkered_flag: *Recap:* {totals(tally)}" + (f", over {lasted}" if lasted else "")
+    if len(tally):
+        first = min(e.first_ms for e in tally)
+        last = max(e.last_ms for e in tally)
+        head += f"\nFirst failure {utc_text(first)} · last failure {utc_text(last)}"
+    return head
+
+
+def recap_reply(
+    tally: Tally, *, started_ms: int, ended_ms: int, limit: int, redactor: Redactor | None
+) -> Message:
+    """The thread's last word when the alarm resolves: every kind of error, with its count."""
+    head = _recap_head(tally, started_ms, ended_ms)
+    rows = kinds_rows(tally, limit=limit, redactor=redactor)
+    return Message("\n".join([head, *rows]), [section(head), *(section(r) for r in rows)])
+
+
+def with_recap(
+    message: Message,
+    tally: Tally,
+    *,
+    started_ms: int,
+    ended_ms: int,
+    limit: int,
+    redactor: Redactor | None,
+) -> Message:
+    """The resolved alarm message with the recap under its "back to OK" section.
+
+    The firing values (the ALARM's reason, its datapoints) stay as they were below it.
+    """
+    head = _recap_head(tally, started_ms, ended_ms)
+    rows = kinds_rows(tally, limit=limit, redactor=redactor)
+    recap = section("\n".join([head, *rows]))
+    blocks = list(message.blocks)
+    blocks.insert(min(2, len(blocks)), recap)
+    return Message(message.text, blocks)
