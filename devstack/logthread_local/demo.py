@@ -6,7 +6,10 @@ Slack, the real ingress and worker handlers):
 1. HogeService fails to read from its database, and the alarm fires;
 2. the alarm message appears, with the failing request's logs in its thread;
 3. a user types ``/logsearch 12345678`` and gets back the same request;
-4. someone clicks "Search again" in the thread, and the new result lands there.
+4. someone clicks "Search again" in the thread, and the new result lands there;
+5. while the alarm lasts, a second kind of error starts: a follow-up (every 3 s
+   here, 5 minutes by default) brings it to the thread, and the live tally counts it;
+6. the alarm resolves: its message becomes the recap.
 
 Each step is checked against what the stand-in really holds, not assumed; the
 exit status is 0 only if every step produced what it should.
@@ -59,7 +62,7 @@ def strings(obj: Any) -> Iterator[str]:
 
 
 class Demo:
-    """Runs the four steps on a started stack and prints the conversation to ``out``."""
+    """Runs the six steps on a started stack and prints the conversation to ``out``."""
 
     def __init__(self, stack: LocalStack, out: TextIO, style: Style, timeout: float) -> None:
         self.stack = stack
@@ -248,12 +251,68 @@ class Demo:
             )
         self.say("")
 
+    def second_kind(self) -> None:
+        lines = story.second_kind_failures()
+        self.stack.put_log_lines(story.LOG_GROUP, lines)
+        self.say(
+            self.style.dim(
+                f"  CloudWatch Logs: {len(lines) // 4} more failing requests in {story.LOG_GROUP}, "
+                f"another way: {story.SECOND_KIND}"
+            ),
+            "",
+        )
+        known = {m["ts"] for m in self.thread(self.alarm_ts)}
+
+        def followed_up() -> list[dict[str, Any]] | None:
+            thread = self.thread(self.alarm_ts)
+            texts = [self.text_of(m) for m in thread]
+            new_kind = any(":new:" in t and "KeyError" in t for t in texts)
+            tally = any("Live tally" in t and "2 kinds of error" in t for t in texts)
+            return thread if new_kind and tally else None
+
+        self.wait_for("follow-up reply with the new kind of error and the tally", followed_up)
+        self.stack.wait_idle(self.timeout)
+        thread = self.thread(self.alarm_ts)
+        self.say(self.style.dim(f"  └─ thread of {story.ALARM_NAME}, after a follow-up:"))
+        for reply in thread:
+            if reply["ts"] not in known or "Live tally" in self.text_of(reply):
+                self.say(
+                    *message_lines(
+                        reply, self.style, indent="     ", file_content=self.file_content
+                    )
+                )
+        self.say("")
+
+    def resolves(self) -> None:
+        message, subject = story.lambda_errors_alarm(int(time.time() * 1000), state="OK")
+        message_id = self.stack.publish_alarm(message, subject)
+        self.say(self.style.dim(f"  SNS → alarm topic: {subject}  (MessageId {message_id})"), "")
+
+        def resolved() -> dict[str, Any] | None:
+            thread = self.thread(self.alarm_ts)
+            parent = self.text_of(thread[0])
+            recap = any(":checkered_flag: *Recap:*" in self.text_of(r) for r in thread[1:])
+            return thread[0] if "RESOLVED" in parent and "Recap" in parent and recap else None
+
+        self.wait_for("resolved alarm message with its recap", resolved)
+        self.stack.wait_idle(self.timeout)
+        thread = self.thread(self.alarm_ts)
+        self.say(self.style.bold(CHANNEL_NAME), "")
+        self.say(*message_lines(thread[0], self.style, file_content=self.file_content))
+        self.say(self.style.dim("  └─ the thread's last reply:"))
+        self.say(
+            *message_lines(thread[-1], self.style, indent="     ", file_content=self.file_content),
+            "",
+        )
+
     def run(self) -> list[Step]:
         steps = [
             Step("HogeService fails to read from its database, and the alarm fires", self.alarm_fires),
             Step("The alarm message appears, with the failing request's logs in its thread", self.alarm_thread),
             Step("A user types /logsearch 12345678 and gets back the same request", self.slash_command),
             Step('Someone clicks "Search again" in the thread; the new result lands there', self.search_again),
+            Step("While the alarm lasts, a new kind of error starts; a follow-up threads it", self.second_kind),
+            Step("The alarm resolves: its message becomes the recap", self.resolves),
         ]  # fmt: skip
         for n, step in enumerate(steps, 1):
             self.say(self.style.bold(f"── {n}. {step.title} " + "─" * max(0, 70 - len(step.title))))
@@ -281,8 +340,8 @@ def _ack_text(body: str) -> str:
 
 
 def exit_code(steps: list[Step]) -> int:
-    """0 only if all four steps ran and each produced what it should."""
-    return 0 if len(steps) == 4 and all(s.ok for s in steps) else 1
+    """0 only if all six steps ran and each produced what it should."""
+    return 0 if len(steps) == 6 and all(s.ok for s in steps) else 1
 
 
 def summary(steps: list[Step], style: Style) -> list[str]:
@@ -310,7 +369,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         file=out,
     )
     try:
-        with LocalStack(default_channel=CHANNEL) as stack:
+        config = {"default_channel": CHANNEL, "limits": story.FOLLOW_UPS}
+        with LocalStack(default_channel=CHANNEL, config=config) as stack:
             print(
                 style.dim(
                     f"AWS {stack.aws_endpoint} · Slack {stack.slack_api_url} · "

@@ -99,6 +99,42 @@ def fresh_failure(now_ms: int | None = None) -> tuple[str, list[tuple[int, str]]
     return rid, lines
 
 
+SECOND_KIND = "KeyError: 'customer_id'"
+# Follow-ups in compressed time for the demo and the dev page: every 3 s for 10 minutes.
+FOLLOW_UPS = {"follow_up_minutes": 0.05, "follow_up_for_minutes": 10}
+
+
+def second_kind_failures(now_ms: int | None = None, count: int = 4) -> list[tuple[int, str]]:
+    """``count`` requests failing another way (a ``KeyError``), in the last 1.4 s.
+
+    The incident goes on: while the alarm stays in ALARM, a second kind of error
+    starts, which only a follow-up can bring to the thread.
+    """
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    lines: list[tuple[int, str]] = []
+    for i in range(count):
+        rid = str(uuid.uuid4())
+        # Within the last 1.4 s: after where the last look stopped reading (half the 3 s).
+        start = now_ms - 1_400 + i * (1_200 // count)
+        lines.append((start, f"START RequestId: {rid} Version: $LATEST"))
+        trace = (
+            f"{SECOND_KIND}\nTraceback (most recent call last):\n"
+            '  File "/var/task/app.py", line 31, in handler\n'
+            '    customer = event["customer_id"]'
+        )
+        # As logger.exception() prints it in the Lambda runtime's format.
+        lines.append((start + 4, f"[ERROR]\t{_iso(start + 4)}\t{rid}\t{trace}"))
+        lines.append((start + 5, f"END RequestId: {rid}"))
+        lines.append(
+            (
+                start + 6,
+                f"REPORT RequestId: {rid}\tDuration: 5.10 ms\tBilled Duration: 6 ms\t"
+                "Memory Size: 256 MB\tMax Memory Used: 71 MB",
+            )
+        )
+    return lines
+
+
 def lambda_errors_alarm(
     now_ms: int | None = None,
     *,

@@ -28,7 +28,7 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
-    for n in range(1, 5):
+    for n in range(1, 7):
         assert f"✔ step {n} took " in out
     assert "every step passed" in out
     assert "✘" not in out
@@ -52,11 +52,20 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     assert "only visible to you:" in step3
     assert story.shows_failing_request(step3.split("only visible to you:", 1)[1])
     # 4: the click, and a new reply in the alarm's thread.
+    step4, rest = step4.split("── 5.", 1)
     assert "clicked [ Search again" in step4
     assert f"thread of {story.ALARM_NAME}" in step4
-    assert story.shows_failing_request(step4.split("Summary", 1)[0])
-    summary = step4.split("Summary", 1)[1]
-    assert summary.count("ok  ") == 4
+    assert story.shows_failing_request(step4)
+    # 5: a second kind of error, brought to the thread by a follow-up, and the live tally.
+    step5, rest = rest.split("── 6.", 1)
+    assert story.SECOND_KIND in step5
+    assert ":new: A new kind of error since the alarm opened" in step5
+    assert "Live tally: 5 failing requests, 2 kinds of error" in step5
+    # 6: the OK, and the recap in the message and as the thread's last reply.
+    step6, summary = rest.split("Summary", 1)
+    assert "✅ RESOLVED: HogeService-Errors" in step6
+    assert step6.count("Recap: 5 failing requests, 2 kinds of error") == 2
+    assert summary.count("ok  ") == 6
 
 
 def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
@@ -68,9 +77,9 @@ def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
     out = io.StringIO()
     with LocalStack(aws_endpoint=aws, worker_handler=silent_worker) as stack:
         steps = demo.Demo(stack, out, Style(color=False), timeout=1.0).run()
-    assert [s.ok for s in steps] == [True, False, False, False]
+    assert [s.ok for s in steps] == [True, False, False, False, False, False]
     assert "still no alarm message" in steps[1].problem
     assert demo.exit_code(steps) == 1
     assert "✘ step 2" in out.getvalue()
     lines = "\n".join(demo.summary(steps, Style(color=False)))
-    assert "FAIL" in lines and lines.count("skip") == 2
+    assert "FAIL" in lines and lines.count("skip") == 4

@@ -18,6 +18,7 @@ import pytest
 
 from logthread.alarms.episodes import EpisodeStore
 from logthread.alarms.flow import handle_notification
+from logthread.alarms.follow_up import ingestion_lag_ms
 from logthread.config import from_mapping
 from logthread.delay import SqsDelayQueue
 from logthread.slack.chat import SlackChat
@@ -36,6 +37,7 @@ from tests.functional.test_alarm_signatures import (
 CHANNEL = "C0ALARMS"
 TABLE = "logthread-follow-ups-test"
 LIMITS = {"follow_up_minutes": 0.05, "follow_up_for_minutes": 10}
+LIMITS_CONFIG = from_mapping({"default_channel": CHANNEL, "limits": LIMITS}, env={})
 
 
 @pytest.fixture
@@ -59,11 +61,13 @@ def deps(aws: str, chat: SlackChat, queue: tuple[Any, str, str]) -> Iterator[Wor
     yield WorkerDeps(
         logs=boto3.client("logs", endpoint_url=aws),
         chat=chat,
-        config=from_mapping({"default_channel": CHANNEL, "limits": LIMITS}, env={}),
+        config=LIMITS_CONFIG,
         store=EpisodeStore(ddb, TABLE),
         cloudwatch=boto3.client("cloudwatch", endpoint_url=aws),
         follow_ups=SqsDelayQueue(sqs, url),
         follow_up_queue_arn=arn,
+        # As deployed: tasks only from the task topic, which a follow-up never comes from.
+        task_topic_arn="arn:aws:sns:us-east-1:123456789012:logthread-tasks",
     )
 
 
@@ -88,14 +92,15 @@ def queued(queue: tuple[Any, str, str]) -> int:
     return sum(int(v) for v in attrs.values())
 
 
-def put_failures(logs: Any, kind: str, count: int) -> list[str]:
-    """``count`` failing requests of ``kind`` ("key": a KeyError, "db": a DB reset) in the
-    last two seconds: after the look before, before the next.
+def put_failures(logs: Any, kind: str, count: int, after_ms: int) -> list[str]:
+    """``count`` failing requests of ``kind`` ("key": a KeyError, "db": a DB reset) logged
+    between ``after_ms`` (where the last look stopped) and where the next look will read to.
     """
-    now = int(time.time() * 1000)
+    until = int(time.time() * 1000) - ingestion_lag_ms(LIMITS_CONFIG) - 100
+    assert until > after_ms + 100, "no room between the looks"
     ids, lines = [], []
     for i in range(count):
-        t = now - 2_000 + i * (1_800 // count)
+        t = after_ms + 50 + i * ((until - after_ms - 50) // count)
         rid = str(uuid.uuid4())
         key_error = [(2, "ERROR", f"KeyError: 'user{i}'")]
         body = key_error if kind == "key" else db_reset(100 + i)[1]
@@ -103,6 +108,16 @@ def put_failures(logs: Any, kind: str, count: int) -> list[str]:
         ids.append(rid)
     put_lines(logs, GROUP, lines)
     return ids
+
+
+def read_to(deps: WorkerDeps, body: str) -> int:
+    """Where the look ``body`` stops reading the logs, once it has run."""
+    from logthread.alarms.follow_up_store import FollowUpStore
+
+    assert deps.store is not None
+    _, state = FollowUpStore(deps.store.client, TABLE).read(json.loads(body)["episode"])
+    assert state is not None
+    return state.last_ms
 
 
 def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edited(
@@ -117,7 +132,7 @@ def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edit
 
     # Ten minutes into the incident (here: seconds), a second kind of error starts.
     first = next_follow_up(queue)
-    key_ids = put_failures(logs, "key", 7)
+    key_ids = put_failures(logs, "key", 7, after_ms=read_to(deps, first))
     handle_message(first, "", deps, topic_arn=queue[2])
 
     replies = slack.replies(CHANNEL, parent["ts"])[opened:]
@@ -131,7 +146,7 @@ def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edit
 
     # More of a known kind: no new reply; the tally is edited in place.
     second = next_follow_up(queue)
-    put_failures(logs, "db", 20)
+    put_failures(logs, "db", 20, after_ms=read_to(deps, second))
     handle_message(second, "", deps, topic_arn=queue[2])
     after = slack.replies(CHANNEL, parent["ts"])[opened:]
     assert len(after) == len(replies)
@@ -156,7 +171,7 @@ def test_the_ok_stops_the_follow_ups(
     (parent,) = slack.messages(CHANNEL)
     before = slack.replies(CHANNEL, parent["ts"])
     body = next_follow_up(queue)
-    put_failures(logs, "key", 3)
+    put_failures(logs, "key", 3, after_ms=read_to(deps, body))
 
     result = handle_message(body, "", deps, topic_arn=queue[2])
 
@@ -174,7 +189,7 @@ def test_a_follow_up_from_anywhere_but_its_queue_is_dropped(
     (parent,) = slack.messages(CHANNEL)
     before = slack.replies(CHANNEL, parent["ts"])
     body = next_follow_up(queue)
-    put_failures(logs, "key", 3)
+    put_failures(logs, "key", 3, after_ms=read_to(deps, body))
 
     topic = "arn:aws:sns:us-east-1:123456789012:logthread-alarms"
     assert handle_message(body, "", deps, topic_arn=topic) is None
@@ -198,11 +213,11 @@ def test_the_recap_on_ok_counts_every_kind_the_episode_showed(
     seed_window(logs, change, kinds=("db",))
     handle_notification(*notification("lambda_errors_hoge.json", change), deps)
     body = next_follow_up(queue)
-    put_failures(logs, "key", 7)
+    put_failures(logs, "key", 7, after_ms=read_to(deps, body))
     handle_message(body, "", deps, topic_arn=queue[2])
     # Three more after the last look, before the OK: counted by the recap itself.
     time.sleep(2.1)
-    put_failures(logs, "key", 3)
+    put_failures(logs, "key", 3, after_ms=read_to(deps, body))
 
     ok, subject = notification("lambda_errors_hoge_ok.json", change - OK_AFTER_MS)
     ok = ok.replace(

@@ -49,6 +49,9 @@ logger = Logger(service="logthread", child=True)
 KEY_PREFIX = "logthread.follow_up"
 # A look's own time: counting and the example searches share it (the rest posts).
 LOOK_SECONDS = 60
+# CloudWatch Logs usually holds an event within seconds of its timestamp; a minute covers
+# the slow cases. A failure logged later than this behind its own time is not counted.
+INGESTION_LAG_MS = 60_000
 
 
 def start_follow_ups(run: Run, episode_started_ms: int, findings: Findings) -> None:
@@ -143,7 +146,9 @@ def _look(
     now_ms = deps.now_ms()
     the_plan = plan(alarm, deps.config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=now_ms)
     start = max(state.last_ms, now_ms - MAX_WINDOW_MS)
-    window = TimeWindow(start, max(start + 1, now_ms))
+    # Log events reach CloudWatch some seconds after their timestamp: a look reads up to
+    # a lag before now, and the next one starts there, so each failure is counted once.
+    window = TimeWindow(start, max(start + 1, now_ms - ingestion_lag_ms(deps.config)))
     counted = count_failures(
         deps.logs, replace(the_plan, window=window), keep=1, deadline=run.deadline()
     )
@@ -204,6 +209,12 @@ def _send(deps: Any, follow: FollowUp) -> None:
         return
     delay = max(0.0, (follow.due_ms - deps.now_ms()) / 1000)
     deps.follow_ups.send(follow.to_json(), delay)
+
+
+def ingestion_lag_ms(config: Any) -> int:
+    """How far behind now a look reads: a minute, or half the interval when shorter."""
+    interval_ms = int(config.limits.follow_up_minutes * 60_000)
+    return min(INGESTION_LAG_MS, interval_ms // 2)
 
 
 def episode_run_key(episode_key: str, started_ms: int) -> str:

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from logthread.slack.deadletter import DeferringChat, LetterOutbox
 from logthread.tasks import AlarmRescan, FollowUp, SearchTask
 from logthread.worker.deps import WorkerDeps
-from logthread.worker.inbox import Delivery, Notification, Unreadable, decode, is_ours
+from logthread.worker.inbox import Delivery, Notification, Unreadable, decode
 
 __all__ = ["WorkerDeps", "handle_message"]
 
@@ -60,7 +60,7 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
             extra={"source": topic_arn},
         )
         return None
-    if is_ours(delivery) and not _from_task_topic(topic_arn, deps):
+    if isinstance(delivery, SearchTask | AlarmRescan) and not _from_task_topic(topic_arn, deps):
         logger.error(
             "dropped a task that did not come from the task topic", extra={"topic": topic_arn}
         )

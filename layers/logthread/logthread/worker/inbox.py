@@ -80,11 +80,6 @@ def decode(body: str, subject: str | None = None) -> Delivery:
     return Notification(body, subject or "")
 
 
-def is_ours(delivery: Delivery) -> bool:
-    """Whether the delivery claims to come from the ingress (so only the task topic counts)."""
-    return not isinstance(delivery, Notification)
-
-
 def _json_object(body: str) -> dict[str, Any] | None:
     # Our messages are JSON objects; only those are decoded here.
     if not isinstance(body, str) or not body.lstrip().startswith("{"):
