@@ -124,7 +124,14 @@ class DevApp:
         return _answer(response)
 
     def add_logs(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Add log lines: a fixture by name, or pasted text to a log group."""
+        """Add log lines: a fixture by name, pasted text to a log group, or a second kind
+        of error in HogeService (``second_kind``), for a follow-up to find.
+        """
+        if data.get("second_kind"):
+            lines = story.second_kind_failures()
+            stream = self.stack.put_log_lines(story.LOG_GROUP, lines)
+            self.note("logs", f"requests failing with {story.SECOND_KIND} in {story.LOG_GROUP}")
+            return {"ok": True, "log_group": story.LOG_GROUP, "log_stream": stream}
         if data.get("fixture"):
             files = story.fixture_log_files()
             name = str(data["fixture"])
@@ -335,6 +342,9 @@ def run(
         # An explicit --channel wins over the file's default channel.
         channel = channel or str(document.get("default_channel") or "")
         config = {**document, "default_channel": channel or "C0ALERTS"}
+    # Follow-ups in compressed time (every 3 s), unless the document says otherwise.
+    config = config or {"default_channel": channel or "C0ALERTS"}
+    config["limits"] = {**story.FOLLOW_UPS, **dict(config.get("limits") or {})}
     stop = threading.Event()
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -1,4 +1,5 @@
-"""``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click.
+"""``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click,
+a follow-up that threads a new kind of error.
 
 The browser is Debian's ``chromium`` (installed by ``make test`` where missing),
 driven by Playwright's Python package; Playwright never downloads a browser here.
@@ -44,7 +45,8 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def dev_url(moto_endpoint: str) -> Iterator[str]:
-    with LocalStack(aws_endpoint=moto_endpoint) as stack, DevServer(stack) as dev:
+    config = {"default_channel": "C0ALERTS", "limits": story.FOLLOW_UPS}  # as `logthread dev`
+    with LocalStack(aws_endpoint=moto_endpoint, config=config) as stack, DevServer(stack) as dev:
         dev.app.start_story()  # as `logthread dev` starts: fixtures loaded, the alarm fired
         yield dev.url
     reset_moto(moto_endpoint)
@@ -114,6 +116,24 @@ def test_search_again_lands_in_the_thread(page: Any) -> None:
     )
     newest = replies.nth(replies.count() - 1).inner_text()
     assert story.shows_failing_request(newest)
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_a_new_kind_of_error_reaches_the_thread_through_a_follow_up(page: Any) -> None:
+    entry = _entry_with(page, story.ALARM_NAME)
+    with page.expect_response("**/api/logs"):
+        page.get_by_role("button", name="Start a new kind of error").click()
+    thread = entry.locator(".thread")
+    new_kind = thread.locator(".message", has_text="A new kind of error since the alarm opened")
+    new_kind.wait_for()
+    assert "KeyError" in new_kind.inner_text()
+    # Its example's timeline follows it in the thread.
+    thread.locator(".message", has_text=story.SECOND_KIND).last.wait_for()
+    # One live tally, edited in place at each look, counts both kinds.
+    tally = thread.locator(".message", has_text="Live tally")
+    tally.filter(has_text="2 kinds of error").wait_for()
+    assert tally.count() == 1
+    tally.locator(".author", has_text="(edited)").wait_for()
     assert page.locator("#error").inner_text() == ""
 
 

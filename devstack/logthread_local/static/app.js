@@ -202,6 +202,11 @@ $("#alarm-form").addEventListener("submit", (ev) => {
   }));
 });
 
+$("#second-kind-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  act(() => api("/api/logs", { second_kind: true }));
+});
+
 $("#fixture-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   act(() => api("/api/logs", { fixture: new FormData(ev.target).get("fixture") }));
