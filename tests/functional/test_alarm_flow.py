@@ -719,8 +719,9 @@ def test_alarm_then_alarm_then_ok_is_one_thread(
     assert parent.get("edited")
 
     replies = slack.replies(CHANNEL, ts)
-    assert len(replies) == 4
-    hoge_story, still, later_story, back = replies
+    assert len(replies) == 5
+    hoge_story, still, later_story, back, recap = replies
+    assert texts(recap).startswith(":checkered_flag: *Recap:* 2 failing requests")
     assert texts(hoge_story).startswith(f"Request {HOGE}")
     assert texts(still).startswith(":rotating_light: *Still in ALARM* at")
     assert texts(later_story).startswith(f"Request {later}")

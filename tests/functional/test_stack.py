@@ -242,9 +242,18 @@ def test_the_local_stack_mirrors_template_yaml(aws: str) -> None:
     with _stack(aws) as stack:
         local = stack.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
         ttl = stack.client("dynamodb").describe_time_to_live(TableName=stack.table_name)
-        assert set(stack.queues) == {"task", "alarm", "dlq", "slack_dlq"}
-        # The worker finds the Slack dead-letter queue as template.yaml tells it to.
+        assert set(stack.queues) == {"task", "alarm", "follow_up", "dlq", "slack_dlq"}
+        # The worker finds the Slack dead-letter queue and its follow-up queue as
+        # template.yaml tells it to.
         assert os.environ["SLACK_DEAD_LETTER_QUEUE_URL"] == stack.queues["slack_dlq"]
+        assert os.environ["FOLLOW_UP_QUEUE_URL"] == stack.queues["follow_up"]
+        follow_up_redrive = stack.client("sqs").get_queue_attributes(
+            QueueUrl=stack.queues["follow_up"], AttributeNames=["RedrivePolicy"]
+        )["Attributes"]["RedrivePolicy"]
+    follow_up = worker["Environment"]["Variables"]["FOLLOW_UP_QUEUE_URL"]["Ref"]
+    queue = resources[follow_up]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == MAX_RECEIVES
+    assert int(json.loads(follow_up_redrive)["maxReceiveCount"]) == MAX_RECEIVES
     slack_dlq = worker["Environment"]["Variables"]["SLACK_DEAD_LETTER_QUEUE_URL"]["Ref"]
     assert resources[slack_dlq]["Type"] == "AWS::SQS::Queue"
     assert local["KeySchema"] == table["KeySchema"]

@@ -10,7 +10,8 @@ from logthread.config import Config, ConfigError, IdRule, Limits, RedactionPatte
 
 TOP = "access, default_channel, limits, log_groups, redaction, request_id_rules, routes"
 LIMITS = (
-    "context_lines, episode_ttl_days, error_kinds_listed, examples_per_alarm, lookback_days,"
+    "context_lines, episode_ttl_days, error_kinds_listed, examples_per_alarm,"
+    " follow_up_for_minutes, follow_up_minutes, lookback_days,"
     " max_lines, requests_per_alarm, search_deadline_seconds, signature_ttl_days,"
     " slack_posts_per_second_per_channel, window_margin_seconds"
 )
