@@ -37,7 +37,8 @@ from logthread.alarms.episodes import EpisodeStore
 from logthread.alarms.flow import handle_notification
 from logthread.alarms.parse import parse
 from logthread.config import from_mapping
-from logthread.slack.chat import SlackChat, make_web_client
+from logthread.slack.chat import SlackChat
+from logthread.slack.webclient import make_web_client
 from logthread.worker.deps import WorkerDeps
 from logthread_local.aws import create_table, moto_server, use_endpoint
 from logthread_local.seed import iso, put_events

@@ -14,7 +14,8 @@ import pytest
 from botocore.config import Config
 from hypothesis import settings
 
-from logthread.slack.chat import SlackChat, make_web_client
+from logthread.slack.chat import SlackChat
+from logthread.slack.webclient import make_web_client
 from logthread_local.aws import LOCAL_ENV, moto_server, reset_moto
 from logthread_local.slack_standin import SlackStandin
 

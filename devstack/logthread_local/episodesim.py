@@ -74,9 +74,10 @@ from typing import Any
 import boto3
 
 from logthread.config import from_mapping
-from logthread.slack.chat import Chat, ChatError, SlackChat, make_web_client
+from logthread.slack.chat import Chat, ChatError, SlackChat
 from logthread.slack.deadletter import DeadLetters, Letter, Received, replay
 from logthread.slack.pacing import ChannelPacer
+from logthread.slack.webclient import make_web_client
 from logthread.worker import WorkerDeps, handle_message
 from logthread_local.aws import create_table
 from logthread_local.slack_standin import RESET, SlackStandin
@@ -87,7 +88,7 @@ REGION = "us-east-1"
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alarms"
 # DynamoDB calls that change the table.
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
-# slack_sdk's retries (logthread.slack.chat.retry_handlers): a fault repeated this many
+# slack_sdk's retries (logthread.slack.webclient.retry_handlers): a fault repeated this many
 # times outlasts them and surfaces as a ChatError.
 OUTLAST = {"429": 9, "500": 4, "503": 4, RESET: 4}
 CLIENT_TIMEOUT = 1.0  # seconds; a "timeout" fault answers after SLOW_ANSWER
@@ -97,8 +98,8 @@ _MARKER = re.compile(r"SIM-a(\d+)-n(\d{3})-")
 _SHOWN = re.compile(r"\b(ALARM|RESOLVED|OK|INSUFFICIENT_DATA)\b\s*:")
 
 LOOKUP = (
-    " [after a post whose outcome the worker lost (a crash right after it, or a timeout): "
-    "only a Slack lookup can avoid this]"
+    " [after a post whose outcome the worker lost (a crash right after it, or a timeout):"
+    " the Slack lookup by marker missed it]"
 )
 UNKNOWABLE = (
     " [an ALARM from INSUFFICIENT_DATA, handled before the OK that ended the episode before"
@@ -528,6 +529,7 @@ class Simulation:
         self.table = f"logthread-episodesim-{self._runs}"
         create_table(self.ddb, self.table)
         self.slack.clear()
+        self.slack.use_clock(self.now)
         for alarm in sorted({n.alarm for n in notes}):
             with contextlib.suppress(self.logs.exceptions.ResourceNotFoundException):
                 self.logs.delete_log_group(logGroupName=f"/aws/lambda/{_function(alarm)}")

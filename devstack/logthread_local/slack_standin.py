@@ -326,7 +326,7 @@ def _params(query: str, content_type: str, body: bytes, method: str) -> dict[str
         params.update(data if isinstance(data, dict) else {})
     else:
         params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    for key in ("blocks", "files", "attachments"):
+    for key in ("blocks", "files", "attachments", "metadata"):
         if isinstance(params.get(key), str):
             with contextlib.suppress(ValueError):
                 params[key] = json.loads(params[key])
@@ -347,8 +347,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         # For a dev page: the whole conversation as JSON.
-        if urlsplit(self.path).path == "/_standin/conversation":
+        path = urlsplit(self.path).path
+        if path == "/_standin/conversation":
             self.answer_json(200, self.standin.conversation())
+        elif path.startswith("/api/"):
+            self.standin._handle(self)  # slack_sdk reads conversations.* with GET
         else:
             self.answer(404, "text/plain", b"not found")
 

@@ -55,6 +55,13 @@ class SlackWorkspace:
         """Where file upload and response URLs point (the stand-in's HTTP root)."""
         return "http://127.0.0.1"
 
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Take message ts (and rate-limit time) from ``clock`` from now on: a simulation
+        gives Slack the worker's clock, as real ones agree to within seconds.
+        """
+        with self._lock:
+            self._clock = clock
+
     def call_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """Answer a Web API ``method`` (already authenticated) as Slack would."""
         handler = _API.get(method)
@@ -183,6 +190,11 @@ class SlackWorkspace:
         if err:
             return _error(err, p.get("blocks"))
         fields = {"text": p.get("text", ""), "blocks": p.get("blocks")}
+        metadata = p.get("metadata")
+        if metadata is not None:
+            if not _valid_metadata(metadata):
+                return _error("invalid_metadata_format")
+            fields["metadata"] = metadata
         msg, err = self._add_message(channel, str(p.get("thread_ts") or ""), fields)
         if msg is None:
             return _error(err)
@@ -200,6 +212,29 @@ class SlackWorkspace:
         msg["blocks"] = p.get("blocks") or []
         msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         return {"ok": True, "channel": channel, "ts": msg["ts"], "text": msg["text"]}
+
+    def _history(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history: top-level messages, newest first, paged by cursor."""
+        channel = str(p.get("channel", ""))
+        err = self._check_channel(channel)
+        if err:
+            return _error(err)
+        msgs = self._channels[channel].messages
+        tops = [m for m in msgs if m.get("thread_ts", m["ts"]) == m["ts"]]
+        return _page(tops[::-1], p)
+
+    def _replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        """conversations.replies: the parent then its replies, oldest first, paged by cursor."""
+        channel = str(p.get("channel", ""))
+        err = self._check_channel(channel)
+        if err:
+            return _error(err)
+        parent = self._find(channel, str(p.get("ts", "")))
+        if parent is None:
+            return _error("thread_not_found")
+        root = parent.get("thread_ts", parent["ts"])
+        msgs = self._channels[channel].messages
+        return _page([m for m in msgs if m["ts"] == root or m.get("thread_ts") == root], p)
 
     def _post_ephemeral(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = str(p.get("channel", ""))
@@ -311,6 +346,8 @@ _API: dict[str, Callable[[SlackWorkspace, dict[str, Any]], dict[str, Any]]] = {
     "chat.postMessage": SlackWorkspace._post_message,
     "chat.update": SlackWorkspace._update,
     "chat.postEphemeral": SlackWorkspace._post_ephemeral,
+    "conversations.history": SlackWorkspace._history,
+    "conversations.replies": SlackWorkspace._replies,
     "auth.test": SlackWorkspace._auth_test,
     "files.getUploadURLExternal": SlackWorkspace._get_upload_url,
     "files.completeUploadExternal": SlackWorkspace._complete_upload,
@@ -322,6 +359,38 @@ def _error(code: str, blocks: Any = None) -> dict[str, Any]:
     if code == "invalid_blocks" and blocks is not None:
         out["response_metadata"] = {"messages": [f"[ERROR] {e}" for e in block_errors(blocks)]}
     return out
+
+
+def _valid_metadata(metadata: Any) -> bool:
+    # Slack wants {"event_type": str, "event_payload": object}.
+    return (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and isinstance(metadata.get("event_payload"), dict)
+    )
+
+
+def _page(msgs: list[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any]:
+    """One page of ``msgs`` as Slack pages them: ``oldest``/``latest`` bounds, ``limit``,
+    ``cursor``; metadata only with ``include_all_metadata``.
+    """
+    oldest, latest = float(p.get("oldest") or 0), float(p.get("latest") or "inf")
+    within = [m for m in msgs if oldest < float(m["ts"]) <= latest]
+    start = int(p.get("cursor") or 0)
+    limit = max(1, min(int(p.get("limit") or 100), 999))
+    page = within[start : start + limit]
+    with_metadata = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+    out = [
+        {k: v for k, v in copy.deepcopy(m).items() if with_metadata or k != "metadata"}
+        for m in page
+    ]
+    more = start + limit < len(within)
+    return {
+        "ok": True,
+        "messages": out,
+        "has_more": more,
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 def _pick(d: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:

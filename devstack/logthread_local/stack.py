@@ -5,7 +5,8 @@ One :class:`LocalStack` starts, on free loopback ports:
 - moto server as AWS, with the task topic, the alarm topic and the table the SAM
   template declares (names in :data:`RESOURCES`);
 - an SQS queue subscribed to each topic with raw delivery off, so the worker is
-  handed the real SNS envelope (moto can't deliver SNS to Lambda without Docker);
+  handed the real SNS envelope (moto can't deliver SNS to Lambda without Docker),
+  and the follow-up queue the worker sends its next looks at an open alarm to;
 - a pump thread per queue that hands each message to the worker's Lambda handler
   as the SQS event Lambda would build, and deletes it once handled (a message the
   worker keeps failing moves to a dead-letter queue after three receives);
@@ -56,6 +57,7 @@ RESOURCES = {
     "table": "logthread",
     "dlq": "logthread-worker-dlq",
     "slack_dlq": "logthread-slack-dlq",
+    "follow_up": "logthread-follow-ups",
 }
 MAX_RECEIVES = 3
 SLACK_DLQ_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
@@ -123,7 +125,7 @@ class LocalStack:
         self.task_topic_arn = ""
         self.alarm_topic_arn = ""
         self.table_name = RESOURCES["table"]
-        self.queues: dict[str, str] = {}  # "task"/"alarm"/"dlq"/"slack_dlq" -> queue URL
+        self.queues: dict[str, str] = {}  # "task"/"alarm"/"follow_up"/"dlq"/"slack_dlq" -> URL
         self.pump: Pump | None = None
         self.ingress_calls: list[tuple[dict[str, Any], Any]] = []
         self.ingress_base = ""
@@ -291,6 +293,23 @@ class LocalStack:
         dlq_url = sqs.create_queue(QueueName=RESOURCES["dlq"])["QueueUrl"]
         dlq_arn = self._queue_arn(sqs, dlq_url)
         self.queues["dlq"] = dlq_url
+        # The worker's follow-ups to itself (SQS delay messages), read by a pump like the rest.
+        follow_up = sqs.create_queue(
+            QueueName=RESOURCES["follow_up"],
+            Attributes={
+                "VisibilityTimeout": "120",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVES)}
+                ),
+            },
+        )["QueueUrl"]
+        self.queues["follow_up"] = follow_up
+        for key, value in (
+            ("FOLLOW_UP_QUEUE_URL", follow_up),
+            ("FOLLOW_UP_QUEUE_ARN", self._queue_arn(sqs, follow_up)),
+        ):
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
         for topic, arn in (("task", self.task_topic_arn), ("alarm", self.alarm_topic_arn)):
             url = sqs.create_queue(
                 QueueName=f"logthread-local-{topic}-delivery",
@@ -348,7 +367,7 @@ class LocalStack:
 
     def _start_pumps(self) -> None:
         assert self._worker_handler is not None
-        queues = {topic: self.queues[topic] for topic in ("task", "alarm")}
+        queues = {topic: self.queues[topic] for topic in ("task", "alarm", "follow_up")}
         handlers = [self._worker_handler]
         for n in range(1, self.workers):
             # A module of its own per instance: its own deps, clients and Slack pacing.

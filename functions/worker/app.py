@@ -1,9 +1,10 @@
-"""Worker Lambda: SNS in (the task topic and the alarm topic), Slack out.
+"""Worker Lambda: SNS in (the task topic and the alarm topic), the follow-up queue, Slack out.
 
 Thin on purpose: the work is in :mod:`logthread.worker`. Takes SNS events as
-Lambda delivers them, and SQS events whose bodies are SNS envelopes (raw
-delivery off), which is how the local stack delivers, reporting partial batch
-failures so only the failed messages come back.
+Lambda delivers them, and SQS events: the follow-up queue's own messages, and
+bodies that are SNS envelopes (raw delivery off), which is how the local stack
+delivers the topics; it reports partial batch failures so only the failed
+messages come back.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ def _handle(message: str, subject: str, d: WorkerDeps, topic_arn: str = "") -> A
 @tracer.capture_method
 def _sqs_record(record: SQSRecord) -> Any:
     message, subject, topic_arn = envelope(record.body)
-    return _handle(message, subject, deps(), topic_arn)
+    # A raw SQS message (not an SNS envelope) comes from the queue itself: the follow-ups.
+    return _handle(message, subject, deps(), topic_arn or record.event_source_arn)
 
 
 @logger.inject_lambda_context

@@ -907,8 +907,8 @@ def test_an_alarm_message_that_timed_out_leaves_no_thread_under_a_placeholder(
     reply under the dead letter's placeholder, which Slack could never find."""
     from dataclasses import replace
 
-    from logthread.slack.chat import make_web_client
     from logthread.slack.deadletter import SqsDeadLetters
+    from logthread.slack.webclient import make_web_client
     from logthread.worker import handle_message
 
     sqs = boto3.client("sqs", endpoint_url=aws)

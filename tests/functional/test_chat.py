@@ -8,7 +8,8 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.models.blocks import SectionBlock
 
-from logthread.slack.chat import ChatError, SlackChat, make_web_client
+from logthread.slack.chat import ChatError, SlackChat
+from logthread.slack.webclient import make_web_client
 from logthread_local.slack_standin import SlackStandin
 
 

@@ -22,8 +22,9 @@ from logthread import cli
 from logthread.config import from_mapping
 from logthread.query import SearchQuery
 from logthread.replaycmd import replay_all
-from logthread.slack.chat import ChatError, SlackChat, make_web_client
+from logthread.slack.chat import ChatError, SlackChat
 from logthread.slack.deadletter import DeferringChat, Letter, SqsDeadLetters
+from logthread.slack.webclient import make_web_client
 from logthread.tasks import ReplyTo, SearchTask
 from logthread.worker import handle_message
 from logthread.worker.deps import WorkerDeps

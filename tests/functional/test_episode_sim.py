@@ -35,18 +35,13 @@ def explain(reports: list[RunReport], limit: int = 6) -> str:
 
 
 def assert_clean(report: RunReport, *, open_classes: bool = False) -> None:
-    """No violation; with ``open_classes``, none but the two classes still open.
+    """No violation; with ``open_classes``, none but the class still open.
 
-    Open: a post whose outcome the worker lost (a crash right after it, or a timeout)
-    is posted again by the retry, since finding it would need a Slack history scope the
-    app does not ask for; and an ALARM coming from INSUFFICIENT_DATA, handled before the
-    OK that ended the episode before it, joins that episode's thread (nothing said yet
-    that it had ended; none of the fixed seeds meets it). The first has strict xfails
-    below, so a fix shows.
+    Open: an ALARM coming from INSUFFICIENT_DATA, handled before the OK that ended the
+    episode before it, joins that episode's thread (nothing said yet that it had
+    ended; none of the fixed seeds meets it).
     """
-    violations = [
-        v for v in report.violations if not (open_classes and (v.needs_lookup or v.unknowable))
-    ]
+    violations = [v for v in report.violations if not (open_classes and v.unknowable)]
     if violations:
         whole = "\n".join(["the whole run:", *report.trace])
         shown = replace(report, violations=violations)
@@ -65,9 +60,6 @@ def test_seeded_schedules_keep_slack_right(sim: Simulation) -> None:
         assert_clean(report, open_classes=True)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: a post whose outcome was lost is posted again (needs a Slack lookup)"
-)
 def test_seeded_schedules_never_post_twice_after_a_lost_outcome(sim: Simulation) -> None:
     reports = [sim.run(seed) for seed in SEEDS]
     assert not [v for r in reports for v in r.violations if v.needs_lookup]
@@ -142,9 +134,6 @@ def test_ok_and_insufficient_data_after_a_closed_episode_stay_in_its_thread(
     assert_clean(report)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: the retry can't find a message whose ts it never recorded"
-)
 def test_a_crash_between_the_alarm_message_and_its_record_does_not_post_it_twice(
     sim: Simulation,
 ) -> None:

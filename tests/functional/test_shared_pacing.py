@@ -12,8 +12,9 @@ from typing import Any
 import boto3
 import pytest
 
-from logthread.slack.chat import SlackChat, make_web_client
+from logthread.slack.chat import SlackChat
 from logthread.slack.pacing import SharedChannelPacer
+from logthread.slack.webclient import make_web_client
 from logthread.worker.deps import from_env
 from logthread_local.aws import create_table
 from logthread_local.slack_standin import SlackStandin

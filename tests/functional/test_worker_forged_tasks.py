@@ -63,7 +63,8 @@ def rescan(slack: SlackStandin, *, channel: str = CHANNEL, user: str = USER) -> 
     "no longer remembered" reply in that thread.
     """
     from logthread.alarms.rescan import button, rescan_body
-    from logthread.slack.chat import SlackChat, make_web_client
+    from logthread.slack.chat import SlackChat
+    from logthread.slack.webclient import make_web_client
 
     thread_ts = SlackChat(make_web_client(slack.token, slack.url)).post(channel, text="alarm")
     key = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:Forgotten-Errors"

@@ -59,6 +59,16 @@ WORKER_GRANTS = [
     ("EpisodesAndIdempotency", "dynamodb:DeleteItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
     ("DeadLetterSlackPosts", "sqs:SendMessage", {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}),
+    ("ScheduleFollowUps", "sqs:SendMessage", {"Fn::GetAtt": ["FollowUpQueue", "Arn"]}),
+    *(
+        ("ReceiveFollowUps", action, {"Fn::GetAtt": ["FollowUpQueue", "Arn"]})
+        for action in (
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        )
+    ),
     # Added by SAM for EventInvokeConfig's OnFailure destination.
     ("", "sqs:SendMessage", {"Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]}),
 ]
@@ -170,7 +180,14 @@ def test_environment(cfn: dict[str, Any]) -> None:
     ingress = fns["IngressFunction"]["Properties"]["Environment"]["Variables"]
     worker = fns["WorkerFunction"]["Properties"]["Environment"]["Variables"]
     assert set(ingress) == common | {"TASK_TOPIC_ARN"}
-    assert set(worker) == common | {"TABLE_NAME", "SLACK_DEAD_LETTER_QUEUE_URL", "TASK_TOPIC_ARN"}
+    assert set(worker) == common | {
+        "TABLE_NAME",
+        "SLACK_DEAD_LETTER_QUEUE_URL",
+        "TASK_TOPIC_ARN",
+        "FOLLOW_UP_QUEUE_URL",
+        "FOLLOW_UP_QUEUE_ARN",
+    }
+    assert worker["FOLLOW_UP_QUEUE_URL"] == {"Ref": "FollowUpQueue"}
     assert ingress["TASK_TOPIC_ARN"] == worker["TASK_TOPIC_ARN"] == {"Ref": "TaskTopic"}
     assert worker["TABLE_NAME"] == {"Ref": "EpisodeTable"}
     assert worker["SLACK_DEAD_LETTER_QUEUE_URL"] == {"Ref": "SlackDeadLetterQueue"}
@@ -309,3 +326,17 @@ def test_layer_pins_satisfy_the_projects_own_ranges() -> None:
         if name in pins:
             assert requirement.specifier.contains(pins[name]), (name, pins[name])
     assert "aws-xray-sdk" in pins  # Powertools Tracer's extra
+
+
+def test_follow_ups_wait_in_their_own_queue_read_by_the_worker(cfn: dict[str, Any]) -> None:
+    (mapping,) = _of_type(cfn, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["FollowUpQueue", "Arn"]}
+    assert props["FunctionName"] == {"Ref": "WorkerFunction"}
+    assert props["BatchSize"] == 1
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = cfn["Resources"]["FollowUpQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * 120  # six times the worker's timeout
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]
+    }

@@ -64,6 +64,8 @@ class Limits:
     episode_ttl_days: int = 7
     window_margin_seconds: int = 60
     slack_posts_per_second_per_channel: float = 1.0
+    follow_up_minutes: float = 5.0
+    follow_up_for_minutes: float = 120.0
     examples_per_alarm: int = 3
     error_kinds_listed: int = 10
     signature_ttl_days: int = 30
@@ -166,6 +168,8 @@ _LIMIT_MINIMUMS: dict[str, float] = {
     "episode_ttl_days": 1,
     "window_margin_seconds": 0,
     "slack_posts_per_second_per_channel": 0.01,
+    "follow_up_minutes": 0.05,  # 3 s: the local stack runs a follow-up in compressed time
+    "follow_up_for_minutes": 0,  # 0: no follow-ups
     "examples_per_alarm": 0,
     "error_kinds_listed": 1,
     "signature_ttl_days": 1,

@@ -190,7 +190,7 @@ def what(notice: Notice) -> str:
     """What the message asked of the worker: an alarm's name, a search's request id."""
     # Imported here: the alarm parser is needed only to describe a message.
     from logthread.alarms.parse import parse
-    from logthread.tasks import AlarmRescan, SearchTask
+    from logthread.tasks import AlarmRescan, FollowUp, SearchTask
     from logthread.worker.inbox import Notification, decode
 
     delivery = decode(notice.message, notice.subject)
@@ -201,6 +201,8 @@ def what(notice: Notice) -> str:
         return f"search task, request id {clean(delivery.query.request_id, 80)}{where}"
     if isinstance(delivery, AlarmRescan):
         return f"alarm rescan of {clean(delivery.episode_key)}"
+    if isinstance(delivery, FollowUp):
+        return f"follow-up {delivery.seq} of {clean(delivery.episode_key)}"
     if isinstance(delivery, Notification):
         name = parse(notice.message, notice.subject).name
         if name:

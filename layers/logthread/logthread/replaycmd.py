@@ -130,7 +130,8 @@ def run_replay(args: argparse.Namespace, *, sqs: Any = None, chat: Chat | None =
             sqs = client("sqs", region_name=args.region)
         if chat is None and not args.dry_run:
             from logthread.secrets import bot_token
-            from logthread.slack.chat import SlackChat, make_web_client
+            from logthread.slack.chat import SlackChat
+            from logthread.slack.webclient import make_web_client
 
             chat = SlackChat(make_web_client(bot_token(), os.environ.get("SLACK_API_URL") or None))
         return replay_all(

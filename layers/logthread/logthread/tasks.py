@@ -242,3 +242,58 @@ def query_from_button(value: str) -> SearchQuery:
     except (KeyError, TypeError, IndexError, OverflowError, ValueError) as exc:
         # OverflowError: JSON allows Infinity and 1e400, and int() of them overflows.
         raise ValueError(f"malformed button value: {exc}") from None
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+
+FOLLOW_UP_MARKER = "logthread.follow_up"
+FOLLOW_UP_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """ "Look at this alarm's logs again": the worker's message to itself, through a delay queue.
+
+    It names an episode (its alarm key and start) and the follow-up's number; the
+    episode record says whether it is still the one pending (see
+    :mod:`logthread.alarms.follow_up`).
+    """
+
+    episode_key: str
+    started_ms: int
+    seq: int
+    due_ms: int = 0  # when it should run (SQS may bring it back sooner)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "type": FOLLOW_UP_MARKER,
+                "version": FOLLOW_UP_VERSION,
+                "episode": self.episode_key,
+                "started_ms": self.started_ms,
+                "seq": self.seq,
+                "due_ms": self.due_ms,
+            },
+            separators=(",", ":"),
+        )
+
+
+def follow_up_from_dict(data: dict[str, Any]) -> FollowUp:
+    """The follow-up in a decoded message whose ``type`` is :data:`FOLLOW_UP_MARKER`.
+
+    Raises ``ValueError`` for another version or a broken shape.
+    """
+    if data.get("version") != FOLLOW_UP_VERSION:
+        raise ValueError(f"unsupported follow-up version: {data.get('version')!r}")
+    try:
+        follow = FollowUp(
+            str(data["episode"]),
+            int(data["started_ms"]),
+            int(data["seq"]),
+            int(data.get("due_ms") or 0),
+        )
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ValueError(f"malformed follow-up: {exc}") from None
+    if not follow.episode_key or follow.started_ms <= 0 or follow.seq <= 0:
+        raise ValueError("malformed follow-up: empty episode, start or number")
+    return follow

@@ -29,6 +29,7 @@ from aws_lambda_powertools import Logger
 from logthread import telemetry
 from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.episodes import Episode
+from logthread.alarms.follow_up import start_follow_ups
 from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
 from logthread.alarms.parse import UNNAMED, Alarm, parse
@@ -293,6 +294,7 @@ def _on_alarm(
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
         thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
+        start_follow_ups(run, episode.started_ms, findings)
         return {"action": "opened", "channel": channel, "ts": ts, "requests": findings.ids}
     if not episode.is_open or replacing is not None or expect_empty:
         return None  # the episode changed meanwhile (a newer OK, another ALARM): decide again

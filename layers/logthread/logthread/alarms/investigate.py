@@ -29,6 +29,9 @@ from logthread.redact import from_config
 
 logger = Logger(service="logthread", child=True)
 
+# Slack's clock and ours may differ: a lost post is looked for from this much earlier.
+CLOCK_MARGIN_SECONDS = 60
+
 
 @dataclass(slots=True)
 class Findings:
@@ -58,23 +61,44 @@ class Run:
     def __post_init__(self) -> None:
         self.redactor = from_config(self.deps.config)
 
-    def once(self, step: str, post: Callable[[], str]) -> str:
-        """Make a Slack post unless this notification already made it; return its ts."""
-        if self.store is not None:
-            done = self.store.step(self.key, step)
-            if done is not None:
-                return str(done)
+    def once(
+        self, step: str, post: Callable[[], str], *, look_up: Callable[[float], str] | None = None
+    ) -> str:
+        """Make a Slack post unless this notification already made it; return its ts.
+
+        With ``look_up`` (since → ts or ""), a post begun by an earlier attempt whose
+        outcome was lost (a crash or timeout right after it) is looked for in Slack
+        before it is made again.
+        """
+        if self.store is None:
+            return post()
+        record = self.store.step_record(self.key, step)
+        if record is not None and record[0]:
+            return record[0]
+        if look_up is not None:
+            found = look_up(record[1]) if record is not None else ""
+            if found:
+                self.store.record_step(self.key, step, found)
+                return found
+            self.store.begin_step(self.key, step)
         ts = post()
-        if self.store is not None:
-            self.store.record_step(self.key, step, ts)
+        self.store.record_step(self.key, step, ts)
         return ts
 
     def post(self, step: str, channel: str, message: Message, thread_ts: str | None = None) -> str:
         chat = self.deps.chat
+        marker = f"{self.key}:{step}"
         return self.once(
             step,
             lambda: chat.post(
-                channel, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                channel,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=thread_ts,
+                marker=marker,
+            ),
+            look_up=lambda since: chat.find(
+                channel, marker, thread_ts=thread_ts, oldest=since - CLOCK_MARGIN_SECONDS
             ),
         )
 
@@ -87,7 +111,6 @@ def investigate(
     run: Run, *, known: set[str] | None = None, window: TimeWindow | None = None
 ) -> Findings:
     """Request ids (from the payload, else discovered) and each one's log story."""
-    from logthread.search.timebox import search_in_time
 
     deps, alarm, known = run.deps, run.alarm, known or set()
     config = deps.config
@@ -127,12 +150,24 @@ def investigate(
         out.discovery = Discovery(plan=the_plan)
         return out
     window = TimeWindow(the_plan.window.start_ms - MAX_INVOCATION_MS, the_plan.window.end_ms)
+    searched = search_requests(run, wanted, window if alarm.state_change_ms else None)
+    out.results, out.ids, out.errors = searched.results, searched.ids, out.errors + searched.errors
+    return out
+
+
+def search_requests(
+    run: Run, wanted: list[tuple[str, tuple[str, ...]]], window: TimeWindow | None
+) -> Findings:
+    """Each wanted request's log story (``(request id, its log groups)``), under the timebox."""
+    from logthread.search.timebox import search_in_time
+
+    deps, config, out = run.deps, run.deps.config, Findings()
     for request_id, groups in wanted:
         left = run.deadline() - time.monotonic()
         query = SearchQuery(
             request_id=request_id,
             log_groups=tuple(groups),
-            window=window if alarm.state_change_ms else None,
+            window=window,
             context_lines=config.limits.context_lines,
             max_lines=config.limits.max_lines,
             deadline_seconds=max(1.0, left),

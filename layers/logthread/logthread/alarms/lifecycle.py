@@ -41,6 +41,7 @@ import enum
 from dataclasses import dataclass
 
 from logthread.alarms.episodes import Episode
+from logthread.alarms.follow_up_store import FollowUpState
 
 
 class Transition(enum.Enum):
@@ -146,3 +147,43 @@ def _ok(episode: Episode | None, change_ms: int) -> Decision:
 def _adopted_by(episode: Episode, change_ms: int) -> bool:
     # An orphan OK this ALARM adopted (a retry after a crash finishes the adoption).
     return not episode.is_open and bool(episode.resolved_body) and episode.started_ms == change_ms
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+
+
+class FollowUpStep(enum.Enum):
+    LOOK = "look"  # the pending follow-up: look at the logs again, then make the next pending
+    RESEND = "resend"  # this one has looked (a retry after a crash): only send the next again
+    WAIT = "wait"  # arrived before it is due (SQS delays at most 15 minutes): send it again
+    STOP = "stop"
+
+
+def decide_follow_up(
+    episode: Episode | None,
+    follow: FollowUpState | None,
+    *,
+    started_ms: int,
+    seq: int,
+    due_ms: int,
+    now_ms: int,
+) -> tuple[FollowUpStep, str]:
+    """What follow-up ``seq`` of the episode that started at ``started_ms`` does now.
+
+    Exactly one follow-up is pending per open episode (``follow.seq``); anything
+    else, a duplicate, one for an episode that has ended (the OK stops them) or
+    was replaced, stops there.
+    """
+    if episode is None or follow is None:
+        return FollowUpStep.STOP, "the episode is no longer remembered"
+    if episode.started_ms != started_ms or follow.started_ms != started_ms:
+        return FollowUpStep.STOP, "the alarm is in another episode now"
+    if not episode.is_open:
+        return FollowUpStep.STOP, "the episode has ended"
+    if follow.seq == seq + 1:
+        return FollowUpStep.RESEND, "looked already; the next may not have been sent"
+    if follow.seq != seq:
+        return FollowUpStep.STOP, "not the pending follow-up (a duplicate, or superseded)"
+    if now_ms < due_ms:
+        return FollowUpStep.WAIT, "not due yet"
+    return FollowUpStep.LOOK, "the pending follow-up, due"

@@ -9,35 +9,32 @@ dead-letter path can store it and :meth:`ChatError.replay` it later.
 
 from __future__ import annotations
 
+import copy
 import http.client
-import os
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.error import URLError
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools import Logger
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
 )
-from slack_sdk.http_retry.handler import RetryHandler, default_interval_calculator
-from slack_sdk.http_retry.interval_calculator import RetryIntervalCalculator
-from slack_sdk.http_retry.request import HttpRequest as RetryRequest
-from slack_sdk.http_retry.response import HttpResponse as RetryResponse
-from slack_sdk.http_retry.state import RetryState
 from slack_sdk.models.blocks import Block
 from slack_sdk.web import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from logthread import telemetry
-from logthread.slack import pacing
+from logthread.slack.lookup import find_marked, marker_metadata
 from logthread.slack.pacing import ChannelPacer, Pacer
+from logthread.slack.webclient import retry_after
 
-SLACK_API_URL = "https://slack.com/api/"
+logger = Logger(service="logthread", child=True)
+
 SLACK_HOOKS_HOST = "hooks.slack.com"  # where Slack response_urls live
 
 _SLACK_CODE = re.compile(r"[a-z0-9_]+")
@@ -52,6 +49,9 @@ TRANSIENT = frozenset(
 # Calls that add something each time they run: after a timeout nobody knows whether
 # Slack did it (chat.update is idempotent and so never in doubt).
 NOT_IDEMPOTENT = frozenset({"post", "post_ephemeral", "respond", "upload"})
+
+SETTLE_STEP = 0.25  # seconds between looks while a timed-out post may still land
+CONNECTION_BACKOFF = (0.5, 1.0, 2.0)  # re-sends of a marked post after a dropped connection
 
 
 class ChatError(Exception):
@@ -131,11 +131,34 @@ class Chat(ABC):
     """
 
     def post(
-        self, channel: str, *, text: str, blocks: Blocks | None = None, thread_ts: str | None = None
+        self,
+        channel: str,
+        *,
+        text: str,
+        blocks: Blocks | None = None,
+        thread_ts: str | None = None,
+        marker: str = "",
     ) -> str:
-        """Post a message (in the thread ``thread_ts`` if given); return its ts."""
+        """Post a message (in the thread ``thread_ts`` if given); return its ts.
+
+        ``marker`` (a stable id of this post) goes into the message's metadata, so
+        :meth:`find` can tell whether a post whose answer was lost is in Slack.
+        """
         args = {"channel": channel, "text": text, "blocks": blocks, "thread_ts": thread_ts}
+        if marker:
+            args["marker"] = marker
         return str(self.invoke("post", args))
+
+    def find(
+        self, channel: str, marker: str, *, thread_ts: str | None = None, oldest: float = 0.0
+    ) -> str:
+        """The ts of the message posted with ``marker`` (in thread ``thread_ts``), or "".
+
+        Best effort: "" also when Slack can't be asked (no history scope, the bot not
+        in the channel); never raises.
+        """
+        args = {"channel": channel, "marker": marker, "thread_ts": thread_ts, "oldest": oldest}
+        return str(self.invoke("find", args) or "")
 
     def update(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
         """Replace the text and blocks of message ``ts``."""
@@ -182,7 +205,8 @@ class Chat(ABC):
 
     @abstractmethod
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
-        """Make one call (``post``, ``update``, ``post_ephemeral``, ``respond``, ``upload``).
+        """Make one call (``post``, ``find``, ``update``, ``post_ephemeral``, ``respond``,
+        ``upload``).
 
         Returns the ts of a post, the file id of an upload, None otherwise; raises
         :class:`ChatError` when Slack refused or could not be reached.
@@ -200,10 +224,12 @@ class SlackChat(Chat):
     def __init__(self, web_client: WebClient, *, pacer: Pacer | None = None) -> None:
         self.client = web_client
         self.pacer = pacer or ChannelPacer()
+        self._marked_client: WebClient | None = None
 
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
         calls: dict[str, Callable[[dict[str, Any]], Any]] = {
             "post": self._post,
+            "find": self._find,
             "update": self._update,
             "post_ephemeral": self._post_ephemeral,
             "respond": self._respond,
@@ -214,23 +240,81 @@ class SlackChat(Chat):
         return calls[operation](arguments)
 
     def _post(self, args: dict[str, Any]) -> str:
-        resp = self.pacer.run(
+        marker = args.get("marker") or ""
+        metadata = marker_metadata(marker)
+
+        def send(client: WebClient) -> Any:
+            return client.chat_postMessage(
+                channel=args["channel"],
+                text=args["text"],
+                blocks=args.get("blocks"),
+                thread_ts=args.get("thread_ts") or None,
+                metadata=metadata if marker else None,
+                # A CloudWatch link would unfurl into a login page preview.
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+
+        if not marker:
+            resp = self.pacer.run(
+                args["channel"], lambda: self._call("post", args, lambda: send(self.client))
+            )
+            return str(resp["ts"])
+        return self.pacer.run(args["channel"], lambda: self._post_marked(args, send))
+
+    def _post_marked(self, args: dict[str, Any], send: Callable[[WebClient], Any]) -> str:
+        """A post that may be re-sent only once Slack is known not to have it.
+
+        slack_sdk would re-send after a dropped connection, and a timeout leaves the
+        outcome unknown; either way the marker is looked up before posting again.
+        """
+        client = self._without_connection_retries()
+        sent = self.client.timeout
+        for attempt in range(len(CONNECTION_BACKOFF) + 1):
+            started = time.time()
+            try:
+                return str(self._call("post", args, lambda: send(client))["ts"])
+            except ChatError as exc:
+                if exc.code not in ("timeout", "connection_error"):
+                    raise
+                # Slack may still be finishing it: look for as long as a call would wait.
+                found = self._look_for(
+                    args, oldest=started - 1, settle=sent if exc.uncertain else 0
+                )
+                if found:
+                    return found
+                if exc.uncertain or attempt == len(CONNECTION_BACKOFF):
+                    raise
+                time.sleep(CONNECTION_BACKOFF[attempt])
+        raise AssertionError("unreachable")
+
+    def _look_for(self, args: dict[str, Any], *, oldest: float, settle: float) -> str:
+        deadline = time.monotonic() + settle
+        while True:
+            found = self._find({**args, "oldest": oldest})
+            if found or time.monotonic() >= deadline:
+                return found
+            time.sleep(min(SETTLE_STEP, max(0.0, deadline - time.monotonic())))
+
+    def _without_connection_retries(self) -> WebClient:
+        if self._marked_client is None:
+            client = copy.copy(self.client)
+            client.retry_handlers = [
+                h
+                for h in self.client.retry_handlers
+                if not isinstance(h, ConnectionErrorRetryHandler)
+            ]
+            self._marked_client = client
+        return self._marked_client
+
+    def _find(self, args: dict[str, Any]) -> str:
+        return find_marked(
+            self.client,
             args["channel"],
-            lambda: self._call(
-                "post",
-                args,
-                lambda: self.client.chat_postMessage(
-                    channel=args["channel"],
-                    text=args["text"],
-                    blocks=args.get("blocks"),
-                    thread_ts=args.get("thread_ts") or None,
-                    # A CloudWatch link would unfurl into a login page preview.
-                    unfurl_links=False,
-                    unfurl_media=False,
-                ),
-            ),
+            args["marker"],
+            thread_ts=args.get("thread_ts") or "",
+            oldest=float(args.get("oldest") or 0),
         )
-        return str(resp["ts"])
 
     def _update(self, args: dict[str, Any]) -> None:
         self._call("update", args, lambda: self.client.chat_update(**args))
@@ -266,7 +350,7 @@ class SlackChat(Chat):
                     operation="respond",
                     arguments=_plain(args),
                     status=resp.status_code,
-                    retry_after=_retry_after(resp.headers),
+                    retry_after=retry_after(resp.headers),
                 )
             return resp
 
@@ -314,7 +398,7 @@ class SlackChat(Chat):
                 operation=operation,
                 arguments=_plain(args),
                 status=status,
-                retry_after=_retry_after(resp.headers),
+                retry_after=retry_after(resp.headers),
                 detail=detail,
             ) from exc
         except (TimeoutError, ConnectionError, URLError, http.client.HTTPException) as exc:
@@ -329,121 +413,6 @@ class SlackChat(Chat):
             raise ChatError(
                 "request_error", operation=operation, arguments=_plain(args), detail=str(exc)
             ) from exc
-
-
-class BoundedRateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's 429 handler (it sleeps ``Retry-After``), but gives up on long waits.
-
-    A worker Lambda can't sleep a minute for one post: past ``max_wait`` seconds the
-    429 surfaces as a :class:`ChatError` with ``retry_after`` for a later replay.
-    """
-
-    def __init__(self, max_retry_count: int = 3, max_wait: float = 30.0) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self.max_wait = max_wait
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: RetryRequest,
-        response: RetryResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if not super()._can_retry(state=state, request=request, response=response, error=error):
-            return False
-        wait = _retry_after(response.headers) if response is not None else None
-        return wait is None or wait <= self.max_wait
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: RetryRequest,
-        response: RetryResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        # Inside a paced post the pacer rests the channel (for every instance, when
-        # shared) and waits for the retry's slot instead of a bare Retry-After sleep.
-        wait = _retry_after(response.headers) if response is not None else None
-        if response is not None and pacing.rate_limited(wait if wait is not None else 1):
-            state.next_attempt_requested = True
-            state.increment_current_attempt()
-            return
-        super().prepare_for_next_attempt(
-            state=state, request=request, response=response, error=error
-        )
-
-
-def retry_handlers(
-    *,
-    max_retries: int = 3,
-    max_rate_limit_wait: float = 30.0,
-    interval: RetryIntervalCalculator | None = None,
-    max_rate_limit_retries: int | None = None,
-) -> list[RetryHandler]:
-    """slack_sdk retry handlers for 429 (honouring ``Retry-After``), 500/503 and resets.
-
-    ``max_rate_limit_retries`` (default: ``max_retries`` + 5) is separate because
-    in an alarm storm several workers share one channel's ~1 message/s, and a post
-    may draw a few 429s in a row before its turn; each wait is Slack's own.
-    """
-    pace = interval or default_interval_calculator
-    rate_retries = max_retries + 5 if max_rate_limit_retries is None else max_rate_limit_retries
-    return [
-        BoundedRateLimitRetryHandler(max_retry_count=rate_retries, max_wait=max_rate_limit_wait),
-        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
-        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=pace),
-    ]
-
-
-def make_web_client(
-    token: str,
-    base_url: str | None = None,
-    *,
-    timeout: int = 10,
-    max_retries: int = 3,
-    max_rate_limit_wait: float = 30.0,
-    interval: RetryIntervalCalculator | None = None,
-    max_rate_limit_retries: int | None = None,
-) -> WebClient:
-    """A ``WebClient`` for ``token`` with logthread's retry policy.
-
-    Parameters
-    ----------
-    token:
-        The bot token (``xoxb-…``).
-    base_url:
-        Web API base; defaults to ``$SLACK_API_URL``, else Slack's own.
-    timeout:
-        Seconds per HTTP attempt.
-    max_retries, max_rate_limit_wait, interval, max_rate_limit_retries:
-        See :func:`retry_handlers`; ``interval`` paces 5xx/connection retries
-        (slack_sdk's exponential backoff with jitter by default).
-    """
-    url = base_url or os.environ.get("SLACK_API_URL") or SLACK_API_URL
-    return WebClient(
-        token=token,
-        base_url=url if url.endswith("/") else url + "/",
-        timeout=timeout,
-        retry_handlers=retry_handlers(
-            max_retries=max_retries,
-            max_rate_limit_wait=max_rate_limit_wait,
-            interval=interval,
-            max_rate_limit_retries=max_rate_limit_retries,
-        ),
-    )
-
-
-def _retry_after(headers: Any) -> int | None:
-    for key, value in dict(headers or {}).items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return int(raw)
-            except (TypeError, ValueError):
-                return None
-    return None
 
 
 def _plain(args: dict[str, Any]) -> dict[str, Any]:

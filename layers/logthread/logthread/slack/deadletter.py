@@ -336,12 +336,17 @@ class Replayed:
     left: Letter | None = None  # what still has to be replayed (None: nothing)
 
 
+def _landed(chat: Chat, args: dict[str, Any]) -> str:
+    return chat.find(args["channel"], args["marker"], thread_ts=args.get("thread_ts"))
+
+
 def replay(letter: Letter, chat: Chat, *, include_uncertain: bool = False) -> Replayed:
     """Make the letter's calls in order on ``chat``; return what landed and what is left.
 
     A call whose ``thread_ts``/``ts`` is a ref gets the ts its deferred post got
-    now. Uncertain calls (and calls needing their ts) are skipped unless
-    ``include_uncertain``. The first call that fails again stops the replay: it and
+    now. An uncertain post made with a marker is looked up in Slack and posted only
+    if it isn't there; other uncertain calls (and calls needing their ts) are
+    skipped unless ``include_uncertain``. The first call that fails again stops the replay: it and
     the calls after it are left, with every ref already known filled in.
     """
     out = Replayed()
@@ -359,14 +364,17 @@ def replay(letter: Letter, chat: Chat, *, include_uncertain: bool = False) -> Re
         if out.failed is not None:
             left.append(resolved)
             continue
-        if needs or (call.get("uncertain") and not include_uncertain):
+        marked = call["operation"] == "post" and bool(args.get("marker"))
+        if needs or (call.get("uncertain") and not include_uncertain and not marked):
             out.skipped.append(resolved)
             left.append(resolved)
             if call.get("ref"):
                 unknown.add(call["ref"])
             continue
         try:
-            result = getattr(chat, call["operation"])(**args)
+            # A marked post that timed out may be in Slack: it is looked up, not re-sent.
+            landed = _landed(chat, args) if call.get("uncertain") and marked else ""
+            result = landed or getattr(chat, call["operation"])(**args)
         except ChatError as exc:
             out.failed = exc
             left.append(resolved)

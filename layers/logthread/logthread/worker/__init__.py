@@ -1,7 +1,8 @@
-"""The worker: one function for both the task topic and the alarm topic.
+"""The worker: one function for the task topic, the alarm topic and the follow-up queue.
 
 It tells them apart by the message itself (:func:`logthread.worker.inbox.decode`):
-a search task or an alarm rescan (ours, taken only from the task topic), or a
+a search task or an alarm rescan (ours, taken only from the task topic), a
+follow-up (the worker's own, taken only from its follow-up queue), or a
 notification for the alarm path.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread.slack.deadletter import DeferringChat, LetterOutbox
-from logthread.tasks import AlarmRescan, SearchTask
+from logthread.tasks import AlarmRescan, FollowUp, SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.inbox import Delivery, Notification, Unreadable, decode, is_ours
 
@@ -53,6 +54,12 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
         Whatever the paths raise for transient failures, so the delivery is retried.
     """
     delivery = decode(body, subject)
+    if isinstance(delivery, FollowUp) and not _from_follow_up_queue(topic_arn, deps):
+        logger.error(
+            "dropped a follow-up that did not come from the follow-up queue",
+            extra={"source": topic_arn},
+        )
+        return None
     if is_ours(delivery) and not _from_task_topic(topic_arn, deps):
         logger.error(
             "dropped a task that did not come from the task topic", extra={"topic": topic_arn}
@@ -77,6 +84,11 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
         outbox.flush()
 
 
+def _from_follow_up_queue(source: str, deps: WorkerDeps) -> bool:
+    # Unlike tasks, never from a topic: only the worker sends follow-ups (both "": tests).
+    return source == deps.follow_up_queue_arn
+
+
 def _from_task_topic(topic_arn: str, deps: WorkerDeps) -> bool:
     # "" on either side: the topic is unknown (local runs, tests without topics).
     return not (topic_arn and deps.task_topic_arn) or topic_arn == deps.task_topic_arn
@@ -88,6 +100,10 @@ def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
         from logthread.worker.search_task import run_search_task
 
         return run_search_task(delivery, deps)
+    if isinstance(delivery, FollowUp):
+        from logthread.alarms.follow_up import handle_follow_up
+
+        return handle_follow_up(delivery, deps)
     if isinstance(delivery, AlarmRescan):
         from logthread.alarms.flow import handle_rescan
 

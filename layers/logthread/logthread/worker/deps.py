@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
 
     from logthread.alarms.episodes import EpisodeStore
+    from logthread.delay import DelayQueue
     from logthread.slack.chat import Chat
     from logthread.slack.deadletter import DeadLetters
 
@@ -55,6 +56,9 @@ class WorkerDeps:
     outbox:
         Set per delivery by the worker: the Slack dead letter its exactly-once
         record carries (:class:`logthread.once.Outbox`).
+    follow_ups, follow_up_queue_arn:
+        Where an open alarm episode's next look waits (:class:`logthread.delay.DelayQueue`;
+        None: no follow-ups), and that queue's ARN: follow-ups are taken only from it.
     """
 
     logs: CloudWatchLogsClient
@@ -67,6 +71,8 @@ class WorkerDeps:
     dead_letters: DeadLetters | None = None
     task_topic_arn: str = ""
     outbox: Outbox | None = None
+    follow_ups: DelayQueue | None = None
+    follow_up_queue_arn: str = ""
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
@@ -92,7 +98,8 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
 
     Reads the config (``LOGTHREAD_CONFIG`` / ``LOGTHREAD_CONFIG_JSON``), the bot
     token (``SLACK_SECRET_ARN`` or ``SLACK_BOT_TOKEN``), ``SLACK_API_URL`` and
-    ``TABLE_NAME`` and ``SLACK_DEAD_LETTER_QUEUE_URL``; boto3 clients come from
+    ``TABLE_NAME``, ``SLACK_DEAD_LETTER_QUEUE_URL`` and ``FOLLOW_UP_QUEUE_URL`` /
+    ``FOLLOW_UP_QUEUE_ARN``; boto3 clients come from
     :func:`logthread.aws.client`. With a table, posts are paced per channel across
     every worker instance (:class:`logthread.slack.pacing.SharedChannelPacer`), else per
     process.
@@ -101,7 +108,8 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     from logthread.aws import client
     from logthread.secrets import bot_token
     from logthread.slack import deadletter
-    from logthread.slack.chat import SlackChat, make_web_client
+    from logthread.slack.chat import SlackChat
+    from logthread.slack.webclient import make_web_client
 
     env = os.environ if env is None else env
     config = config_module.load(env)
@@ -121,6 +129,11 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         dead_letters=deadletter.from_env(env, client),
         task_topic_arn=env.get("TASK_TOPIC_ARN", ""),
     )
+    if (queue_url := env.get("FOLLOW_UP_QUEUE_URL")) and store is not None:
+        from logthread.delay import SqsDelayQueue
+
+        deps.follow_ups = SqsDelayQueue(client("sqs"), queue_url)
+        deps.follow_up_queue_arn = env.get("FOLLOW_UP_QUEUE_ARN", "")
     if store is not None:
         from logthread.slack.pacing import SharedChannelPacer
 

@@ -2,11 +2,13 @@
 
 The worker serves the task topic (the ingress's own messages) and the alarm
 topics (CloudWatch, EventBridge, any app). :func:`decode` turns one SNS message
-into exactly one of four types, parsing it once, so the worker dispatches on
+into exactly one of five types, parsing it once, so the worker dispatches on
 the type and applies the topic rule in one place:
 
 - :class:`~logthread.tasks.SearchTask` and :class:`~logthread.tasks.AlarmRescan`
-  are ours and are taken only from the task topic;
+  are ours and are taken only from the task topic; a
+  :class:`~logthread.tasks.FollowUp` is the worker's own, taken only from its
+  follow-up queue;
 - :class:`Unreadable` says it is ours but is broken (unknown version, bad
   shape): dropped and logged, since no retry can fix it and it must not be
   posted as an alarm;
@@ -21,10 +23,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from logthread.tasks import (
+    FOLLOW_UP_MARKER,
     MARKER,
     RESCAN_MARKER,
     AlarmRescan,
+    FollowUp,
     SearchTask,
+    follow_up_from_dict,
     rescan_from_dict,
     task_from_dict,
 )
@@ -46,7 +51,7 @@ class Unreadable:
     reason: str
 
 
-Delivery = SearchTask | AlarmRescan | Notification | Unreadable
+Delivery = SearchTask | AlarmRescan | FollowUp | Notification | Unreadable
 
 
 def decode(body: str, subject: str | None = None) -> Delivery:
@@ -67,6 +72,11 @@ def decode(body: str, subject: str | None = None) -> Delivery:
             return rescan_from_dict(data or {})
         except ValueError as exc:
             return Unreadable("alarm rescan", str(exc))
+    if kind == FOLLOW_UP_MARKER:
+        try:
+            return follow_up_from_dict(data or {})
+        except ValueError as exc:
+            return Unreadable("follow-up", str(exc))
     return Notification(body, subject or "")
 
 
