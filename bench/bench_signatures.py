@@ -233,6 +233,12 @@ def run() -> list[str]:
         )
         same = tally.ranked() == counted.tally.ranked()
         out.append(f"{'':<32}same kinds and counts as the baseline: {'yes' if same else 'NO'}")
+        sent: dict[str, int] = {}
+
+        def count_call(model: Any, **_: Any) -> None:
+            sent[model.name] = sent.get(model.name, 0) + 1
+
+        logs.meta.events.register("before-call.logs", count_call)
         before, cost = _measure(
             lambda: find_failures(logs, the_plan, limit=3, deadline=time.monotonic() + 600)
         )
@@ -241,7 +247,7 @@ def run() -> list[str]:
             _row(
                 "before: discovery (2,000 lines)",
                 cost,
-                {},
+                sent,
                 f"{before.total:,} of {FAILING:,} requests seen, {seen} threaded",
             )
         )
