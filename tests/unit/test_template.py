@@ -340,3 +340,15 @@ def test_follow_ups_wait_in_their_own_queue_read_by_the_worker(cfn: dict[str, An
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["WorkerDeadLetterQueue", "Arn"]
     }
+
+
+def test_only_the_worker_sends_to_its_dead_letter_and_follow_up_queues(
+    cfn: dict[str, Any],
+) -> None:
+    (policy,) = _of_type(cfn, "AWS::SQS::QueuePolicy").values()
+    props = policy["Properties"]
+    assert props["Queues"] == [{"Ref": "WorkerDeadLetterQueue"}, {"Ref": "FollowUpQueue"}]
+    (deny,) = props["PolicyDocument"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "sqs:SendMessage")
+    worker = {"Fn::GetAtt": ["WorkerFunctionRole", "Arn"]}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": worker}}
