@@ -1,7 +1,8 @@
 """Worker Lambda: SNS in (the task topic and the alarm topic), the follow-up queue, Slack out.
 
 Thin on purpose: the work is in :mod:`logthread.worker`. Takes SNS events as
-Lambda delivers them, and SQS events: the follow-up queue's own messages, and
+Lambda delivers them, a CloudWatch alarm's own event (an alarm whose action
+invokes this function: ``alarmData``, no SNS), and SQS events: the follow-up queue's own messages, and
 bodies that are SNS envelopes (raw delivery off), which is how the local stack
 delivers the topics; it reports partial batch failures so only the failed
 messages come back.
@@ -36,6 +37,10 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "l
 # leave the shared set empty: nothing to warn about (as Powertools' docs suggest).
 warnings.filterwarnings("ignore", "No application metrics to publish*")
 _deps: WorkerDeps | None = None
+# What an alarm action's invocation is delivered "from": never the task topic nor the
+# follow-up queue, so a forged task inside such an event is dropped like one off the alarm
+# topic. A constant, not the event's alarmArn, which whoever invokes the function writes.
+ALARM_ACTION = "cloudwatch-alarm-action"
 
 
 def deps() -> WorkerDeps:
@@ -80,11 +85,16 @@ def _sqs_record(record: SQSRecord) -> Any:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any) -> Mapping[str, object] | None:
-    """Lambda entry point: SNS records, or an SQS batch of SNS envelopes."""
+    """Lambda entry point: SNS records, an alarm action's event, or an SQS batch."""
     d = deps()
     d.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     records = event.get("Records") or []
     with telemetry.recording(metrics):
+        if isinstance(event.get("alarmData"), dict):
+            # The whole event is the notification, read like the EventBridge form. A raise
+            # fails the invocation: Lambda retries the async delivery, then the DLQ.
+            _handle(json.dumps(event), "", d, ALARM_ACTION)
+            return None
         if records and records[0].get("eventSource") == "aws:sqs":
             return process_partial_response(
                 event=event,

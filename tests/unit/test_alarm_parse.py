@@ -114,6 +114,62 @@ def test_eventbridge_state_change() -> None:
     assert alarm.subject == ""
 
 
+def test_lambda_alarm_action_reads_like_eventbridge() -> None:
+    """An alarm whose action invokes the worker: ``alarmData``, no SNS; the same episode key."""
+    event = load_fixture("alarms/alarm_action_fuga.json")
+    alarm = parse(json.dumps(event))
+    bridged = _read("eventbridge_alarm_state_change.json")
+    assert alarm.readable, alarm.problems
+    assert (alarm.source, alarm.kind, alarm.state, alarm.previous_state) == (
+        "alarm_action",
+        "metric",
+        "ALARM",
+        "OK",
+    )
+    assert alarm.episode_key == bridged.episode_key
+    assert (alarm.name, alarm.description) == (bridged.name, bridged.description)
+    assert alarm.state_change_ms == bridged.state_change_ms == 1715656867123
+    assert (alarm.account, alarm.region) == ("123456789012", "us-east-1")
+    assert alarm.metrics == bridged.metrics
+    assert alarm.evaluation_seconds == 60
+    # The action's configuration has no threshold: it comes from the state's reasonData.
+    assert alarm.threshold == 1.0
+
+
+def test_lambda_alarm_action_metric_math_and_composite() -> None:
+    event = load_fixture("alarms/alarm_action_fuga.json")
+    event["alarmData"]["configuration"]["metrics"] = [
+        {"id": "e1", "expression": "m1/m2", "label": "Rate", "returnData": True},
+        {"id": "m1", "metricStat": {"metric": {"namespace": "AWS/Lambda", "name": "Errors"}}},
+        {"id": "m2", "metricStat": {"metric": {"namespace": "AWS/Lambda", "name": "Invocations"}}},
+    ]
+    alarm = parse(json.dumps(event))
+    assert alarm.kind == "metric_math"
+    assert [m.expression or m.name for m in alarm.metrics] == ["m1/m2", "Errors", "Invocations"]
+    event["alarmData"]["configuration"] = {"alarmRule": "ALARM(a-1) OR ALARM(b_2)"}
+    event["alarmData"]["state"]["reasonData"] = '{"triggeringAlarms": []}'
+    composite = parse(json.dumps(event))
+    assert (composite.kind, composite.children, composite.threshold) == (
+        "composite",
+        ("a-1", "b_2"),
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"alarmArn": 7, "alarmData": {"state": {"reasonData": "{not json"}}},
+        {"alarmData": {"state": "ALARM", "configuration": []}},
+    ],
+)
+def test_lambda_alarm_action_broken_says_what_is_missing(broken: dict[str, object]) -> None:
+    alarm = parse(json.dumps({"source": "aws.cloudwatch", **broken}))
+    assert alarm.source == "alarm_action"
+    assert "alarmData.alarmName missing" in alarm.problems
+    assert alarm.episode_key == alarm.name
+
+
 def test_custom_json_is_kept_for_the_rules() -> None:
     alarm = _read("custom_json_id_in_string.json")
     assert alarm.source == "custom"

@@ -273,6 +273,30 @@ def test_alarm_topic_accepts_only_this_accounts_alarms_and_events(cfn: dict[str,
             }
 
 
+def test_alarm_actions_invoke_the_worker_from_this_accounts_alarms_only(
+    cfn: dict[str, Any],
+) -> None:
+    perms = _of_type(cfn, "AWS::Lambda::Permission")
+    from_alarms = {
+        n: p for n, p in perms.items() if "alarms.cloudwatch" in p["Properties"]["Principal"]
+    }
+    assert from_alarms == {
+        "AlarmActionPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": {"Ref": "WorkerFunction"},
+                "Principal": "lambda.alarms.cloudwatch.amazonaws.com",
+                "SourceAccount": {"Ref": "AWS::AccountId"},
+                "SourceArn": {
+                    "Fn::Sub": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}"
+                    ":${AWS::AccountId}:alarm:*"
+                },
+            },
+        }
+    }
+
+
 def test_only_the_ingress_role_may_publish_tasks(cfn: dict[str, Any]) -> None:
     policies = _of_type(cfn, "AWS::SNS::TopicPolicy")
     assert set(policies) == {"AlarmTopicPolicy", "TaskTopicPolicy"}

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 
 from logthread.alarms import rescan
 from logthread.alarms.discover import Discovery, Failure, Plan
-from logthread.alarms.parse import Alarm, MetricRef
+from logthread.alarms.parse import CLOUDWATCH_SOURCES, Alarm, MetricRef
 from logthread.query import SearchQuery, TimeWindow
 from logthread.redact import Redactor
 from logthread.signatures import Tally
@@ -97,7 +97,7 @@ def utc_text(ms: int | None) -> str:
 
 def alarm_url(alarm: Alarm) -> str | None:
     """The alarm's page in the CloudWatch console (needs a valid region code and the name)."""
-    if alarm.source not in ("cloudwatch", "eventbridge"):
+    if alarm.source not in CLOUDWATCH_SOURCES:
         return None
     return alarm_console_url(alarm.region, alarm.name)
 

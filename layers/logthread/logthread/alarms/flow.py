@@ -33,7 +33,7 @@ from logthread.alarms.follow_up import recap_tally, start_follow_ups
 from logthread.alarms.follow_up_render import recap_reply, with_recap
 from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
-from logthread.alarms.parse import UNNAMED, Alarm, parse
+from logthread.alarms.parse import CLOUDWATCH_SOURCES, UNNAMED, Alarm, parse
 from logthread.alarms.replies import (
     already_threaded_reply,
     transition_reply,
@@ -156,9 +156,7 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
         extra={"alarm": alarm.name, "state": alarm.state, "source": alarm.source, "key": run.key},
     )
     episodic = (
-        store is not None
-        and alarm.source in ("cloudwatch", "eventbridge")
-        and alarm.name not in ("", UNNAMED)
+        store is not None and alarm.source in CLOUDWATCH_SOURCES and alarm.name not in ("", UNNAMED)
     )
     if episodic and alarm.state in ("ALARM", "OK", "INSUFFICIENT_DATA"):
         return _episode_step(run, channel)

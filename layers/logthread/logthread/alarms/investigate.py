@@ -22,7 +22,7 @@ from logthread.alarms.alarm_render import Message, hide
 from logthread.alarms.count import count_failures
 from logthread.alarms.discover import MAX_INVOCATION_MS, Discovery, plan
 from logthread.alarms.extract import extract_ids
-from logthread.alarms.parse import Alarm
+from logthread.alarms.parse import CLOUDWATCH_SOURCES, Alarm
 from logthread.alarms.replies import nothing_found_reply, raw_reply, summary_reply
 from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.redact import from_config
@@ -221,7 +221,7 @@ def _known_signatures(run: Run, found: Discovery) -> dict[str, int] | None:
     alarm, store = run.alarm, run.store
     if found.tally is None or store is None or alarm.state != "ALARM":
         return None
-    if alarm.source not in ("cloudwatch", "eventbridge") or not hasattr(store, "client"):
+    if alarm.source not in CLOUDWATCH_SOURCES or not hasattr(store, "client"):
         return None
     try:
         # The episode this notification belongs to began when the open episode did, unless
@@ -292,7 +292,7 @@ def thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool =
         return
     # Say so when nothing was found: always for a CloudWatch alarm, and for custom or
     # text notifications only when there was somewhere to look.
-    if findings.looked or (discovery is not None and alarm.source in ("cloudwatch", "eventbridge")):
+    if findings.looked or (discovery is not None and alarm.source in CLOUDWATCH_SOURCES):
         reply = nothing_found_reply(
             alarm,
             discovery,

@@ -2,7 +2,8 @@
 
 Handles CloudWatch metric alarms (single metric and metric math), composite
 alarms, EventBridge "CloudWatch Alarm State Change" events delivered through
-SNS, custom JSON from applications and plain text. Nothing here raises: a
+SNS, the ``alarmData`` event of an alarm whose action invokes the worker
+directly (no SNS: the same detail as EventBridge's, named differently), custom JSON from applications and plain text. Nothing here raises: a
 notification that cannot be read fully becomes an :class:`Alarm` with what
 could be read and the reasons in ``problems`` (the flow then attaches the raw
 text to the Slack message).
@@ -18,7 +19,11 @@ from typing import Any
 from logthread.alarms import fields as f
 from logthread.alarms.fields import STATES
 
-__all__ = ["STATES", "Alarm", "MetricRef", "parse"]
+__all__ = ["CLOUDWATCH_SOURCES", "STATES", "Alarm", "MetricRef", "parse"]
+
+# The sources CloudWatch itself wrote: their metrics, times and ARNs can be trusted to look
+# things up (custom and text notifications are only shown).
+CLOUDWATCH_SOURCES = ("cloudwatch", "eventbridge", "alarm_action")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,8 @@ class MetricRef:
 class Alarm:
     """A notification, as much of it as could be read.
 
-    ``source`` is ``cloudwatch`` | ``eventbridge`` | ``custom`` | ``text``;
+    ``source`` is ``cloudwatch`` | ``eventbridge`` | ``alarm_action`` (a Lambda
+    alarm action's event) | ``custom`` | ``text``;
     ``kind`` is ``metric`` | ``metric_math`` | ``composite`` | ``""`` (unknown).
     ``state`` is one of :data:`STATES` or ``""`` when the notification has none
     (custom and text notifications). Times are epoch milliseconds.
@@ -162,6 +168,8 @@ def _parse(body: str, subject: str) -> Alarm:
             doc.get("source") == "aws.cloudwatch" and isinstance(doc.get("detail"), dict)
         ):
             return _eventbridge(doc, body, subject)
+        if doc.get("source") == "aws.cloudwatch" and isinstance(doc.get("alarmData"), dict):
+            return _eventbridge(doc, body, subject, action=True)
     if doc is not None:
         return _custom(doc, body, subject)
     return _text(body, subject)
@@ -263,25 +271,31 @@ def _math_metric(m: dict[str, Any]) -> MetricRef:
 # -- EventBridge "CloudWatch Alarm State Change" -------------------------------------------
 
 
-def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
+def _eventbridge(doc: dict[str, Any], raw: str, subject: str, *, action: bool = False) -> Alarm:
+    """EventBridge's event, or (``action``) a Lambda alarm action's: the same detail.
+
+    The action's event names its parts differently (``alarmData``, ``alarmArn``,
+    ``accountId``) and its configuration has no threshold: the threshold is read
+    from the state's ``reasonData`` (a JSON string) when the configuration has none.
+    """
     problems: list[str] = []
-    detail = f.obj(doc.get("detail"))
+    where = "alarmData" if action else "detail"
+    detail = f.obj(doc.get(where))
     conf = f.obj(detail.get("configuration"))
     state = f.obj(detail.get("state"))
     previous = f.obj(detail.get("previousState"))
-    arn = next(
-        (r for r in f.items(doc.get("resources")) if isinstance(r, str) and f.ARN.match(r)), ""
-    )
+    candidates = [doc.get("alarmArn")] if action else f.items(doc.get("resources"))
+    arn = next((r for r in candidates if isinstance(r, str) and f.ARN.match(r)), "")
     parts = f.ARN.match(arn)
     name = f.string(detail.get("alarmName")) or (parts["name"] if parts else "")
     if not name:
-        problems.append("detail.alarmName missing")
+        problems.append(f"{where}.alarmName missing")
     value = f.state(state.get("value"))
     if not value:
-        problems.append("detail.state.value missing or unknown")
+        problems.append(f"{where}.state.value missing or unknown")
     changed = f.epoch_ms(state.get("timestamp")) or f.epoch_ms(doc.get("time"))
     if changed is None:
-        problems.append("detail.state.timestamp missing or unreadable")
+        problems.append(f"{where}.state.timestamp missing or unreadable")
     metrics = tuple(
         MetricRef(
             namespace=f.string(f.dig(m, "metricStat", "metric", "namespace")),
@@ -298,8 +312,11 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
     )
     rule = f.string(conf.get("alarmRule"))
     kind = "composite" if rule else ("metric_math" if len(metrics) > 1 else "metric")
+    threshold = f.number(conf.get("threshold"))
+    if threshold is None:
+        threshold = f.number(_reason_data(state).get("threshold"))
     return Alarm(
-        source="eventbridge",
+        source="alarm_action" if action else "eventbridge",
         kind=kind if metrics or rule else "",
         name=name or UNNAMED,
         raw=raw,
@@ -310,12 +327,13 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         reason=f.string(state.get("reason")),
         state_change_ms=changed,
         arn=arn,
-        account=f.string(doc.get("account")) or (parts["account"] if parts else ""),
+        account=f.string(doc.get("accountId" if action else "account"))
+        or (parts["account"] if parts else ""),
         # Only a region code: the free-text "region" of an event goes into no URL.
         region=f.arn_region(parts) or f.region_code(f.string(doc.get("region"))),
         region_label=f.string(doc.get("region")),
         metrics=metrics,
-        threshold=f.number(conf.get("threshold")),
+        threshold=threshold,
         comparison=f.string(conf.get("comparisonOperator")),
         period=f.integer(conf.get("period")),
         evaluation_periods=f.integer(conf.get("evaluationPeriods")),
@@ -325,6 +343,15 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str) -> Alarm:
         payload=doc,
         problems=tuple(problems),
     )
+
+
+def _reason_data(state: dict[str, Any]) -> dict[str, Any]:
+    """The state's ``reasonData`` (JSON in a string), or ``{}``."""
+    text = f.string(state.get("reasonData"))
+    try:
+        return f.obj(json.loads(text)) if text.startswith("{") else {}
+    except (ValueError, RecursionError):
+        return {}
 
 
 # -- Anything else --------------------------------------------------------------------------
