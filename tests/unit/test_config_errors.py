@@ -8,7 +8,7 @@ import pytest
 
 from logthread.config import Config, ConfigError, IdRule, Limits, RedactionPattern, from_mapping
 
-TOP = "access, default_channel, limits, log_groups, redaction, request_id_rules, routes"
+TOP = "access, accounts, default_channel, limits, log_groups, redaction, request_id_rules, routes"
 LIMITS = (
     "context_lines, episode_ttl_days, error_kinds_listed, examples_per_alarm,"
     " follow_up_for_minutes, follow_up_minutes, lookback_days,"
@@ -24,8 +24,15 @@ LIMITS = (
         ({"colour": "red"}, f"config.colour: unknown key (allowed: {TOP})"),
         ({"routes": {}}, "routes: must be a list"),
         ({"routes": ["a"]}, "routes[0]: must be a mapping"),
-        ({"routes": [{"to": "x"}]}, "routes[0].to: unknown key (allowed: alarm, channel)"),
-        ({"routes": [{"channel": "C1"}]}, "routes[0].alarm: must be a non-empty string"),
+        ({"routes": [{"to": "x"}]}, "routes[0].to: unknown key (allowed: account, alarm, channel)"),
+        (
+            {"routes": [{"channel": "C1"}]},
+            "routes[0]: needs an alarm or an account pattern (or both)",
+        ),
+        (
+            {"routes": [{"alarm": "", "channel": "C1"}]},
+            "routes[0].alarm: must be a non-empty string",
+        ),
         (
             {"routes": [{"alarm": "a", "channel": "C1"}, {"alarm": "b", "channel": " "}]},
             "routes[1].channel: must be a non-empty string",
@@ -116,7 +123,7 @@ def test_compile_errors_name_their_key(document: Any, start: str) -> None:
 @pytest.mark.parametrize(
     ("document", "key"),
     [
-        ({"redaction": [{}], "routes": [{}]}, "routes[0].alarm"),
+        ({"redaction": [{}], "routes": [{}]}, "routes[0]: needs an alarm"),
         ({"log_groups": [{}], "request_id_rules": [{}]}, "request_id_rules[0].expression"),
         ({"access": [], "log_groups": [{}]}, "log_groups[0].alarm"),
         ({"limits": [], "access": []}, "access:"),

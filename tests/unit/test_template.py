@@ -58,6 +58,7 @@ WORKER_GRANTS = [
     ("EpisodesAndIdempotency", "dynamodb:UpdateItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("EpisodesAndIdempotency", "dynamodb:DeleteItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
+    ("ReadAccountAlias", "iam:ListAccountAliases", "*"),
     ("DeadLetterSlackPosts", "sqs:SendMessage", {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}),
     ("ScheduleFollowUps", "sqs:SendMessage", {"Fn::GetAtt": ["FollowUpQueue", "Arn"]}),
     *(
@@ -147,7 +148,8 @@ def test_only_query_results_are_unscoped(cfn: dict[str, Any]) -> None:
         for _sid, action, resource in _grants(role)
         if resource == _key("*")
     }
-    assert unscoped == {"logs:GetQueryResults", "logs:StopQuery"}
+    # ListAccountAliases has no resource to scope to: it reads this account's alias only.
+    assert unscoped == {"logs:GetQueryResults", "logs:StopQuery", "iam:ListAccountAliases"}
 
 
 def test_functions_run_python313_on_arm64_traced(cfn: dict[str, Any]) -> None:

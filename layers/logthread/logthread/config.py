@@ -27,8 +27,16 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    alarm: str  # fnmatch pattern on the alarm name
+    alarm: str  # fnmatch pattern on the alarm name ("" = any alarm)
     channel: str
+    account: str = ""  # fnmatch pattern on the account id or its name ("" = any account)
+
+    def matches(self, alarm_name: str, account: str = "", account_name: str = "") -> bool:
+        if self.alarm and not fnmatch.fnmatchcase(alarm_name, self.alarm):
+            return False
+        return not self.account or any(
+            value and fnmatch.fnmatchcase(value, self.account) for value in (account, account_name)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +94,13 @@ class Config:
     access: Access = field(default_factory=Access)
     limits: Limits = field(default_factory=Limits)
     redaction: tuple[RedactionPattern, ...] = ()
+    # Account id → name, as pairs: a Config is hashed (cached redactors), a dict is not.
+    accounts: tuple[tuple[str, str], ...] = ()
 
-    def channel_for(self, alarm_name: str) -> str:
-        """First route whose pattern matches, else the default channel."""
+    def channel_for(self, alarm_name: str, account: str = "", account_name: str = "") -> str:
+        """First route whose patterns (alarm, account id or name) match, else the default channel."""
         for route in self.routes:
-            if fnmatch.fnmatchcase(alarm_name, route.alarm):
+            if route.matches(alarm_name, account, account_name):
                 return route.channel
         return self.default_channel
 
@@ -112,6 +122,7 @@ _TOP_KEYS = {
     "access",
     "limits",
     "redaction",
+    "accounts",
 }
 
 
@@ -196,7 +207,7 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     ConfigError
         At the first bad key, named in the message. Sections are checked in
         this order: routes, request_id_rules, log_groups, access, limits,
-        redaction, default_channel.
+        redaction, default_channel, accounts.
     """
     env = os.environ if env is None else env
     data = _mapping(data, "config", _TOP_KEYS)
@@ -209,17 +220,44 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         limits=_limits(data.get("limits")),
         redaction=_redaction(data.get("redaction")),
         default_channel=_default_channel(data, env),
+        accounts=_accounts(data.get("accounts")),
     )
 
 
 def _routes(value: Any) -> tuple[Route, ...]:
-    return tuple(
-        Route(
-            _str(r.get("alarm"), f"routes[{i}].alarm"),
-            _str(r.get("channel"), f"routes[{i}].channel"),
+    routes = []
+    for i, r in enumerate(_items(value, "routes", {"alarm", "account", "channel"})):
+        if "alarm" not in r and "account" not in r:
+            raise ConfigError(f"routes[{i}]: needs an alarm or an account pattern (or both)")
+        routes.append(
+            Route(
+                _str(r.get("alarm"), f"routes[{i}].alarm") if "alarm" in r else "",
+                _str(r.get("channel"), f"routes[{i}].channel"),
+                _account_id(r.get("account"), f"routes[{i}].account") if "account" in r else "",
+            )
         )
-        for i, r in enumerate(_items(value, "routes", {"alarm", "channel"}))
-    )
+    return tuple(routes)
+
+
+def _account_id(value: Any, key: str) -> str:
+    # YAML reads an unquoted 12-digit id as a number: take it back as the id it was.
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12:
+        return f"{value:012d}"
+    return _str(value, key)
+
+
+def _accounts(value: Any) -> tuple[tuple[str, str], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ConfigError("accounts: must be a mapping of account id to name")
+    out: dict[str, str] = {}
+    for raw_id, name in value.items():
+        account_id = _account_id(raw_id, "accounts")
+        if not (account_id.isdigit() and len(account_id) == 12):
+            raise ConfigError(f"accounts.{account_id}: must be a 12-digit account id")
+        out[account_id] = _str(name, f"accounts.{account_id}")
+    return tuple(out.items())
 
 
 def _id_rules(value: Any) -> tuple[IdRule, ...]:

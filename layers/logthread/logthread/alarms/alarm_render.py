@@ -31,7 +31,13 @@ from logthread.redact import Redactor
 from logthread.signatures import Tally
 from logthread.slack import blocks as limits
 from logthread.slack.console_links import alarm_console_url, console_url, region_of, valid_region
-from logthread.slack.format import code, escape, format_duration, format_window
+from logthread.slack.format import (
+    account_label,
+    code,
+    escape,
+    format_duration,
+    format_window,
+)
 from logthread.slack.search_render import OPEN_CLOUDWATCH, SEARCH_AGAIN
 from logthread.tasks import button_value
 
@@ -178,7 +184,7 @@ def _fields(alarm: Alarm) -> list[str]:
     where = " · ".join(
         p
         for p in (
-            alarm.account and f"account {code(alarm.account)}",
+            alarm.account and f"account {account_label(alarm.account, alarm.account_name)}",
             alarm.region and code(alarm.region),
             alarm.region_label
             and alarm.region_label != alarm.region

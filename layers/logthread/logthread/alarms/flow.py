@@ -33,7 +33,8 @@ from logthread.alarms.follow_up import recap_tally, start_follow_ups
 from logthread.alarms.follow_up_render import recap_reply, with_recap
 from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
-from logthread.alarms.parse import CLOUDWATCH_SOURCES, UNNAMED, Alarm, parse
+from logthread.alarms.naming import read_alarm
+from logthread.alarms.parse import CLOUDWATCH_SOURCES, UNNAMED, Alarm
 from logthread.alarms.replies import (
     already_threaded_reply,
     transition_reply,
@@ -145,10 +146,10 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
     body, subject = notification["body"], notification["subject"]
     config = deps.config
     store = _episodes(deps)
-    alarm = parse(body, subject)
+    alarm = read_alarm(body, subject, deps)
     telemetry.log_keys(alarm=alarm.name)
     run = Run(deps, alarm, notification_key(body, subject), store)
-    channel = config.channel_for(alarm.name)
+    channel = config.channel_for(alarm.name, alarm.account, alarm.account_name)
     if not channel:
         raise NoChannel(f"no route and no default channel for alarm {alarm.name!r}")
     logger.info(
@@ -331,7 +332,9 @@ def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, A
     if not closed.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     recap = recap_tally(run, closed, ended) if not previous else None
-    _show_resolved(run, closed, parse(closed.body, closed.subject), alarm, recap=recap)
+    _show_resolved(
+        run, closed, read_alarm(closed.body, closed.subject, run.deps), alarm, recap=recap
+    )
     run.post(
         "transition",
         closed.channel,
@@ -450,7 +453,7 @@ def _on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[s
     if not episode.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     findings = investigate(run)
-    ok = parse(episode.resolved_body, episode.resolved_subject)
+    ok = read_alarm(episode.resolved_body, episode.resolved_subject, run.deps)
     episode = replace(episode, request_ids=tuple(findings.ids))
     _show_resolved(run, episode, alarm, ok)
     thread(run, episode.channel, episode.ts, findings)
@@ -492,7 +495,13 @@ def _on_rescan(again: AlarmRescan, deps: Any, store: Any, key: str) -> dict[str,
             extra={"channel": again.channel, "episode": again.episode_key},
         )
         return {"action": "rescan-refused", "channel": again.channel, "ts": ""}
-    run = Run(deps, parse(episode.body, episode.subject), key, store, rescan_key=again.episode_key)
+    run = Run(
+        deps,
+        read_alarm(episode.body, episode.subject, deps),
+        key,
+        store,
+        rescan_key=again.episode_key,
+    )
     telemetry.log_keys(alarm=run.alarm.name, slack_user=again.user_id, slack_channel=again.channel)
     logger.info("alarm search again", extra={"alarm": run.alarm.name, "user": again.user_id})
     findings = investigate(run, window=again.window)

@@ -70,6 +70,7 @@ class Alarm:
     state_change_ms: int | None = None
     arn: str = ""
     account: str = ""
+    account_name: str = ""  # from the configuration or the alias (alarms.naming), not the payload
     region: str = ""  # region code, from the ARN when there is one
     region_label: str = ""  # what the payload called it ("US East (N. Virginia)")
     metrics: tuple[MetricRef, ...] = ()

@@ -18,6 +18,13 @@ def code(text: str) -> str:
     return "`" + escape(text).replace("`", "\u02cb") + "`"
 
 
+def account_label(account_id: str, name: str) -> str:
+    """``*name* (`id`)``, or the id alone when there is no name."""
+    if not account_id:
+        return escape(name)
+    return f"*{escape(name)}* ({code(account_id)})" if name else code(account_id)
+
+
 def _utc(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 

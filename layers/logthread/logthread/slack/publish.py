@@ -34,6 +34,7 @@ def post_search(
     *,
     asked_by: str = "",
     redactor: Redactor | None = None,
+    account: str = "",
 ) -> str:
     """Post ``result`` in Slack; return the thread ts ("" when answered via response_url).
 
@@ -50,6 +51,8 @@ def post_search(
         The Slack user id (or name) shown as who asked.
     redactor:
         Hides secrets in every log text before it is posted.
+    account:
+        mrkdwn naming the account searched, shown with the log groups ("" = not shown).
 
     Raises
     ------
@@ -57,7 +60,7 @@ def post_search(
         When posting failed after retries and no fallback applied (the error
         carries the call, for a dead-letter replay).
     """
-    rendered = render_search(result, asked_by=asked_by, redactor=redactor)
+    rendered = render_search(result, asked_by=asked_by, redactor=redactor, account=account)
     try:
         if reply.thread_ts:
             thread_ts = reply.thread_ts

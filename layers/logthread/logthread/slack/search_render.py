@@ -320,6 +320,7 @@ def render_search(
     title: str | None = None,
     redactor: Redactor | None = None,
     max_sections: int = TIMELINE_SECTIONS,
+    account: str = "",
 ) -> RenderedSearch:
     """Render ``result`` as a parent message and a thread reply.
 
@@ -336,6 +337,8 @@ def render_search(
         (None: :func:`logthread.redact.default`, the built-in patterns).
     max_sections:
         Timeline sections in the reply (each up to 3,000 characters).
+    account:
+        mrkdwn naming the account searched (``""``: not shown), after the log groups.
     """
     if redactor is None:
         # Slack-bound text is never left unredacted: no redactor means the built-ins.
@@ -362,7 +365,7 @@ def render_search(
         SectionBlock(
             text=f":mag: *{escape(title)}* for {named}{who}\n{summary}"[: limits.SECTION_TEXT]
         ),
-        _context(f"Looked in {_where(result)}"),
+        _context(f"Looked in {_where(result)}" + (f" · account {account}" if account else "")),
         _partial(result),
         _actions(result),
     ]

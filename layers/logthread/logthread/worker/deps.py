@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from logthread.accounts import AccountNames
 from logthread.config import Config
 from logthread.once import Outbox
 
@@ -59,6 +60,8 @@ class WorkerDeps:
     follow_ups, follow_up_queue_arn:
         Where an open alarm episode's next look waits (:class:`logthread.delay.DelayQueue`;
         None: no follow-ups), and that queue's ARN: follow-ups are taken only from it.
+    accounts:
+        Account ids → names (:mod:`logthread.accounts`); None: the configured names only.
     """
 
     logs: CloudWatchLogsClient
@@ -73,6 +76,7 @@ class WorkerDeps:
     outbox: Outbox | None = None
     follow_ups: DelayQueue | None = None
     follow_up_queue_arn: str = ""
+    accounts: AccountNames | None = None
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
@@ -128,6 +132,10 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         cloudwatch=client("cloudwatch"),
         dead_letters=deadletter.from_env(env, client),
         task_topic_arn=env.get("TASK_TOPIC_ARN", ""),
+        # The own account's alias is read once per process, when a message first names it.
+        accounts=AccountNames(
+            dict(config.accounts), iam=lambda: client("iam"), sts=lambda: client("sts")
+        ),
     )
     if (queue_url := env.get("FOLLOW_UP_QUEUE_URL")) and store is not None:
         from logthread.delay import SqsDelayQueue

@@ -83,6 +83,8 @@ def run_search_task(task: SearchTask, deps: WorkerDeps) -> str:
 
 
 def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
+    from logthread.alarms.naming import account_names
+    from logthread.slack.format import account_label
     from logthread.slack.publish import post_search
 
     # Defence in depth: the ingress checked the requester, but whoever can publish to the
@@ -119,7 +121,12 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
 
     asked_by = task.reply.user_id or str(task.extra.get("asked_by") or "")
     ts = post_search(
-        deps.chat, result, task.reply, asked_by=asked_by, redactor=_redactor(deps.config)
+        deps.chat,
+        result,
+        task.reply,
+        asked_by=asked_by,
+        redactor=_redactor(deps.config),
+        account=account_label(*account_names(deps).own_named()),
     )
     logger.info(
         "search answered",
