@@ -176,6 +176,12 @@ _LIMIT_MINIMUMS: dict[str, float] = {
 }
 
 
+# The highest value some limits accept.
+_LIMIT_MAXIMUMS: dict[str, float] = {
+    "follow_up_minutes": 15,  # SQS delays a message at most 15 minutes (logthread.delay)
+}
+
+
 def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Validate a parsed config document.
 
@@ -276,6 +282,9 @@ def _limits(value: Any) -> Limits:
             default,
             minimum=_LIMIT_MINIMUMS[limit.name],
         )
+        most = _LIMIT_MAXIMUMS.get(limit.name)
+        if most is not None and number > most:
+            raise ConfigError(f"limits.{limit.name}: must be a number <= {most}")
         values[limit.name] = type(default)(number)
     return Limits(**values)
 

@@ -109,21 +109,10 @@ def _follow_up(follow: FollowUp, deps: Any) -> dict[str, Any]:
     store = deps.store.with_ttl(ttl)
     follow_ups = _store(store)
     episode, state = follow_ups.read(follow.episode_key)
-    now_ms = deps.now_ms()
-    step, why = decide_follow_up(
-        episode,
-        state,
-        started_ms=follow.started_ms,
-        seq=follow.seq,
-        due_ms=follow.due_ms,
-        now_ms=now_ms,
-    )
+    step, why = decide_follow_up(episode, state, started_ms=follow.started_ms, seq=follow.seq)
     logger.info("follow-up", extra={"episode": follow.episode_key, "step": step.value, "why": why})
     if step is FollowUpStep.STOP:
         return {"action": "follow-up-stopped", "why": why}
-    if step is FollowUpStep.WAIT:
-        _send(deps, follow)
-        return {"action": "follow-up-waiting", "due_ms": follow.due_ms}
     assert episode is not None and state is not None
     if step is FollowUpStep.LOOK:
         state = _look(follow, deps, store, follow_ups, episode, state)
