@@ -174,3 +174,23 @@ def test_the_module_imports_neither_boto3_nor_botocore() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_ingress_reads_its_signing_secret_without_boto3(
+    aws: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from logthread.secrets import CredentialsError, signing_secret
+
+    secrets = boto3.client("secretsmanager")
+    good = secrets.create_secret(
+        Name="lean-slack", SecretString=json.dumps({"bot_token": "b", "signing_secret": "s"})
+    )["ARN"]
+    bad = secrets.create_secret(Name="lean-bad", SecretString="not json")["ARN"]
+    monkeypatch.setenv("SLACK_SECRET_ARN", good)
+    assert signing_secret(lean=True) == "s"
+    monkeypatch.setenv("SLACK_SECRET_ARN", bad)
+    with pytest.raises(CredentialsError, match="not JSON"):
+        signing_secret(lean=True)
+    monkeypatch.setenv("SLACK_SECRET_ARN", good + "-gone")
+    with pytest.raises(CredentialsError, match="cannot read"):
+        signing_secret(lean=True)
