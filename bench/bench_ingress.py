@@ -94,12 +94,17 @@ warm = [timed(module.handler, e) for e in spec["events"][1:]]
 # The ack's own work, in process: the same handler with the bus kept in memory (no network).
 from logthread.bus import MemoryTaskBus
 module.deps().bus = MemoryTaskBus()
-in_process = [timed(module.handler, e) for e in spec["more_events"]]
+in_process, in_process_cpu = [], []
+for event in spec["more_events"]:
+    cpu = time.process_time()
+    in_process.append(timed(module.handler, event))
+    in_process_cpu.append((time.process_time() - cpu) * 1000)
 print(json.dumps({
     "cold_ms": cold_ms,
     "marks": marks,
     "modules": sorted(sys.modules),
     "in_process_ms": [ms for ms, _ in in_process],
+    "in_process_cpu_ms": in_process_cpu,
     "warm_ms": [ms for ms, _ in warm],
     "statuses": [first["statusCode"], *[r["statusCode"] for _, r in warm]],
     "first_body": first["body"],
@@ -311,11 +316,33 @@ def _row(name: str, results: list[dict[str, Any]]) -> str:
     return f"  {name:<22}{imp:8.1f}{init:8.1f}{first:8.1f}{total:9.1f} ms"
 
 
-def _worker_event(sqs: Any, queue: str) -> dict[str, Any]:
-    """A task ours published, as SNS hands it to the worker (the Lambda SNS event)."""
-    got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, WaitTimeSeconds=2)
-    envelope = json.loads(got["Messages"][0]["Body"])
-    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": envelope}]}
+def _worker_event(topic: str, env: dict[str, str]) -> dict[str, Any]:
+    """The task ours publishes for :func:`signed_event`, as SNS hands it to the worker.
+
+    Made by the ingress core itself, with the bus in memory: subscribing a queue to
+    the topic instead would make moto deliver inside every timed publish.
+    """
+    from logthread import config
+    from logthread.bus import MemoryTaskBus
+    from logthread.http import HttpRequest
+    from logthread.ingress import IngressDeps, handle
+    from logthread.verify import RequestVerifier
+
+    event = signed_event()
+    bus = MemoryTaskBus()
+    deps = IngressDeps(RequestVerifier(SECRET), bus, config.load(env))
+    body = base64.b64decode(event["body"]).decode()
+    handle(HttpRequest("POST", event["rawPath"], event["headers"], body), deps)
+    [task] = bus.tasks
+    sns = {
+        "Type": "Notification",
+        "MessageId": "bench-task",
+        "TopicArn": topic,
+        "Subject": "logthread task",
+        "Message": task.to_json(),
+        "MessageAttributes": {"logthread_kind": {"Type": "String", "Value": "task"}},
+    }
+    return {"Records": [{"EventSource": "aws:sns", "EventVersion": "1.0", "Sns": sns}]}
 
 
 def run() -> list[str]:
@@ -386,15 +413,15 @@ def run() -> list[str]:
                 "app_path": str(ROOT / "functions/worker/app.py"),
                 "function_name": "bench-worker",
                 "function_arn": function_arn,
-                "events": [_worker_event(sqs, queue)],
+                "events": [_worker_event(topic, env)],
             }
             runs["worker"].append(_child(_WORKER, worker_env, spec))
-        sqs.purge_queue(QueueUrl=queue)
 
     def warm(name: str) -> list[float]:
         return [ms for r in runs[name] for ms in r["warm_ms"]]
 
     in_process = [ms for r in runs["ours"] for ms in r["in_process_ms"]]
+    in_process_cpu = [ms for r in runs["ours"] for ms in r["in_process_cpu_ms"]]
     published = sum(r["published"] for r in runs["bolt"])
     expected = COLD_RUNS * (WARM_REQUESTS + 1)
     ratio = _breakdown(runs["ours"])[3] / _breakdown(runs["bolt"])[3]
@@ -411,7 +438,8 @@ def run() -> list[str]:
         f"  warm ack p50 / p99      logthread {_median(warm('ours'))} / {_p99(warm('ours')):.1f} ms"
         f"   | bolt {_median(warm('bolt'))} / {_p99(warm('bolt')):.1f} ms",
         f"  warm ack in process     logthread {_median(in_process)} / {_p99(in_process):.2f} ms"
-        "  (p50 / p99; the same handler, the bus in memory; goal p99 <= 2 ms)",
+        f" wall, p99 CPU {_p99(in_process_cpu):.2f} ms  (p50 / p99; the same handler, the bus",
+        "                          in memory; goal p99 <= 2 ms; wall includes this machine's load)",
         f"  the ingress imported    {', '.join(heavy) or 'none'} of {', '.join(HEAVY)}",
         "  (ours reads its signing secret from Secrets Manager at init and publishes to SNS",
         "   before acking; bolt has its secret in the environment and acks after lambda:Invoke",
