@@ -18,6 +18,7 @@ import pytest
 from aws_lambda_powertools import Logger as PowertoolsLogger
 from aws_lambda_powertools import Metrics as PowertoolsMetrics
 from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.metrics.provider import cold_start
 
 from logthread import lambdalog, telemetry
 
@@ -93,6 +94,8 @@ def _record(metrics: Any) -> None:
 def test_emf_documents_match_powertools(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
     monkeypatch.delenv("POWERTOOLS_DEV", raising=False)
+    # Powertools keeps "cold" process-wide: an earlier test in this process may have spent it.
+    monkeypatch.setattr(cold_start, "is_cold_start", True)
     _record(PowertoolsMetrics(namespace="Shape", service="logthread"))
     theirs = _emf(capsys.readouterr().out)
     _record(lambdalog.Metrics(namespace="Shape", service="logthread"))
