@@ -41,180 +41,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from bench.ingress_children import BOLT, OURS, WORKER
+
 ROOT = Path(__file__).resolve().parents[1]
 COLD_RUNS = int(os.environ.get("BENCH_INGRESS_COLD_RUNS", "5"))
 WARM_REQUESTS = int(os.environ.get("BENCH_INGRESS_WARM_REQUESTS", "40"))
 IN_PROCESS_REQUESTS = int(os.environ.get("BENCH_INGRESS_IN_PROCESS_REQUESTS", "200"))
 SECRET = "bench-signing-secret"
 RID = "3f2a9c1e-7b4d-4e21-9a0c-5d8e6f1a2b3c"
-
-# The children import nothing before t0 but time and sys; everything after counts.
-_PRELUDE = """
-import time
-t0 = time.perf_counter()
-import json, sys
-spec = json.loads(sys.stdin.read())
-
-class Context:
-    function_name = spec["function_name"]
-    function_version = "$LATEST"
-    invoked_function_arn = spec["function_arn"]
-    memory_limit_in_mb = 256
-    aws_request_id = "bench-request"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-    def get_remaining_time_in_millis(self):
-        return 3000
-
-marks = {}
-
-def mark(name):
-    marks[name] = (time.perf_counter() - t0) * 1000
-
-def timed(handler, event):
-    start = time.perf_counter()
-    result = handler(event, Context())
-    return (time.perf_counter() - start) * 1000, result
-"""
-
-_OURS = (
-    _PRELUDE
-    + """
-import importlib.util
-loader = importlib.util.spec_from_file_location("ingress_app", spec["app_path"])
-module = importlib.util.module_from_spec(loader)
-loader.loader.exec_module(module)
-mark("import")
-module.deps()  # what Lambda's init runs (AWS_LAMBDA_FUNCTION_NAME is unset here)
-mark("init")
-first_ms, first = timed(module.handler, spec["events"][0])
-mark("first")
-cold_ms = (time.perf_counter() - t0) * 1000
-warm = [timed(module.handler, e) for e in spec["events"][1:]]
-# The ack's own work, in process: the same handler with the bus kept in memory (no network).
-from logthread.bus import MemoryTaskBus
-module.deps().bus = MemoryTaskBus()
-in_process, in_process_cpu = [], []
-for event in spec["more_events"]:
-    cpu = time.process_time()
-    in_process.append(timed(module.handler, event))
-    in_process_cpu.append((time.process_time() - cpu) * 1000)
-print(json.dumps({
-    "cold_ms": cold_ms,
-    "marks": marks,
-    "modules": sorted(sys.modules),
-    "in_process_ms": [ms for ms, _ in in_process],
-    "in_process_cpu_ms": in_process_cpu,
-    "warm_ms": [ms for ms, _ in warm],
-    "statuses": [first["statusCode"], *[r["statusCode"] for _, r in warm]],
-    "first_body": first["body"],
-}))
-"""
-)
-
-_BOLT = (
-    _PRELUDE
-    + """
-import logging, os, uuid
-logging.getLogger("slack_bolt").setLevel(logging.ERROR)
-import boto3
-from slack_bolt import App
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler
-from slack_sdk import WebClient
-from logthread import commands, config as config_module
-from logthread.authz import Requester, authorize
-from logthread.query import SearchQuery
-from logthread.tasks import ReplyTo, SearchTask
-mark("import")
-
-config = config_module.load()
-sns = boto3.client("sns")
-token = os.environ["SLACK_BOT_TOKEN"]
-app = App(
-    signing_secret=os.environ["SLACK_SIGNING_SECRET"],
-    token=token,
-    client=WebClient(token=token, base_url=os.environ["SLACK_API_URL"]),
-    token_verification_enabled=False,
-    process_before_response=True,
-)
-
-def parsed(body):
-    cmd = commands.parse_command(body["text"], now_ms=int(time.time() * 1000))
-    who = Requester(body["team_id"], body["channel_id"], body["user_id"], body["user_name"])
-    return cmd, who
-
-def ack_search(ack, body):
-    cmd, who = parsed(body)
-    decision = authorize(config.access, who, cmd.functions, cmd.log_groups)
-    if not decision.allowed:
-        return ack(text=decision.message, response_type="ephemeral")
-    ack(text=f"Searching for `{cmd.request_id}` …", response_type="ephemeral")
-
-published = []
-
-def publish(body):
-    cmd, who = parsed(body)
-    query = SearchQuery(cmd.request_id, cmd.functions, cmd.log_groups, cmd.window)
-    reply = ReplyTo(who.channel_id, "", body["response_url"], who.user_id, who.team_id)
-    task = SearchTask(query, reply, extra={"task_id": uuid.uuid4().hex})
-    start = time.perf_counter()
-    sns.publish(TopicArn=os.environ["TASK_TOPIC_ARN"], Message=task.to_json())
-    published.append((time.perf_counter() - start) * 1000)
-
-app.command("/logsearch")(ack=ack_search, lazy=[publish])
-handler = SlackRequestHandler(app).handle
-
-# Bolt builds this client on its first lazy start; built here (inside the timed
-# cold start all the same) to keep what it sends: Lambda would run that event
-# as the second invocation, the lazy leg.
-invoked = []
-lambda_client = boto3.client("lambda")
-lambda_client.meta.events.register(
-    "provide-client-params.lambda.Invoke", lambda params, **_: invoked.append(params["Payload"])
-)
-app.listener_runner.lazy_listener_runner.lambda_client = lambda_client
-
-def lazy_leg():
-    return timed(handler, json.loads(invoked.pop()))[0]
-
-mark("init")
-first_ms, first = timed(handler, spec["events"][0])
-mark("first")
-cold_ms = (time.perf_counter() - t0) * 1000
-lazy_cold_ms = lazy_leg()
-warm, lazy = [], []
-for event in spec["events"][1:]:
-    warm.append(timed(handler, event))
-    lazy.append(lazy_leg())
-print(json.dumps({
-    "cold_ms": cold_ms,
-    "marks": marks,
-    "warm_ms": [ms for ms, _ in warm],
-    "lazy_cold_ms": lazy_cold_ms,
-    "lazy_ms": lazy,
-    "statuses": [first["statusCode"], *[r["statusCode"] for _, r in warm]],
-    "first_body": first["body"],
-    "published": len(published),
-}))
-"""
-)
-
-
-_WORKER = (
-    _PRELUDE
-    + """
-import importlib.util
-loader = importlib.util.spec_from_file_location("worker_app", spec["app_path"])
-module = importlib.util.module_from_spec(loader)
-loader.loader.exec_module(module)
-mark("import")
-module.deps()
-mark("init")
-first_ms, first = timed(module.handler, spec["events"][0])
-mark("first")
-print(json.dumps({"cold_ms": (time.perf_counter() - t0) * 1000, "marks": marks}))
-"""
-)
 
 
 def signed_event(text: str = f"{RID} in checkout-api last 2h") -> dict[str, Any]:
@@ -400,7 +234,7 @@ def run() -> list[str]:
         worker_env = {**ours_env, "TABLE_NAME": "bench-episodes"}
         runs: dict[str, list[dict[str, Any]]] = {"ours": [], "bolt": [], "worker": []}
         for _ in range(COLD_RUNS):
-            for name, code, child_env in (("ours", _OURS, ours_env), ("bolt", _BOLT, env)):
+            for name, code, child_env in (("ours", OURS, ours_env), ("bolt", BOLT, env)):
                 spec = {
                     "app_path": str(ROOT / "functions/ingress/app.py"),
                     "function_name": "bench-bolt",
@@ -415,7 +249,7 @@ def run() -> list[str]:
                 "function_arn": function_arn,
                 "events": [_worker_event(topic, env)],
             }
-            runs["worker"].append(_child(_WORKER, worker_env, spec))
+            runs["worker"].append(_child(WORKER, worker_env, spec))
 
     def warm(name: str) -> list[float]:
         return [ms for r in runs[name] for ms in r["warm_ms"]]
