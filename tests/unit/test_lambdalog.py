@@ -137,3 +137,14 @@ print(json.dumps(sorted(sys.modules)))
     heavy = ("boto3", "botocore.session", "slack_sdk", "aws_xray_sdk", "aws_lambda_powertools")
     assert [m for m in modules if m.split(".")[0] in heavy or m in heavy] == []
     assert "yaml" not in modules and "jmespath" not in modules
+
+
+def test_the_level_comes_from_the_environment_even_on_a_shared_handler(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "ERROR")
+    lambdalog.Logger("level-svc", stream=io.StringIO())
+    assert logging.getLogger("level-svc.ingress").getEffectiveLevel() == logging.ERROR
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    lambdalog.Logger("level-svc")  # a second handler load, as the tests and local stack do
+    assert logging.getLogger("level-svc.ingress").getEffectiveLevel() == logging.INFO

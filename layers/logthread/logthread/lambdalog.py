@@ -114,6 +114,9 @@ class Logger:
     def __init__(self, service: str = "", stream: IO[str] | None = None) -> None:
         self.service = service or os.environ.get("POWERTOOLS_SERVICE_NAME") or "logthread"
         self._logger = logging.getLogger(self.service)
+        # The core logs through plain child loggers ("logthread.ingress"), which take this
+        # level; set it even when sharing a handler another Logger configured.
+        self._logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
         existing = getattr(self._logger, "powertools_handler", None)
         if existing is not None and hasattr(existing.formatter, "append_keys"):
             # Already set up, by this class or by a Powertools Logger: share it.
@@ -122,7 +125,6 @@ class Logger:
         self.handler = logging.StreamHandler(stream or sys.stdout)
         self.handler.setFormatter(JsonFormatter(self.service))
         self._logger.addHandler(self.handler)
-        self._logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO").upper())
         # Lambda's runtime puts its own handler on the root logger: without this filter, every
         # line would also come out a second time in its format (Powertools does the same).
         for root_handler in logging.root.handlers:
