@@ -17,9 +17,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import jmespath
-import yaml
-
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the bad key."""
@@ -231,6 +228,10 @@ def _routes(value: Any) -> tuple[Route, ...]:
 def _id_rules(value: Any) -> tuple[IdRule, ...]:
     rules = []
     for i, r in enumerate(_items(value, "request_id_rules", {"alarm", "expression"})):
+        # jmespath and yaml are imported where they are used: the ingress loads the config
+        # on its cold path (LOGTHREAD_CONFIG_JSON, usually without rules) and needs neither.
+        import jmespath
+
         expr = _str(r.get("expression"), f"request_id_rules[{i}].expression")
         try:
             jmespath.compile(expr)
@@ -309,6 +310,8 @@ def _default_channel(data: Mapping[str, Any], env: Mapping[str, str]) -> str:
 
 
 def parse_document(text: str, source: str = "config") -> Mapping[str, Any]:
+    import yaml
+
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
