@@ -1,51 +1,48 @@
 """Ingress Lambda: API Gateway HTTP API (payload v2) in, Slack's ack out.
 
 Thin on purpose: the work is in :mod:`logthread.ingress`. Slack gives 3 seconds,
-cold start included, so the import path stays lean (no Parameters unless
-SLACK_SECRET_ARN is set) and the SNS client is built once per process.
-
-The Tracer costs the cold start its X-Ray SDK import (about 150-250 ms measured
-with ``python -m bench ingress``: ours/Bolt went from ~0.95 to ~1.2); it stays
-because the one call worth a subsegment here, the SNS publish, is on the ack
-path. ``auto_patch=False`` and botocore alone keep it to that import.
+cold start included, so this path imports only what the ack needs (README,
+"The ack path"): no X-Ray SDK (Lambda's active tracing still records the
+invocation), no boto3 (:mod:`logthread.sigv4` publishes the task and reads the
+signing secret once, at init), no slack_sdk (:mod:`logthread.verify` checks the
+signature on ``hmac``), no Powertools (:mod:`logthread.lambdalog` prints the
+same JSON log lines and EMF documents; the v2 event is four keys to read).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
-import warnings
 from typing import Any
-
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import (
-    APIGatewayProxyEventV2,
-)
 
 from logthread import telemetry
 from logthread.http import HttpRequest, HttpResponse
 from logthread.ingress import IngressDeps, handle
+from logthread.lambdalog import Logger, Metrics
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "logthread"))
-tracer = Tracer(auto_patch=False)
-tracer.patch(["botocore"])  # the SNS publish; nothing else is worth importing a patcher for
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "logthread")
-# Counts by a dimension are written as their own EMF documents, so an invocation may
-# leave the shared set empty: nothing to warn about (as Powertools' docs suggest).
-warnings.filterwarnings("ignore", "No application metrics to publish*")
 _deps: IngressDeps | None = None
 
 
 def build_deps() -> IngressDeps:
     """Verifier, SNS task bus and config from the environment."""
-    from logthread import config
-    from logthread.aws import client
+    from logthread import config, sigv4
     from logthread.bus import SnsTaskBus
     from logthread.secrets import signing_secret
     from logthread.verify import RequestVerifier
 
+    target = sigv4.from_env("sns")
+    if target is not None:
+        sns: Any = sigv4.SnsClient(target)
+    else:  # no keys in the environment (a local profile): boto3's provider chain
+        from logthread.aws import client
+
+        sns = client("sns")
     return IngressDeps(
-        verifier=RequestVerifier(signing_secret()),
-        bus=SnsTaskBus(client("sns"), os.environ.get("TASK_TOPIC_ARN", "")),
+        verifier=RequestVerifier(signing_secret(lean=True)),
+        bus=SnsTaskBus(sns, os.environ.get("TASK_TOPIC_ARN", "")),
         config=config.load(),
     )
 
@@ -67,21 +64,29 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         logger.exception("ingress init failed; retrying on the first request")
 
 
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda entry point for ``POST /slack/events``."""
-    ev = APIGatewayProxyEventV2(event)
+def request_of(event: dict[str, Any]) -> HttpRequest | None:
+    """The request in an HTTP API (payload v2) event; ``None`` if its body does not decode."""
+    body = event.get("body") or ""
     try:
-        body = ev.decoded_body or ""
-    except (ValueError, UnicodeDecodeError):
-        return HttpResponse.empty(400).to_api_gateway()
-    request = HttpRequest(
-        method=ev.request_context.http.method,
-        path=ev.raw_path,
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return HttpRequest(
+        method=str(http.get("method", "")),
+        path=str(event.get("rawPath", "")),
         headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
         body=body,
     )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point for ``POST /slack/events``."""
+    request = request_of(event)
+    if request is None:
+        return HttpResponse.empty(400).to_api_gateway()
     with telemetry.recording(metrics), telemetry.log_scope():
         return handle(request, deps()).to_api_gateway()

@@ -107,3 +107,17 @@ def test_replay_of_an_uncertain_post_that_never_landed_posts_it(slack: SlackStan
     done = replay(letter, quick_chat(slack))
     assert done.left is None
     assert [m["text"] for m in slack.replies("C1", parent)] == ["reply"]
+
+
+def test_a_letter_replayed_twice_posts_its_marked_posts_once(slack: SlackStandin) -> None:
+    """``logthread replay`` deletes a letter after replaying it; if that delete fails, the
+    next replay must not post again."""
+    parent = quick_chat(slack).post("C1", text="parent")
+    deferring = DeferringChat(quick_chat(slack))
+    slack.fail_next("chat.postMessage", 503, count=4)  # outlasts the 3 retries: a letter
+    deferring.post("C1", text="reply", thread_ts=parent, marker="n1:reply")
+    letter = deferring.take_letter()
+    assert letter is not None and not letter.uncertain
+    for _ in range(2):
+        assert replay(letter, quick_chat(slack)).left is None
+    assert [m["text"] for m in slack.replies("C1", parent)] == ["reply"]

@@ -31,6 +31,7 @@ from tests.functional.test_alarm_signatures import (
     GROUP,
     OK_AFTER_MS,
     db_reset,
+    declined,
     seed_window,
 )
 
@@ -102,8 +103,12 @@ def put_failures(logs: Any, kind: str, count: int, after_ms: int) -> list[str]:
     for i in range(count):
         t = after_ms + 50 + i * ((until - after_ms - 50) // count)
         rid = str(uuid.uuid4())
-        key_error = [(2, "ERROR", f"KeyError: 'user{i}'")]
-        body = key_error if kind == "key" else db_reset(100 + i)[1]
+        bodies = {
+            "key": [(2, "ERROR", f"KeyError: 'user{i}'")],
+            "value": [(2, "ERROR", f"ValueError: quantity {i} is out of range")],
+            "pay": declined(i)[1],
+        }
+        body = bodies[kind] if kind in bodies else db_reset(100 + i)[1]
         lines += python_request(rid, t, [(o % 50, level, m) for o, level, m in body])
         ids.append(rid)
     put_lines(logs, GROUP, lines)
@@ -236,3 +241,30 @@ def test_the_recap_on_ok_counts_every_kind_the_episode_showed(
     recap = slack.replies(CHANNEL, parent["ts"])[-1]
     assert texts(recap).startswith(":checkered_flag: *Recap:* 30 failing requests, 2 kinds")
     assert "First failure " in texts(recap) and " · last failure " in texts(recap)
+
+
+def test_a_flood_of_new_kinds_gets_one_reply_for_those_past_the_cap(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
+) -> None:
+    deps.config = from_mapping(
+        {"default_channel": CHANNEL, "limits": {**LIMITS, "error_kinds_listed": 1}}, env={}
+    )
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    (parent,) = slack.messages(CHANNEL)
+    opened = len(slack.replies(CHANNEL, parent["ts"]))
+    body = next_follow_up(queue)
+    after = read_to(deps, body)
+    put_failures(logs, "key", 4, after_ms=after)
+    put_failures(logs, "value", 2, after_ms=after)
+    put_failures(logs, "pay", 1, after_ms=after)
+
+    handle_message(body, "", deps, topic_arn=queue[2])
+
+    shown = [texts(r) for r in slack.replies(CHANNEL, parent["ts"])[opened:]]
+    assert shown[0].startswith(":new: *…and 2 more new kinds of error* (3 requests)")
+    assert shown[1].startswith(":new: *A new kind of error since the alarm opened*")
+    assert "KeyError" in shown[1]  # the most frequent gets its own reply
+    assert sum(t.startswith(":new:") for t in shown) == 2
+    assert "Live tally: 27 failing requests, 4 kinds of error" in shown[-1]

@@ -198,6 +198,29 @@ def test_signature_is_over_the_decoded_body(pipeline: Pipeline, slack: SlackStan
     refused_with_401(pipeline.ingress.handler(event, Context("logthread-ingress")))
 
 
+def test_a_body_that_does_not_decode_is_a_400(pipeline: Pipeline, slack: SlackStandin) -> None:
+    # The adapter reads the v2 event itself (no Powertools event class on the ack path).
+    body = command_body(RID, response_url=slack.response_url(CHANNEL, USER))
+    for broken in ("not base64!", "//79"):  # bad alphabet; valid base64 of bytes not UTF-8
+        event = gateway_event(body)
+        event["body"] = broken
+        result = pipeline.ingress.handler(event, Context("logthread-ingress"))
+        assert (result["statusCode"], result["body"]) == (400, "")
+    assert pipeline.pending() == []
+
+
+def test_a_body_api_gateway_did_not_encode_is_read_as_is(
+    pipeline: Pipeline, slack: SlackStandin
+) -> None:
+    body = command_body(RID, response_url=slack.response_url(CHANNEL, USER))
+    event = gateway_event(body)
+    event["body"], event["isBase64Encoded"] = body, False
+    assert ack(pipeline.ingress.handler(event, Context("logthread-ingress"))).startswith(
+        "Searching"
+    )
+    assert len(pipeline.pending()) == 1
+
+
 def test_credentials_from_secrets_manager(
     pipeline: Pipeline,
     seeded: dict[str, Any],

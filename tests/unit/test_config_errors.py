@@ -89,6 +89,10 @@ LIMITS = (
             {"limits": {"slack_posts_per_second_per_channel": 0}},
             "limits.slack_posts_per_second_per_channel: must be a number >= 0.01",
         ),
+        (
+            {"limits": {"follow_up_minutes": 16}},
+            "limits.follow_up_minutes: must be a number <= 15",
+        ),
         ({"redaction": [{"name": "x"}]}, "redaction[0].regex: must be a non-empty string"),
         (
             {"redaction": [{"regex": "a", "flags": "i"}]},

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from logthread.alarms.episodes import CLOSED, OPEN, Episode
-from logthread.alarms.lifecycle import Transition, decide
+from logthread.alarms.follow_up_store import FollowUpState
+from logthread.alarms.lifecycle import FollowUpStep, Transition, decide, decide_follow_up
 
 
 def episode(
@@ -63,3 +64,34 @@ def test_an_ok_never_resolves_an_episode_whose_newest_alarm_is_newer() -> None:
             outcome = decide(episode(latest=latest), "OK", at).transition
             if outcome is Transition.RESOLVE:
                 assert at >= max(100, latest)
+
+
+# -- follow-ups ------------------------------------------------------------------------------
+
+
+def follow(seq: int = 2, started: int = 100) -> FollowUpState:
+    return FollowUpState(started_ms=started, seq=seq, until_ms=10_000, last_ms=0, tally="", looks=0)
+
+
+@pytest.mark.parametrize(
+    ("record", "state", "started", "seq", "expected"),
+    [
+        (episode(), follow(2), 100, 2, FollowUpStep.LOOK),  # the pending one
+        (episode(), follow(3), 100, 2, FollowUpStep.RESEND),  # it looked; the next may be lost
+        (episode(), follow(4), 100, 2, FollowUpStep.STOP),  # an old duplicate
+        (episode(), follow(5), 100, 2, FollowUpStep.STOP),  # long superseded
+        (episode(CLOSED, ended=900), follow(2), 100, 2, FollowUpStep.STOP),  # the OK came
+        (episode(started=700), follow(2, started=700), 100, 2, FollowUpStep.STOP),  # replaced
+        (episode(), None, 100, 2, FollowUpStep.STOP),  # never started
+        (None, None, 100, 2, FollowUpStep.STOP),  # forgotten (TTL)
+    ],
+)
+def test_exactly_the_pending_follow_up_of_the_open_episode_looks(
+    record: Episode | None,
+    state: FollowUpState | None,
+    started: int,
+    seq: int,
+    expected: FollowUpStep,
+) -> None:
+    step, why = decide_follow_up(record, state, started_ms=started, seq=seq)
+    assert step is expected, why

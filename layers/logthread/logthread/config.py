@@ -17,9 +17,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import jmespath
-import yaml
-
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the bad key."""
@@ -187,6 +184,12 @@ _LIMIT_MINIMUMS: dict[str, float] = {
 }
 
 
+# The highest value some limits accept.
+_LIMIT_MAXIMUMS: dict[str, float] = {
+    "follow_up_minutes": 15,  # SQS delays a message at most 15 minutes (logthread.delay)
+}
+
+
 def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Validate a parsed config document.
 
@@ -263,6 +266,10 @@ def _accounts(value: Any) -> tuple[tuple[str, str], ...]:
 def _id_rules(value: Any) -> tuple[IdRule, ...]:
     rules = []
     for i, r in enumerate(_items(value, "request_id_rules", {"alarm", "expression"})):
+        # jmespath and yaml are imported where they are used: the ingress loads the config
+        # on its cold path (LOGTHREAD_CONFIG_JSON, usually without rules) and needs neither.
+        import jmespath
+
         expr = _str(r.get("expression"), f"request_id_rules[{i}].expression")
         try:
             jmespath.compile(expr)
@@ -314,6 +321,9 @@ def _limits(value: Any) -> Limits:
             default,
             minimum=_LIMIT_MINIMUMS[limit.name],
         )
+        most = _LIMIT_MAXIMUMS.get(limit.name)
+        if most is not None and number > most:
+            raise ConfigError(f"limits.{limit.name}: must be a number <= {most}")
         values[limit.name] = type(default)(number)
     return Limits(**values)
 
@@ -338,6 +348,8 @@ def _default_channel(data: Mapping[str, Any], env: Mapping[str, str]) -> str:
 
 
 def parse_document(text: str, source: str = "config") -> Mapping[str, Any]:
+    import yaml
+
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:

@@ -4,8 +4,7 @@ An alarm's follow-ups (:mod:`logthread.alarms.follow_up`) are the worker asking
 itself to look again in a few minutes. :class:`SqsDelayQueue` sends the message
 to the follow-up queue with ``DelaySeconds``; the worker reads that queue (an
 SQS event source), so the message comes back when it is due. SQS delays at most
-15 minutes: a longer wait is sent as 15 minutes, and the worker sends the rest
-again when it arrives early.
+15 minutes, so ``limits.follow_up_minutes`` is at most 15.
 """
 
 from __future__ import annotations

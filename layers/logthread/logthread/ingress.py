@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl
-
-from aws_lambda_powertools import Logger
 
 from logthread import commands, telemetry
 from logthread.authz import Decision, Requester, authorize, authorize_requester
@@ -33,7 +32,9 @@ from logthread.query import SearchQuery
 from logthread.tasks import ReplyTo, SearchTask, query_from_button
 from logthread.verify import RequestVerifier
 
-logger = Logger(service="logthread", child=True)
+# Plain logging: the handler's logger (lambdalog's, or Powertools' wherever else the core runs)
+# formats what propagates to "logthread"; importing Powertools here would cost the ack 50 ms.
+logger = logging.getLogger(__name__)
 
 ROUTE = "/slack/events"
 SEARCH_AGAIN = "logthread.search_again"

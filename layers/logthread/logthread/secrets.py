@@ -31,7 +31,7 @@ class SlackCredentials:
 
 
 def slack_credentials(
-    env: Mapping[str, str] | None = None, *, max_age: int = DEFAULT_MAX_AGE
+    env: Mapping[str, str] | None = None, *, max_age: int = DEFAULT_MAX_AGE, lean: bool = False
 ) -> SlackCredentials:
     """Read the Slack credentials from Secrets Manager or the environment.
 
@@ -41,6 +41,10 @@ def slack_credentials(
         The environment to read (default ``os.environ``).
     max_age:
         Seconds Powertools Parameters caches the secret.
+    lean:
+        Read the secret once through :mod:`logthread.sigv4` (no boto3) when the
+        environment holds keys, as Lambda's does: the ingress, which reads it once
+        per process at init, on the cold path Slack waits for.
 
     Raises
     ------
@@ -49,28 +53,53 @@ def slack_credentials(
     """
     env = os.environ if env is None else env
     arn = env.get("SLACK_SECRET_ARN", "")
-    if arn:
-        # Imported here: Parameters costs ~100 ms of import that local runs never need.
-        from aws_lambda_powertools.utilities import parameters
-
-        try:
-            data = parameters.get_secret(arn, transform="json", max_age=max_age)
-        except parameters.GetParameterError as exc:
-            raise CredentialsError(f"SLACK_SECRET_ARN: cannot read the secret: {exc}") from None
-        except parameters.TransformParameterError:
-            raise CredentialsError("SLACK_SECRET_ARN: the secret is not JSON") from None
-        if not isinstance(data, dict):
-            raise CredentialsError("SLACK_SECRET_ARN: the secret must be a JSON object")
-        missing = [k for k in ("bot_token", "signing_secret") if not data.get(k)]
-        if missing:
-            raise CredentialsError(f"SLACK_SECRET_ARN: the secret lacks {', '.join(missing)}")
-        return SlackCredentials(str(data["bot_token"]), str(data["signing_secret"]))
-    return SlackCredentials(env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", ""))
+    if not arn:
+        return SlackCredentials(env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", ""))
+    data = _lean_document(arn, env) if lean else None
+    if data is None:
+        data = _document(arn, max_age)
+    if not isinstance(data, dict):
+        raise CredentialsError("SLACK_SECRET_ARN: the secret must be a JSON object")
+    missing = [k for k in ("bot_token", "signing_secret") if not data.get(k)]
+    if missing:
+        raise CredentialsError(f"SLACK_SECRET_ARN: the secret lacks {', '.join(missing)}")
+    return SlackCredentials(str(data["bot_token"]), str(data["signing_secret"]))
 
 
-def signing_secret(env: Mapping[str, str] | None = None) -> str:
-    """The signing secret (the ingress needs nothing else)."""
-    secret = slack_credentials(env).signing_secret
+def _document(arn: str, max_age: int) -> object:
+    # Imported here: Parameters costs ~100 ms of import that local runs never need.
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        return parameters.get_secret(arn, transform="json", max_age=max_age)
+    except parameters.GetParameterError as exc:
+        raise CredentialsError(f"SLACK_SECRET_ARN: cannot read the secret: {exc}") from None
+    except parameters.TransformParameterError:
+        raise CredentialsError("SLACK_SECRET_ARN: the secret is not JSON") from None
+
+
+def _lean_document(arn: str, env: Mapping[str, str]) -> object | None:
+    """The secret's JSON through SigV4 alone; ``None`` without keys in ``env``."""
+    import json
+
+    from logthread import sigv4
+
+    target = sigv4.from_env("secretsmanager", env)
+    if target is None:
+        return None
+    try:
+        text = sigv4.get_secret_string(target, arn)
+    except (sigv4.AwsError, OSError) as exc:
+        raise CredentialsError(f"SLACK_SECRET_ARN: cannot read the secret: {exc}") from None
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise CredentialsError("SLACK_SECRET_ARN: the secret is not JSON") from None
+
+
+def signing_secret(env: Mapping[str, str] | None = None, *, lean: bool = False) -> str:
+    """The signing secret (the ingress needs nothing else; ``lean`` as for slack_credentials)."""
+    secret = slack_credentials(env, lean=lean).signing_secret
     if not secret:
         raise CredentialsError("set SLACK_SIGNING_SECRET (or SLACK_SECRET_ARN)")
     return secret

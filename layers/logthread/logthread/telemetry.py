@@ -11,18 +11,19 @@ who and what it is working for (:func:`log_keys`); neither knows of Lambda.
   ``Metrics`` (flushed by its ``log_metrics``), counts by one low-cardinality
   dimension (the AWS API, the Slack operation) as one EMF document per value.
   Alarm names, users and request ids are never dimensions: they go in the logs.
-- **Log keys** are appended to the Powertools Logger the Lambda handlers set up;
-  a child logger with no parent (the CLI) makes them a no-op.
+- **Log keys** are appended to the formatter of the ``logthread`` logger the
+  Lambda handlers set up (Powertools' on the worker, :mod:`logthread.lambdalog`'s
+  on the ingress, which keeps Powertools off the ack path); with none (the CLI)
+  they are a no-op.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
-
-from aws_lambda_powertools import Logger
 
 __all__ = ["count", "log_keys", "log_scope", "record_search", "recording"]
 
@@ -46,7 +47,14 @@ _target: Any = None  # the handler's Powertools Metrics while an invocation reco
 _depth = 0
 _counts: dict[tuple[str, str, str], float] = {}  # (name, dimension, value)
 
-_logger = Logger(service="logthread", child=True)
+# The service logger the handlers configure (POWERTOOLS_SERVICE_NAME, "logthread" in the template).
+SERVICE_LOGGER = "logthread"
+
+
+def _formatters() -> list[Any]:
+    """The formatters that take appended keys: Powertools' or lambdalog's, if a handler set one."""
+    handlers = logging.getLogger(SERVICE_LOGGER).handlers
+    return [h.formatter for h in handlers if hasattr(h.formatter, "append_keys")]
 
 
 @contextmanager
@@ -112,13 +120,17 @@ def record_search(result: Any) -> None:
 def _write(metrics: Any, counts: Mapping[tuple[str, str, str], float]) -> None:
     if not counts:
         return
-    from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-
+    single_count = getattr(metrics, "single_count", None)  # logthread.lambdalog.Metrics
     provider = getattr(metrics, "provider", metrics)
     for (name, dim, dim_value), value in sorted(counts.items()):
         if not dim:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            metrics.add_metric(name=name, unit="Count", value=value)
             continue
+        if single_count is not None:
+            single_count(name, dim, dim_value, value)
+            continue
+        from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
         # One document per dimension value: EMF dimensions apply to a whole document.
         single = EphemeralMetrics(
             namespace=getattr(provider, "namespace", None),
@@ -137,10 +149,8 @@ def log_keys(**keys: object) -> None:
     values = {k: v for k, v in keys.items() if v not in (None, "")}
     if not values:
         return
-    try:
-        _logger.append_keys(**values)
-    except Exception:  # an orphan child logger (no handler set one up): nothing to add to
-        return
+    for formatter in _formatters():
+        formatter.append_keys(**values)
 
 
 @contextmanager
@@ -149,5 +159,6 @@ def log_scope() -> Iterator[None]:
     try:
         yield
     finally:
-        with suppress(Exception):  # an orphan child logger, as above
-            _logger.remove_keys(list(KEYS))
+        for formatter in _formatters():
+            with suppress(Exception):
+                formatter.remove_keys(list(KEYS))

@@ -33,7 +33,7 @@ from aws_lambda_powertools import Logger
 from logthread.alarms.alarm_render import Message
 from logthread.alarms.count import count_failures
 from logthread.alarms.discover import MAX_INVOCATION_MS, plan
-from logthread.alarms.follow_up_render import new_kind_reply, tally_reply
+from logthread.alarms.follow_up_render import more_kinds_reply, new_kind_reply, tally_reply
 from logthread.alarms.follow_up_store import FollowUpState, FollowUpStore
 from logthread.alarms.investigate import Findings, Run, search_requests, thread
 from logthread.alarms.lifecycle import FollowUpStep, decide_follow_up
@@ -77,6 +77,8 @@ def start_follow_ups(run: Run, episode_started_ms: int, findings: Findings) -> N
     )
     if deps.follow_ups is None or limits.follow_up_for_minutes <= 0:
         return
+    if discovery is None or not discovery.plan.targets:
+        return  # nowhere to look again (ids from the payload, no log group known)
     if not started:
         # A retry of the ALARM that opened it: follow-up 1 may not have been sent.
         _, state = follow_ups.read(run.alarm.episode_key)
@@ -107,21 +109,10 @@ def _follow_up(follow: FollowUp, deps: Any) -> dict[str, Any]:
     store = deps.store.with_ttl(ttl)
     follow_ups = _store(store)
     episode, state = follow_ups.read(follow.episode_key)
-    now_ms = deps.now_ms()
-    step, why = decide_follow_up(
-        episode,
-        state,
-        started_ms=follow.started_ms,
-        seq=follow.seq,
-        due_ms=follow.due_ms,
-        now_ms=now_ms,
-    )
+    step, why = decide_follow_up(episode, state, started_ms=follow.started_ms, seq=follow.seq)
     logger.info("follow-up", extra={"episode": follow.episode_key, "step": step.value, "why": why})
     if step is FollowUpStep.STOP:
         return {"action": "follow-up-stopped", "why": why}
-    if step is FollowUpStep.WAIT:
-        _send(deps, follow)
-        return {"action": "follow-up-waiting", "due_ms": follow.due_ms}
     assert episode is not None and state is not None
     if step is FollowUpStep.LOOK:
         state = _look(follow, deps, store, follow_ups, episode, state)
@@ -158,6 +149,12 @@ def _look(
     total = Tally().merge(seen).merge(fresh)
     channel, ts = episode.channel, episode.ts
     examples = deps.config.limits.examples_per_alarm
+    listed = deps.config.limits.error_kinds_listed
+    if len(new) > listed:
+        # A flood of new kinds gets one reply for the rest; the tally lists every one.
+        rest = new[listed:]
+        run.post(f"more-kinds#{follow.seq}", channel, more_kinds_reply(rest), ts)
+        new = new[:listed]
     for index, entry in enumerate(new):
         run.post(
             f"kind#{entry.signature.key}",

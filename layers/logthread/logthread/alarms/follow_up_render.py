@@ -24,6 +24,16 @@ def new_kind_reply(entry: Entry, *, since_ms: int, redactor: Redactor | None) ->
     return Message(f"{head}\n{body}", [section(head), section(body)])
 
 
+def more_kinds_reply(entries: list[Entry]) -> Message:
+    """The new kinds of a look past ``error_kinds_listed``: counted together, listed in the tally."""
+    requests = sum(e.count for e in entries)
+    text = (
+        f":new: *…and {plural(len(entries), 'more new kind')} of error* "
+        f"({plural(requests, 'request')}); every kind is in the live tally."
+    )
+    return Message(text, [section(text)])
+
+
 def tally_reply(tally: Tally, *, looks: int, at_ms: int, redactor: Redactor | None) -> Message:
     """Every kind of error so far in this episode, with its count (edited at each look)."""
     total = tally.total

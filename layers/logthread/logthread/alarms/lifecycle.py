@@ -155,7 +155,6 @@ def _adopted_by(episode: Episode, change_ms: int) -> bool:
 class FollowUpStep(enum.Enum):
     LOOK = "look"  # the pending follow-up: look at the logs again, then make the next pending
     RESEND = "resend"  # this one has looked (a retry after a crash): only send the next again
-    WAIT = "wait"  # arrived before it is due (SQS delays at most 15 minutes): send it again
     STOP = "stop"
 
 
@@ -165,8 +164,6 @@ def decide_follow_up(
     *,
     started_ms: int,
     seq: int,
-    due_ms: int,
-    now_ms: int,
 ) -> tuple[FollowUpStep, str]:
     """What follow-up ``seq`` of the episode that started at ``started_ms`` does now.
 
@@ -184,6 +181,4 @@ def decide_follow_up(
         return FollowUpStep.RESEND, "looked already; the next may not have been sent"
     if follow.seq != seq:
         return FollowUpStep.STOP, "not the pending follow-up (a duplicate, or superseded)"
-    if now_ms < due_ms:
-        return FollowUpStep.WAIT, "not due yet"
-    return FollowUpStep.LOOK, "the pending follow-up, due"
+    return FollowUpStep.LOOK, "the pending follow-up"

@@ -344,9 +344,9 @@ def replay(letter: Letter, chat: Chat, *, include_uncertain: bool = False) -> Re
     """Make the letter's calls in order on ``chat``; return what landed and what is left.
 
     A call whose ``thread_ts``/``ts`` is a ref gets the ts its deferred post got
-    now. An uncertain post made with a marker is looked up in Slack and posted only
-    if it isn't there; other uncertain calls (and calls needing their ts) are
-    skipped unless ``include_uncertain``. The first call that fails again stops the replay: it and
+    now. A post made with a marker is looked up in Slack and posted only if it
+    isn't there (so replaying a letter twice posts it once); other uncertain calls
+    (and calls needing their ts) are skipped unless ``include_uncertain``. The first call that fails again stops the replay: it and
     the calls after it are left, with every ref already known filled in.
     """
     out = Replayed()
@@ -372,8 +372,9 @@ def replay(letter: Letter, chat: Chat, *, include_uncertain: bool = False) -> Re
                 unknown.add(call["ref"])
             continue
         try:
-            # A marked post that timed out may be in Slack: it is looked up, not re-sent.
-            landed = _landed(chat, args) if call.get("uncertain") and marked else ""
+            # A marked post may be in Slack already (it timed out, or an earlier replay posted
+            # it and could not delete the letter): it is looked up, not re-sent.
+            landed = _landed(chat, args) if marked else ""
             result = landed or getattr(chat, call["operation"])(**args)
         except ChatError as exc:
             out.failed = exc
