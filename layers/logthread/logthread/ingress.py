@@ -29,7 +29,14 @@ from logthread.bus import TaskBus
 from logthread.config import Config
 from logthread.http import HttpRequest, HttpResponse
 from logthread.query import SearchQuery
-from logthread.tasks import ReplyTo, SearchTask, query_from_button
+from logthread.tasks import (
+    CLAIM_ACTION_ID,
+    AlarmClaim,
+    ReplyTo,
+    SearchTask,
+    claim_key,
+    query_from_button,
+)
 from logthread.verify import RequestVerifier
 
 # Plain logging: the handler's logger (lambdalog's, or Powertools' wherever else the core runs)
@@ -294,7 +301,7 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
         a
         for a in payload.get("actions") or []
         if isinstance(a, dict)
-        and a.get("action_id") in (SEARCH_AGAIN, MORE_CONTEXT, ALARM_SEARCH_AGAIN)
+        and a.get("action_id") in (SEARCH_AGAIN, MORE_CONTEXT, ALARM_SEARCH_AGAIN, CLAIM_ACTION_ID)
     ]
     if not ours:
         # e.g. the "Open in CloudWatch" URL button: Slack still sends a click to ack.
@@ -319,6 +326,17 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
             user_id=requester.user_id,
         )
         return _alarm_rescan(str(action.get("value", "")), requester, where, deps, asked)
+    if action["action_id"] == CLAIM_ACTION_ID:
+        claim = AlarmClaim(
+            episode_key="",
+            channel=requester.channel_id,
+            thread_ts=_thread_ts(container, message),
+            user_id=requester.user_id,
+            team_id=requester.team_id,
+            text=str(message.get("text") or ""),
+            blocks=[b for b in message.get("blocks") or [] if isinstance(b, dict)],
+        )
+        return _alarm_claim(str(action.get("value", "")), claim, requester, response_url, deps)
 
     query, decision = _button_query(str(action.get("value", "")), requester, deps)
     if query is None or not decision.allowed:
@@ -399,6 +417,33 @@ def _alarm_rescan(
         )
         return HttpResponse.empty(200)
     _log("accepted", "alarm search again accepted", requester, message_id=message_id, **asked)
+    return HttpResponse.empty(200)
+
+
+def _alarm_claim(
+    value: str, claim: AlarmClaim, requester: Requester, response_url: str, deps: IngressDeps
+) -> HttpResponse:
+    """ "I'm on it" on an alarm: publish the claim; the worker records it and edits the message."""
+    asked = {"kind": "button", "action_id": CLAIM_ACTION_ID}
+    decision = authorize_requester(deps.config.access, requester)
+    if not decision.allowed:
+        _log("refused", "refused: button", requester, reason=decision.reason, **asked)
+        _tell(deps, response_url, decision.message)
+        return HttpResponse.empty(200)
+    try:
+        claim = replace(claim, episode_key=claim_key(value))
+    except ValueError as exc:
+        _log("refused", "refused: button", requester, reason=f"bad button value: {exc}", **asked)
+        _tell(deps, response_url, "Sorry, that button no longer works.")
+        return HttpResponse.empty(200)
+    try:
+        message_id = deps.bus.publish_body(claim.to_json(), kind="alarm_claim", origin="button")
+    except Exception:
+        telemetry.count(telemetry.FAILURES, dimension=("Stage", "publish"))
+        logger.exception("alarm claim publish failed", extra=dict(asked))
+        _tell(deps, response_url, "Sorry, I couldn't record that just now. Please try again.")
+        return HttpResponse.empty(200)
+    _log("accepted", "alarm claim accepted", requester, message_id=message_id, **asked)
     return HttpResponse.empty(200)
 
 

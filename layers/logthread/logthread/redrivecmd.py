@@ -190,7 +190,7 @@ def what(notice: Notice) -> str:
     """What the message asked of the worker: an alarm's name, a search's request id."""
     # Imported here: the alarm parser is needed only to describe a message.
     from logthread.alarms.parse import parse
-    from logthread.tasks import AlarmRescan, FollowUp, SearchTask
+    from logthread.tasks import AlarmClaim, AlarmRescan, FollowUp, SearchTask
     from logthread.worker.inbox import Notification, decode
 
     delivery = decode(notice.message, notice.subject)
@@ -203,6 +203,8 @@ def what(notice: Notice) -> str:
         return f"alarm rescan of {clean(delivery.episode_key)}"
     if isinstance(delivery, FollowUp):
         return f"follow-up {delivery.seq} of {clean(delivery.episode_key)}"
+    if isinstance(delivery, AlarmClaim):
+        return f"alarm claim of {clean(delivery.episode_key)}"
     if isinstance(delivery, Notification):
         name = parse(notice.message, notice.subject).name
         if name:

@@ -1,7 +1,8 @@
 """The messages on the task topic: the project's own versioned JSON.
 
-Two kinds, both published by the ingress only: a search task (``/logsearch`` or
-a result's button) and an alarm rescan ("Search logs again" on an alarm thread).
+Three kinds, all published by the ingress only: a search task (``/logsearch`` or
+a result's button), an alarm rescan ("Search logs again" on an alarm thread) and
+an alarm claim ("I'm on it" on an alarm message).
 The worker serves both the alarm topic and the task topic and tells them apart
 by the message itself (:func:`logthread.worker.inbox.decode`).
 """
@@ -297,3 +298,93 @@ def follow_up_from_dict(data: dict[str, Any]) -> FollowUp:
     if not follow.episode_key or follow.started_ms <= 0 or follow.seq <= 0:
         raise ValueError("malformed follow-up: empty episode, start or number")
     return follow
+
+
+# -- "I'm on it" ---------------------------------------------------------------------------
+
+CLAIM_MARKER = "logthread.alarm_claim"
+CLAIM_VERSION = 1
+CLAIM_ACTION_ID = "logthread.alarm_claim"
+# SNS takes 256 KB; the clicked message's blocks ride along up to this, else are left out
+# (the worker then answers in the thread instead of editing the message).
+CLAIM_BLOCKS_LIMIT = 120_000
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmClaim:
+    """Someone clicked "I'm on it" (or "Take over") on an alarm message.
+
+    ``text`` and ``blocks`` are the clicked message as Slack sent it with the
+    click: the worker edits the claim into them, so what the message showed
+    (the found requests, the buttons) stays as it was.
+    """
+
+    episode_key: str
+    channel: str
+    thread_ts: str
+    user_id: str
+    team_id: str = ""
+    text: str = ""
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        blocks = self.blocks
+        if len(json.dumps(blocks)) > CLAIM_BLOCKS_LIMIT:
+            blocks = []
+        return json.dumps(
+            {
+                "type": CLAIM_MARKER,
+                "version": CLAIM_VERSION,
+                "episode": self.episode_key,
+                "reply": {
+                    "channel": self.channel,
+                    "thread_ts": self.thread_ts,
+                    "user_id": self.user_id,
+                    "team_id": self.team_id,
+                },
+                "message": {"text": self.text[:4000], "blocks": blocks},
+            },
+            separators=(",", ":"),
+        )
+
+
+def claim_value(episode_key: str) -> str:
+    """The claim button's value: the episode, nothing else."""
+    return json.dumps({"v": CLAIM_VERSION, "k": episode_key}, separators=(",", ":"))
+
+
+def claim_key(value: str) -> str:
+    """The episode key a claim button carries; ValueError for anything malformed."""
+    try:
+        data = json.loads(value)
+        key = str(data["k"]) if isinstance(data, dict) and data.get("v") == CLAIM_VERSION else ""
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"malformed claim button value: {exc}") from None
+    if not key or len(key) > BUTTON_VALUE_LIMIT:
+        raise ValueError("malformed claim button value: no episode")
+    return key
+
+
+def claim_from_dict(data: dict[str, Any]) -> AlarmClaim:
+    """The claim in a decoded message whose ``type`` is :data:`CLAIM_MARKER`."""
+    if data.get("version") != CLAIM_VERSION:
+        raise ValueError(f"unsupported alarm claim version: {data.get('version')!r}")
+    try:
+        reply, message = data["reply"], data.get("message") or {}
+        blocks = message.get("blocks") or []
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise TypeError("blocks must be a list of objects")
+        claim = AlarmClaim(
+            episode_key=str(data["episode"]),
+            channel=str(reply["channel"]),
+            thread_ts=str(reply["thread_ts"]),
+            user_id=str(reply["user_id"]),
+            team_id=str(reply.get("team_id", "")),
+            text=str(message.get("text") or ""),
+            blocks=blocks,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"malformed alarm claim: {exc}") from None
+    if not (claim.episode_key and claim.channel and claim.thread_ts and claim.user_id):
+        raise ValueError("malformed alarm claim: empty episode, place or user")
+    return claim

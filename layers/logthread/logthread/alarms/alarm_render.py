@@ -39,7 +39,7 @@ from logthread.slack.format import (
     format_window,
 )
 from logthread.slack.search_render import OPEN_CLOUDWATCH, SEARCH_AGAIN
-from logthread.tasks import button_value
+from logthread.tasks import CLAIM_ACTION_ID, button_value, claim_value
 
 ICONS = {
     "ALARM": ":rotating_light:",
@@ -264,7 +264,8 @@ def alarm_message(
                 + "). The raw text is in the thread."
             )
         )
-    buttons = actions(alarm, discovery, rescan_key)
+    # Only the alarm message itself is claimed ("I'm on it"), never a reply in its thread.
+    buttons = actions(alarm, discovery, rescan_key, claimable=resolved_by is None)
     if buttons is not None:
         blocks.append(buttons)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
@@ -354,8 +355,18 @@ def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[
     return ""
 
 
-def actions(alarm: Alarm, discovery: Discovery | None, rescan_key: str = "") -> ActionsBlock | None:
+CLAIM_TAKE = "I'm on it"
+CLAIM_TAKE_OVER = "Take over"
+
+
+def actions(
+    alarm: Alarm, discovery: Discovery | None, rescan_key: str = "", *, claimable: bool = False
+) -> ActionsBlock | None:
     elements: list[ButtonElement] = []
+    if claimable and rescan_key and alarm.state == "ALARM":
+        # An episode in ALARM: someone can say they are on it (alarms.claim does the rest).
+        value = claim_value(rescan_key)
+        elements.append(ButtonElement(text=CLAIM_TAKE, action_id=CLAIM_ACTION_ID, value=value))
     if discovery is not None and not discovery.failures and discovery.plan.targets and rescan_key:
         again = rescan.button(rescan_key, discovery.plan.window)
         if again is not None:

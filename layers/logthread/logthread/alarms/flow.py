@@ -28,6 +28,8 @@ from aws_lambda_powertools import Logger
 
 from logthread import telemetry
 from logthread.alarms.alarm_render import alarm_message
+from logthread.alarms.claim import claim_of, with_resolved_claim
+from logthread.alarms.claim_store import Claim
 from logthread.alarms.episodes import Episode
 from logthread.alarms.follow_up import recap_tally, start_follow_ups
 from logthread.alarms.follow_up_render import recap_reply, with_recap
@@ -332,9 +334,9 @@ def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, A
     if not closed.ts:
         raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
     recap = recap_tally(run, closed, ended) if not previous else None
-    _show_resolved(
-        run, closed, read_alarm(closed.body, closed.subject, run.deps), alarm, recap=recap
-    )
+    claim = claim_of(run.deps, alarm.episode_key, closed.started_ms) if not previous else None
+    opened = read_alarm(closed.body, closed.subject, run.deps)
+    _show_resolved(run, closed, opened, alarm, recap=recap, claim=claim)
     run.post(
         "transition",
         closed.channel,
@@ -344,14 +346,25 @@ def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, A
     if recap is not None and len(recap):
         limit = run.deps.config.limits.error_kinds_listed
         reply = recap_reply(
-            recap, started_ms=closed.started_ms, ended_ms=ended, limit=limit, redactor=run.redactor
+            recap,
+            started_ms=closed.started_ms,
+            ended_ms=ended,
+            limit=limit,
+            redactor=run.redactor,
+            handled_by=claim.user_id if claim is not None else "",
         )
         run.post("recap", closed.channel, reply, closed.ts)
     return {"action": "resolved", "channel": closed.channel, "ts": closed.ts}
 
 
 def _show_resolved(
-    run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm, *, recap: Tally | None = None
+    run: Run,
+    episode: Episode,
+    alarm: Alarm,
+    resolved_by: Alarm,
+    *,
+    recap: Tally | None = None,
+    claim: Claim | None = None,
 ) -> None:
     """Edit the episode's message into its resolved form (once per notification)."""
     resolved = alarm_message(
@@ -369,7 +382,9 @@ def _show_resolved(
             ended_ms=resolved_by.state_change_ms or run.deps.now_ms(),
             limit=run.deps.config.limits.error_kinds_listed,
             redactor=run.redactor,
+            handled_by=claim.user_id if claim is not None else "",
         )
+    resolved = with_resolved_claim(resolved, claim)
 
     def update() -> str:
         run.deps.chat.update(

@@ -47,9 +47,11 @@ def tally_reply(tally: Tally, *, looks: int, at_ms: int, redactor: Redactor | No
     return Message("\n".join([head, *rows, note]), blocks)
 
 
-def _recap_head(tally: Tally, started_ms: int, ended_ms: int) -> str:
+def _recap_head(tally: Tally, started_ms: int, ended_ms: int, handled_by: str = "") -> str:
     lasted = format_duration(ended_ms - started_ms) if ended_ms >= started_ms > 0 else ""
     head = f":checkered_flag: *Recap:* {totals(tally)}" + (f", over {lasted}" if lasted else "")
+    if handled_by:  # a Slack user id, from the episode's claim ("I'm on it")
+        head += f" · handled by <@{handled_by}>"
     if len(tally):
         first = min(e.first_ms for e in tally)
         last = max(e.last_ms for e in tally)
@@ -58,10 +60,17 @@ def _recap_head(tally: Tally, started_ms: int, ended_ms: int) -> str:
 
 
 def recap_reply(
-    tally: Tally, *, started_ms: int, ended_ms: int, limit: int, redactor: Redactor | None
+    tally: Tally,
+    *,
+    started_ms: int,
+    ended_ms: int,
+    limit: int,
+    redactor: Redactor | None,
+    handled_by: str = "",
 ) -> Message:
-    """The thread's last word when the alarm resolves: every kind of error, with its count."""
-    head = _recap_head(tally, started_ms, ended_ms)
+    """The thread's last word when the alarm resolves: every kind of error, with its count,
+    and who was on it (``handled_by``, a user id) when someone said so."""
+    head = _recap_head(tally, started_ms, ended_ms, handled_by)
     rows = kinds_rows(tally, limit=limit, redactor=redactor)
     return Message("\n".join([head, *rows]), [section(head), *(section(r) for r in rows)])
 
@@ -74,12 +83,13 @@ def with_recap(
     ended_ms: int,
     limit: int,
     redactor: Redactor | None,
+    handled_by: str = "",
 ) -> Message:
     """The resolved alarm message with the recap under its "back to OK" section.
 
     The firing values (the ALARM's reason, its datapoints) stay as they were below it.
     """
-    head = _recap_head(tally, started_ms, ended_ms)
+    head = _recap_head(tally, started_ms, ended_ms, handled_by)
     rows = kinds_rows(tally, limit=limit, redactor=redactor)
     recap = section("\n".join([head, *rows]))
     blocks = list(message.blocks)

@@ -14,7 +14,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread.slack.deadletter import DeferringChat, LetterOutbox
-from logthread.tasks import AlarmRescan, FollowUp, SearchTask
+from logthread.tasks import AlarmClaim, AlarmRescan, FollowUp, SearchTask
 from logthread.worker.deps import WorkerDeps
 from logthread.worker.inbox import Delivery, Notification, Unreadable, decode
 
@@ -60,7 +60,9 @@ def handle_message(body: str, subject: str | None, deps: WorkerDeps, *, topic_ar
             extra={"source": topic_arn},
         )
         return None
-    if isinstance(delivery, SearchTask | AlarmRescan) and not _from_task_topic(topic_arn, deps):
+    if isinstance(delivery, SearchTask | AlarmRescan | AlarmClaim) and not _from_task_topic(
+        topic_arn, deps
+    ):
         logger.error(
             "dropped a task that did not come from the task topic", extra={"topic": topic_arn}
         )
@@ -108,6 +110,10 @@ def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
         from logthread.alarms.flow import handle_rescan
 
         return handle_rescan(delivery, deps)
+    if isinstance(delivery, AlarmClaim):
+        from logthread.alarms.claim import handle_claim
+
+        return handle_claim(delivery, deps)
     assert isinstance(delivery, Notification)
     from logthread.alarms.flow import handle_notification
 

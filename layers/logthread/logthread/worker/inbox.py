@@ -2,11 +2,11 @@
 
 The worker serves the task topic (the ingress's own messages) and the alarm
 topics (CloudWatch, EventBridge, any app). :func:`decode` turns one SNS message
-into exactly one of five types, parsing it once, so the worker dispatches on
+into exactly one of six types, parsing it once, so the worker dispatches on
 the type and applies the topic rule in one place:
 
-- :class:`~logthread.tasks.SearchTask` and :class:`~logthread.tasks.AlarmRescan`
-  are ours and are taken only from the task topic; a
+- :class:`~logthread.tasks.SearchTask`, :class:`~logthread.tasks.AlarmRescan` and
+  :class:`~logthread.tasks.AlarmClaim` are ours and are taken only from the task topic; a
   :class:`~logthread.tasks.FollowUp` is the worker's own, taken only from its
   follow-up queue;
 - :class:`Unreadable` says it is ours but is broken (unknown version, bad
@@ -23,12 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from logthread.tasks import (
+    CLAIM_MARKER,
     FOLLOW_UP_MARKER,
     MARKER,
     RESCAN_MARKER,
+    AlarmClaim,
     AlarmRescan,
     FollowUp,
     SearchTask,
+    claim_from_dict,
     follow_up_from_dict,
     rescan_from_dict,
     task_from_dict,
@@ -51,7 +54,7 @@ class Unreadable:
     reason: str
 
 
-Delivery = SearchTask | AlarmRescan | FollowUp | Notification | Unreadable
+Delivery = SearchTask | AlarmRescan | AlarmClaim | FollowUp | Notification | Unreadable
 
 
 def decode(body: str, subject: str | None = None) -> Delivery:
@@ -72,6 +75,11 @@ def decode(body: str, subject: str | None = None) -> Delivery:
             return rescan_from_dict(data or {})
         except ValueError as exc:
             return Unreadable("alarm rescan", str(exc))
+    if kind == CLAIM_MARKER:
+        try:
+            return claim_from_dict(data or {})
+        except ValueError as exc:
+            return Unreadable("alarm claim", str(exc))
     if kind == FOLLOW_UP_MARKER:
         try:
             return follow_up_from_dict(data or {})
