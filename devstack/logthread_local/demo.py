@@ -7,6 +7,7 @@ Slack, the real ingress and worker handlers):
 2. the alarm message appears, with the failing request's logs in its thread;
 3. a user types ``/logsearch 12345678`` and gets back the same request;
 4. someone clicks "Search again" in the thread, and the new result lands there;
+   then "I'm on it" on the alarm message, which then shows who is on it;
 5. while the alarm lasts, a second kind of error starts: a follow-up (every 3 s
    here, 5 minutes by default) brings it to the thread, and the live tally counts it;
 6. the alarm resolves: its message becomes the recap.
@@ -34,6 +35,7 @@ from logthread_local.terminal import Style, message_lines, thread_lines
 CHANNEL = "C0ALERTS"
 CHANNEL_NAME = "#alerts"
 SEARCH_AGAIN = "logthread.search_again"
+CLAIM = "logthread.alarm_claim"
 
 
 class StepFailed(Exception):
@@ -62,7 +64,7 @@ def strings(obj: Any) -> Iterator[str]:
 
 
 class Demo:
-    """Runs the six steps on a started stack and prints the conversation to ``out``."""
+    """Runs the seven steps on a started stack and prints the conversation to ``out``."""
 
     def __init__(self, stack: LocalStack, out: TextIO, style: Style, timeout: float) -> None:
         self.stack = stack
@@ -251,6 +253,23 @@ class Demo:
             )
         self.say("")
 
+    def claim(self) -> None:
+        parent = self.thread(self.alarm_ts)[0]
+        button = next((b for b in buttons(parent) if b.get("action_id") == CLAIM), None)
+        if button is None:
+            raise StepFailed(f"no {CLAIM!r} button on the alarm message")
+        self.show_user(self.style.dim(f"clicked [ {button['text']['text']} ] on the alarm"))
+        if self.stack.click(parent, button, channel_id=CHANNEL)["statusCode"] != 200:
+            raise StepFailed("the ingress refused the click")
+        on_it = f"<@{USER['id']}> is on it since"
+        self.wait_for("the alarm message showing who is on it", lambda: self._parent_with(on_it))
+        self.stack.wait_idle(self.timeout)
+        self.say(*message_lines(self.thread(self.alarm_ts)[0], self.style), "")
+
+    def _parent_with(self, text: str) -> dict[str, Any] | None:
+        parent = self.thread(self.alarm_ts)[0]
+        return parent if text in self.text_of(parent) else None
+
     def second_kind(self) -> None:
         lines = story.second_kind_failures()
         self.stack.put_log_lines(story.LOG_GROUP, lines)
@@ -292,9 +311,11 @@ class Demo:
             thread = self.thread(self.alarm_ts)
             parent = self.text_of(thread[0])
             recap = any(":checkered_flag: *Recap:*" in self.text_of(r) for r in thread[1:])
-            return thread[0] if "RESOLVED" in parent and "Recap" in parent and recap else None
+            handled = f"Handled by <@{USER['id']}>" in parent
+            done = "RESOLVED" in parent and "Recap" in parent and recap and handled
+            return thread[0] if done else None
 
-        self.wait_for("resolved alarm message with its recap", resolved)
+        self.wait_for("resolved alarm message with its recap, naming who handled it", resolved)
         self.stack.wait_idle(self.timeout)
         thread = self.thread(self.alarm_ts)
         self.say(self.style.bold(CHANNEL_NAME), "")
@@ -311,6 +332,7 @@ class Demo:
             Step("The alarm message appears, with the failing request's logs in its thread", self.alarm_thread),
             Step("A user types /logsearch 12345678 and gets back the same request", self.slash_command),
             Step('Someone clicks "Search again" in the thread; the new result lands there', self.search_again),
+            Step("Someone clicks \"I'm on it\": the alarm message shows who is on it", self.claim),
             Step("While the alarm lasts, a new kind of error starts; a follow-up threads it", self.second_kind),
             Step("The alarm resolves: its message becomes the recap", self.resolves),
         ]  # fmt: skip
@@ -340,8 +362,8 @@ def _ack_text(body: str) -> str:
 
 
 def exit_code(steps: list[Step]) -> int:
-    """0 only if all six steps ran and each produced what it should."""
-    return 0 if len(steps) == 6 and all(s.ok for s in steps) else 1
+    """0 only if all seven steps ran and each produced what it should."""
+    return 0 if len(steps) == 7 and all(s.ok for s in steps) else 1
 
 
 def summary(steps: list[Step], style: Style) -> list[str]:

@@ -243,7 +243,8 @@ def test_lambda_errors_alarm_threads_the_failing_request(
         ":thread: 1 failing request — logs in the thread",
     ):
         assert part in shown, part
-    again, open_cw = buttons(parent)
+    again, claim, open_cw = buttons(parent)
+    assert (claim["action_id"], claim["text"]["text"]) == ("logthread.alarm_claim", "I'm on it")
     assert (again["action_id"], again["text"]["text"]) == (
         "logthread.search_again",
         "Search logs again",
@@ -347,6 +348,7 @@ def test_no_failing_request_says_where_it_looked(
     assert ":thread: No failing request found — see the thread" in texts(parent)
     assert [b["text"]["text"] for b in buttons(parent)] == [
         "Search logs again",
+        "I'm on it",
         "Open in CloudWatch",
     ]
     (reply,) = slack.replies(CHANNEL, parent["ts"])

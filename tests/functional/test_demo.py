@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
-    for n in range(1, 7):
+    for n in range(1, 8):
         assert f"✔ step {n} took " in out
     assert "every step passed" in out
     assert "✘" not in out
@@ -56,16 +57,23 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     assert "clicked [ Search again" in step4
     assert f"thread of {story.ALARM_NAME}" in step4
     assert story.shows_failing_request(step4)
-    # 5: a second kind of error, brought to the thread by a follow-up, and the live tally.
-    step5, rest = rest.split("── 6.", 1)
+    # 5: "I'm on it" on the alarm message, which then says who is on it.
+    claimed, rest = rest.split("── 6.", 1)
+    assert "clicked [ I'm on it ] on the alarm" in claimed
+    assert "@U0ONCALL1 is on it since" in claimed
+    # 6: a second kind of error, brought to the thread by a follow-up, and the live tally.
+    step5, rest = rest.split("── 7.", 1)
     assert story.SECOND_KIND in step5
     assert ":new: A new kind of error since the alarm opened" in step5
     assert "Live tally: 5 failing requests, 2 kinds of error" in step5
-    # 6: the OK, and the recap in the message and as the thread's last reply.
+    # 7: the OK, and the recap in the message and as the thread's last reply, naming who
+    # handled it.
     step6, summary = rest.split("Summary", 1)
     assert "✅ RESOLVED: HogeService-Errors" in step6
     assert step6.count("Recap: 5 failing requests, 2 kinds of error") == 2
-    assert summary.count("ok  ") == 6
+    assert len(re.findall(r"handled by\s+@U0ONCALL1", step6)) == 2  # the lines may wrap
+    assert "Handled by @U0ONCALL1" in step6
+    assert summary.count("ok  ") == 7
 
 
 def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
@@ -77,9 +85,9 @@ def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
     out = io.StringIO()
     with LocalStack(aws_endpoint=aws, worker_handler=silent_worker) as stack:
         steps = demo.Demo(stack, out, Style(color=False), timeout=1.0).run()
-    assert [s.ok for s in steps] == [True, False, False, False, False, False]
+    assert [s.ok for s in steps] == [True, False, False, False, False, False, False]
     assert "still no alarm message" in steps[1].problem
     assert demo.exit_code(steps) == 1
     assert "✘ step 2" in out.getvalue()
     lines = "\n".join(demo.summary(steps, Style(color=False)))
-    assert "FAIL" in lines and lines.count("skip") == 4
+    assert "FAIL" in lines and lines.count("skip") == 5

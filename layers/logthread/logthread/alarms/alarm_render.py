@@ -39,7 +39,7 @@ from logthread.slack.format import (
     format_window,
 )
 from logthread.slack.search_render import OPEN_CLOUDWATCH, SEARCH_AGAIN
-from logthread.tasks import CLAIM_ACTION_ID, button_value, claim_value
+from logthread.tasks import BUTTON_VALUE_LIMIT, CLAIM_ACTION_ID, button_value, claim_value
 
 ICONS = {
     "ALARM": ":rotating_light:",
@@ -363,10 +363,6 @@ def actions(
     alarm: Alarm, discovery: Discovery | None, rescan_key: str = "", *, claimable: bool = False
 ) -> ActionsBlock | None:
     elements: list[ButtonElement] = []
-    if claimable and rescan_key and alarm.state == "ALARM":
-        # An episode in ALARM: someone can say they are on it (alarms.claim does the rest).
-        value = claim_value(rescan_key)
-        elements.append(ButtonElement(text=CLAIM_TAKE, action_id=CLAIM_ACTION_ID, value=value))
     if discovery is not None and not discovery.failures and discovery.plan.targets and rescan_key:
         again = rescan.button(rescan_key, discovery.plan.window)
         if again is not None:
@@ -379,6 +375,11 @@ def actions(
             )
         except ValueError:
             pass  # a query too big for a button: the per-request replies carry their own
+    if claimable and rescan_key and alarm.state == "ALARM":
+        # An episode in ALARM: someone can say they are on it (alarms.claim does the rest).
+        value = claim_value(rescan_key)
+        if len(value) <= BUTTON_VALUE_LIMIT:  # Slack's limit; an absurd alarm key gets none
+            elements.append(ButtonElement(text=CLAIM_TAKE, action_id=CLAIM_ACTION_ID, value=value))
     url = cloudwatch_url(alarm, discovery.plan if discovery is not None else None)
     if url is not None:
         elements.append(
