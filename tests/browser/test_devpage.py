@@ -1,5 +1,5 @@
 """``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click,
-a follow-up that threads a new kind of error.
+"I'm on it", a follow-up that threads a new kind of error.
 
 The browser is Debian's ``chromium`` (installed by ``make test`` where missing),
 driven by Playwright's Python package; Playwright never downloads a browser here.
@@ -124,6 +124,17 @@ def test_search_again_lands_in_the_thread(page: Any) -> None:
     ):
         assert time.monotonic() < deadline, "the search's result never landed in the thread"
         page.wait_for_timeout(200)
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_im_on_it_shows_who_is_on_the_alarm(page: Any) -> None:
+    entry = _entry_with(page, story.ALARM_NAME)
+    parent = entry.locator(":scope > .message")
+    parent.locator("button[data-action-id='logthread.alarm_claim']").click()
+    parent.filter(has_text="is on it since").wait_for()
+    assert parent.locator("button[data-action-id='logthread.alarm_claim']").inner_text() == (
+        "Take over"
+    )
     assert page.locator("#error").inner_text() == ""
 
 
