@@ -190,6 +190,9 @@ class SlackWorkspace:
         if err:
             return _error(err, p.get("blocks"))
         fields = {"text": p.get("text", ""), "blocks": p.get("blocks")}
+        # Kept as Slack keeps them: "Find logs" reads ids from a message's attachments too.
+        if isinstance(p.get("attachments"), list):
+            fields["attachments"] = p["attachments"]
         metadata = p.get("metadata")
         if metadata is not None:
             if not _valid_metadata(metadata):

@@ -41,6 +41,17 @@ def test_command_and_interactivity_share_the_stack_output_url() -> None:
     assert "\n  SlackRequestUrl:\n" in template
 
 
+def test_the_find_logs_message_shortcut_is_declared() -> None:
+    from logthread.shortcut import CALLBACK_ID
+
+    (shortcut,) = _manifest()["features"]["shortcuts"]
+    assert shortcut["type"] == "message"
+    assert shortcut["callback_id"] == CALLBACK_ID
+    assert shortcut["name"] == "Find logs"
+    # Slack caps a shortcut's description at 80 characters.
+    assert len(shortcut["description"]) <= 80
+
+
 def test_no_event_subscriptions() -> None:
     # The bot reacts to its command and buttons only: no Events API, so no extra scopes.
     assert "event_subscriptions" not in _manifest().get("settings", {})

@@ -295,6 +295,8 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
         payload = json.loads(raw)
     except ValueError:
         return HttpResponse.empty(400)
+    if isinstance(payload, dict) and payload.get("type") == "message_action":
+        return _find_logs(payload, deps)
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return HttpResponse.empty(200)
     ours = [
@@ -360,6 +362,35 @@ def _interaction(raw: str, deps: IngressDeps) -> HttpResponse:
     task = SearchTask(query, reply, origin="button", extra=_extra(requester, trigger))
     if not _publish(task, deps, requester, asked):
         _tell(deps, response_url, "Sorry, I couldn't start the search just now. Please try again.")
+    return HttpResponse.empty(200)
+
+
+def _find_logs(payload: Mapping[str, Any], deps: IngressDeps) -> HttpResponse:
+    """ "Find logs" on any message: search its ids in its thread, as typed commands would."""
+    # Imported on use only: the ack path of commands and buttons never needs it.
+    from logthread import shortcut
+
+    if payload.get("callback_id") != shortcut.CALLBACK_ID:
+        return HttpResponse.empty(200)
+    asked = {"kind": "shortcut", "callback_id": shortcut.CALLBACK_ID}
+    found = shortcut.plan(payload, deps.config, now_ms=int(deps.now() * 1000))
+    requester, url = found.requester, found.response_url
+    # Every search names no target: every group the caller may read, as `/logsearch <id>`.
+    decision = authorize(deps.config.access, requester, (), ())
+    if not decision.allowed:
+        _log("refused", "refused: shortcut", requester, reason=decision.reason, **asked)
+        _tell(deps, url, decision.message)
+        return HttpResponse.empty(200)
+    if not found.tasks:
+        _log("refused", "refused: shortcut", requester, reason="no id in the message", **asked)
+        _tell(deps, url, shortcut.NO_ID)
+        return HttpResponse.empty(200)
+    started: list[str] = []
+    failed: list[str] = []
+    for task in found.tasks:
+        rid = task.query.request_id
+        (started if _publish(task, deps, requester, asked) else failed).append(rid)
+    _tell(deps, url, shortcut.ack_text(started, found.rest, failed))
     return HttpResponse.empty(200)
 
 
