@@ -101,11 +101,11 @@ class DevApp:
         )  # fmt: skip
         return _answer(response)
 
-    def click(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Click the button ``action_id`` (``index``-th such) of message ``ts`` in ``channel``."""
+    def _message(self, data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The stand-in's message ``ts`` in ``channel`` (a parent, or a reply in ``thread_ts``)."""
         slack = self.stack.slack
         if slack is None:
-            raise BadRequest("on a real workspace, click the button in Slack itself")
+            raise BadRequest("on a real workspace, use the message in Slack itself")
         channel, ts = str(data.get("channel", "")), str(data.get("ts", ""))
         message = next((m for m in slack.thread(channel, ts) if m["ts"] == ts), None)
         if message is None:
@@ -113,6 +113,23 @@ class DevApp:
             message = next((m for m in slack.thread(channel, thread_ts) if m["ts"] == ts), None)
         if message is None:
             raise BadRequest(f"no message {ts} in {channel}")
+        return channel, message
+
+    def shortcut(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Use the "Find logs" message shortcut on message ``ts`` in ``channel``."""
+        from logthread.shortcut import CALLBACK_ID
+
+        channel, message = self._message(data)
+        response = self.stack.shortcut(
+            message, CALLBACK_ID, channel_id=channel,
+            channel_name=CHANNEL_NAMES.get(channel, channel),
+        )  # fmt: skip
+        return _answer(response)
+
+    def click(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Click the button ``action_id`` (``index``-th such) of message ``ts`` in ``channel``."""
+        channel, message = self._message(data)
+        ts = message["ts"]
         matching = [b for b in buttons(message) if b.get("action_id") == data.get("action_id")]
         index = int(data.get("index") or 0)
         if not 0 <= index < len(matching):
@@ -234,6 +251,7 @@ def make_server(app: DevApp, port: int = 0) -> ThreadingHTTPServer:
             routes = {
                 "/api/command": app.command,
                 "/api/click": app.click,
+                "/api/shortcut": app.shortcut,
                 "/api/logs": app.add_logs,
                 "/api/alarm": app.alarm,
             }

@@ -129,6 +129,36 @@ def block_actions_body(
     return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
 
 
+def message_action_body(
+    message: Mapping[str, Any],
+    *,
+    callback_id: str,
+    channel_id: str,
+    channel_name: str = "alerts",
+    user_id: str = USER["id"],
+    user_name: str = USER["name"],
+    team_id: str = TEAM["id"],
+    response_url: str = "",
+) -> str:
+    """The ``payload=`` form body of a message shortcut (``message_action``) on ``message``."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": _trigger_id(),
+        "action_ts": f"{time.time():.6f}",
+        "token": "deprecated-verification-token",
+        "team": {"id": team_id, "domain": TEAM["domain"]},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": team_id},
+        "channel": {"id": channel_id, "name": channel_name},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "message_ts": message["ts"],
+        "message": {"type": "message", **dict(message)},
+        "response_url": response_url,
+    }
+    return urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+
+
 def _block_of(message: Mapping[str, Any], action: Mapping[str, Any]) -> str:
     for block in message.get("blocks") or []:
         elements = list(block.get("elements") or [])

@@ -470,6 +470,21 @@ class LocalStack:
         )
         return self.post_to_ingress(body)
 
+    def shortcut(
+        self, message: Mapping[str, Any], callback_id: str, *, channel_id: str, **fields: Any
+    ) -> dict[str, Any]:
+        """Use the message shortcut ``callback_id`` on ``message``; return the response."""
+        user_id = fields.pop("user_id", slackreq.USER["id"])
+        body = slackreq.message_action_body(
+            message,
+            callback_id=callback_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            response_url=self._response_url(channel_id, user_id),
+            **fields,
+        )
+        return self.post_to_ingress(body)
+
     def post_to_ingress(self, body: str, *, timestamp: int | None = None) -> dict[str, Any]:
         """POST a form body to the local ingress URL, signed with the stack's secret."""
         headers = slackreq.signed_headers(self.signing_secret, body, timestamp=timestamp)

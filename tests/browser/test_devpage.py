@@ -1,5 +1,5 @@
 """``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click,
-"I'm on it", a follow-up that threads a new kind of error.
+"I'm on it", "Find logs" on a message, a follow-up that threads a new kind of error.
 
 The browser is Debian's ``chromium`` (installed by ``make test`` where missing),
 driven by Playwright's Python package; Playwright never downloads a browser here.
@@ -135,6 +135,23 @@ def test_im_on_it_shows_who_is_on_the_alarm(page: Any) -> None:
     assert parent.locator("button[data-action-id='logthread.alarm_claim']").inner_text() == (
         "Take over"
     )
+    assert page.locator("#error").inner_text() == ""
+
+
+def test_find_logs_on_a_message_searches_its_ids_in_its_thread(page: Any) -> None:
+    entry = _entry_with(page, story.ALARM_NAME)
+    replies = entry.locator(".thread > .message")
+    with_id = replies.filter(has_text=story.REQUEST_ID).first
+    before = replies.count()
+    with_id.locator("[data-shortcut='find-logs']").click()
+    page.locator(".message.ephemeral", has_text="Searching the logs for").first.wait_for()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not any(
+        story.shows_failing_request(replies.nth(i).inner_text())
+        for i in range(before, replies.count())
+    ):
+        assert time.monotonic() < deadline, "the shortcut's result never landed in the thread"
+        page.wait_for_timeout(200)
     assert page.locator("#error").inner_text() == ""
 
 

@@ -41,7 +41,8 @@ function messageHtml(m, channel, threadTs) {
   const files = (m.files || []).map(BlockKit.file).join("");
   const edited = m.edited ? ' <span class="dim">(edited)</span>' : "";
   return `<article class="message" data-ts="${BlockKit.escapePlain(m.ts)}" data-channel="${BlockKit.escapePlain(channel)}" data-thread-ts="${BlockKit.escapePlain(threadTs || "")}">` +
-    `<div class="author"><b>logthread</b> <span class="app">APP</span> <span class="dim">${when(m.ts)}</span>${edited}</div>` +
+    `<div class="author"><b>logthread</b> <span class="app">APP</span> <span class="dim">${when(m.ts)}</span>${edited}` +
+    ` <button class="shortcut" data-shortcut="find-logs" title="Message shortcut: search the ids in this message">⋯ Find logs</button></div>` +
     `<div class="body">${body}${files}</div></article>`;
 }
 
@@ -165,6 +166,20 @@ $("#messages").addEventListener("click", (ev) => {
     const ts = toggle.dataset.toggle;
     ui.collapsed.has(ts) ? ui.collapsed.delete(ts) : ui.collapsed.add(ts);
     render();
+    return;
+  }
+  const shortcut = ev.target.closest("[data-shortcut]");
+  if (shortcut) {
+    const message = shortcut.closest(".message");
+    const channel = message.dataset.channel;
+    act(async () => {
+      const result = await api("/api/shortcut", {
+        channel,
+        ts: message.dataset.ts,
+        thread_ts: message.dataset.threadTs,
+      });
+      ackFrom(result, channel);
+    });
     return;
   }
   const button = ev.target.closest("button.bk-button");
