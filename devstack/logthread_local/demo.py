@@ -4,7 +4,7 @@ The seed's story on the embedded local stack (moto as AWS, the Slack stand-in as
 Slack, the real ingress and worker handlers):
 
 1. HogeService fails to read from its database, and the alarm fires;
-2. the alarm message appears, with the failing request's logs in its thread;
+2. the alarm message appears, its metric graph and the failing request's logs in its thread;
 3. a user types ``/logsearch 12345678`` and gets back the same request;
 4. someone clicks "Search again" in the thread, and the new result lands there;
    then "I'm on it" on the alarm message, which then shows who is on it;
@@ -160,6 +160,14 @@ class Demo:
             ),
         )
 
+    def graph_in(self, messages: Iterable[Mapping[str, Any]]) -> bool:
+        """A reply carries the alarm's metric graph (a PNG the local stack drew)."""
+        return any(
+            (self.file_content(str(f.get("id", ""))) or b"").startswith(b"\x89PNG")
+            for m in messages
+            for f in m.get("files") or []
+        )
+
     def alarm_thread(self) -> None:
         def posted() -> dict[str, Any] | None:
             for m in self.slack.messages(CHANNEL):
@@ -168,12 +176,14 @@ class Demo:
                     story.ALARM_NAME in self.text_of(m)
                     and self.shows_request(thread)
                     and story.REQUEST_ID in "\n".join(self.text_of(r) for r in thread)
+                    and self.graph_in(thread)
                 ):
                     return m
             return None
 
         parent = self.wait_for(
-            f"alarm message with {story.REQUEST_ID}'s logs in its thread", posted
+            f"alarm message with its metric graph and {story.REQUEST_ID}'s logs in its thread",
+            posted,
         )
         self.stack.wait_idle(self.timeout)
         self.alarm_ts = parent["ts"]

@@ -337,6 +337,11 @@ class LocalStack:
         return str(attrs["Attributes"]["QueueArn"])
 
     def _load_handlers(self) -> None:
+        # moto has no GetMetricWidgetImage: the stack draws the alarm graphs itself.
+        from logthread import aws as core_aws
+        from logthread_local import widget_png
+
+        self._cleanups.append(widget_png.install(core_aws._session(), self.aws_endpoint))
         tag = uuid.uuid4().hex[:8]
         if self._ingress_handler is None:
             self._ingress_handler = load_handler(
@@ -500,6 +505,7 @@ def _forget_core_clients() -> None:
     from logthread import aws as core_aws
 
     core_aws.client.cache_clear()
+    core_aws.quick_client.cache_clear()
     core_aws._session.cache_clear()
 
 

@@ -237,7 +237,11 @@ def message_lines(
             label += f"  {size:,} bytes"
         lines.append(body_indent + style.cyan(label))
         content = file_content(str(f.get("id"))) if file_content and f.get("id") else None
-        if content:
+        if content and content.startswith(b"\x89PNG"):
+            # An image (the alarm's metric graph): its size, not its bytes, in a terminal.
+            width, height = int.from_bytes(content[16:20]), int.from_bytes(content[20:24])
+            lines.append(body_indent + style.dim(f"┆ [image {width}×{height} PNG]"))
+        elif content:
             rows = content.decode("utf-8", "replace").splitlines()
             for row in rows[:file_preview_lines]:
                 lines.append(body_indent + style.dim("┆ " + row[: WIDTH - 4]))

@@ -59,6 +59,7 @@ WORKER_GRANTS = [
     ("EpisodesAndIdempotency", "dynamodb:DeleteItem", {"Fn::GetAtt": ["EpisodeTable", "Arn"]}),
     ("ReadSlackSecret", "secretsmanager:GetSecretValue", {"Ref": "SlackSecretArn"}),
     ("ReadAccountAlias", "iam:ListAccountAliases", "*"),
+    ("DrawAlarmGraphs", "cloudwatch:GetMetricWidgetImage", "*"),
     ("DeadLetterSlackPosts", "sqs:SendMessage", {"Fn::GetAtt": ["SlackDeadLetterQueue", "Arn"]}),
     ("ScheduleFollowUps", "sqs:SendMessage", {"Fn::GetAtt": ["FollowUpQueue", "Arn"]}),
     *(
@@ -148,8 +149,14 @@ def test_only_query_results_are_unscoped(cfn: dict[str, Any]) -> None:
         for _sid, action, resource in _grants(role)
         if resource == _key("*")
     }
-    # ListAccountAliases has no resource to scope to: it reads this account's alias only.
-    assert unscoped == {"logs:GetQueryResults", "logs:StopQuery", "iam:ListAccountAliases"}
+    # ListAccountAliases and GetMetricWidgetImage have no resource to scope to: they read
+    # this account's alias and draw this account's metrics only.
+    assert unscoped == {
+        "logs:GetQueryResults",
+        "logs:StopQuery",
+        "iam:ListAccountAliases",
+        "cloudwatch:GetMetricWidgetImage",
+    }
 
 
 def test_functions_run_python313_on_arm64_traced(cfn: dict[str, Any]) -> None:

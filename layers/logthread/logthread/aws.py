@@ -31,3 +31,19 @@ def client(service: str, region_name: str | None = None) -> Any:
     """The process-wide client for ``service`` (cached per region)."""
     session: Any = _session()  # boto3-stubs types client() per literal service name
     return session.client(service, region_name=region_name, config=RETRY_CONFIG)
+
+
+# For calls that are only nice to have (the alarm's graph): one retry, short timeouts, so a
+# failing one costs a second, not the adaptive budget's half minute.
+QUICK_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 2},
+    connect_timeout=3,
+    read_timeout=10,
+)
+
+
+@functools.cache
+def quick_client(service: str, region_name: str | None = None) -> Any:
+    """The process-wide client for ``service`` with :data:`QUICK_CONFIG` (cached per region)."""
+    session: Any = _session()
+    return session.client(service, region_name=region_name, config=QUICK_CONFIG)

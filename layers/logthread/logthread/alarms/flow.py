@@ -33,6 +33,7 @@ from logthread.alarms.claim_store import Claim
 from logthread.alarms.episodes import Episode
 from logthread.alarms.follow_up import recap_tally, start_follow_ups
 from logthread.alarms.follow_up_render import recap_reply, with_recap
+from logthread.alarms.graph import failure_times, post_graph
 from logthread.alarms.investigate import Findings, Run, investigate, thread
 from logthread.alarms.lifecycle import Transition, decide
 from logthread.alarms.naming import read_alarm
@@ -295,6 +296,7 @@ def _on_alarm(
             return {"action": "deferred", "channel": channel, "ts": ts, "requests": findings.ids}
         if not episode.ts:
             store.set_ts(alarm.episode_key, owner=run.key, ts=ts)
+        post_graph(run, channel, ts, failures_ms=failure_times(findings))  # first reply
         thread(run, channel, ts, findings)
         store.add_request_ids(alarm.episode_key, findings.ids)
         start_follow_ups(run, episode.started_ms, findings)
@@ -343,6 +345,8 @@ def _on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, A
         transition_reply(alarm, started_ms=closed.started_ms, redactor=run.redactor),
         closed.ts,
     )
+    # The graph again, the whole episode drawn: the recovery shows beside the firing.
+    post_graph(run, closed.channel, closed.ts, started_ms=closed.started_ms, ended_ms=ended)
     if recap is not None and len(recap):
         limit = run.deps.config.limits.error_kinds_listed
         reply = recap_reply(

@@ -191,9 +191,10 @@ class Chat(ABC):
         self.invoke("respond", args)
 
     def upload(
-        self, channel: str, thread_ts: str, *, filename: str, content: str, title: str
+        self, channel: str, thread_ts: str, *, filename: str, content: str | bytes, title: str
     ) -> str:
-        """Upload ``content`` as a file shared in the thread; return the file id."""
+        """Upload ``content`` (text, or an image's bytes) as a file shared in the thread;
+        return the file id."""
         args = {
             "channel": channel,
             "thread_ts": thread_ts,

@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from logthread.accounts import AccountNames
 from logthread.config import Config
@@ -62,6 +62,9 @@ class WorkerDeps:
         None: no follow-ups), and that queue's ARN: follow-ups are taken only from it.
     accounts:
         Account ids → names (:mod:`logthread.accounts`); None: the configured names only.
+    graphs:
+        A CloudWatch client for ``GetMetricWidgetImage`` with a short retry budget
+        (:func:`logthread.aws.quick_client`); None: no metric graphs.
     """
 
     logs: CloudWatchLogsClient
@@ -77,6 +80,7 @@ class WorkerDeps:
     follow_ups: DelayQueue | None = None
     follow_up_queue_arn: str = ""
     accounts: AccountNames | None = None
+    graphs: Any = None
 
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
@@ -109,7 +113,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
     process.
     """
     from logthread import config as config_module
-    from logthread.aws import client
+    from logthread.aws import client, quick_client
     from logthread.secrets import bot_token
     from logthread.slack import deadletter
     from logthread.slack.chat import SlackChat
@@ -132,6 +136,7 @@ def from_env(env: Mapping[str, str] | None = None) -> WorkerDeps:
         cloudwatch=client("cloudwatch"),
         dead_letters=deadletter.from_env(env, client),
         task_topic_arn=env.get("TASK_TOPIC_ARN", ""),
+        graphs=quick_client("cloudwatch"),
         # The own account's alias is read once per process, when a message first names it.
         accounts=AccountNames(
             dict(config.accounts), iam=lambda: client("iam"), sts=lambda: client("sts")
