@@ -240,7 +240,7 @@ def message_lines(
         if content and content.startswith(b"\x89PNG"):
             # An image (the alarm's metric graph): its size, not its bytes, in a terminal.
             width, height = int.from_bytes(content[16:20]), int.from_bytes(content[20:24])
-            lines.append(body_indent + style.dim(f"┆ [image {width}×{height} PNG]"))
+            lines.append(body_indent + style.dim(f"┆ [image {width}x{height} PNG]"))
         elif content:
             rows = content.decode("utf-8", "replace").splitlines()
             for row in rows[:file_preview_lines]:

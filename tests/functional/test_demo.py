@@ -48,7 +48,7 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     assert story.REQUEST_ID in step2
     assert story.shows_failing_request(step2)
     # The metric graph, drawn by the local stack's GetMetricWidgetImage, as the first reply.
-    assert "(graph.png)" in step2 and "[image 800×360 PNG]" in step2
+    assert "(graph.png)" in step2 and "[image 800x360 PNG]" in step2
     assert step2.index("(graph.png)") < step2.index(story.REQUEST_ID + "\n")
     # 3: the slash command, its private ack, then the result in the channel.
     step3, step4 = rest.split("── 4.", 1)
