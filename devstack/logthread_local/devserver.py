@@ -214,6 +214,9 @@ class DevApp:
         return content if isinstance(content, bytes) else b""
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
 def _answer(response: Mapping[str, Any]) -> dict[str, Any]:
     """The ingress's HTTP answer, with its JSON body decoded when it has one."""
     body: Any = response["body"]
@@ -237,7 +240,10 @@ def make_server(app: DevApp, port: int = 0) -> ThreadingHTTPServer:
                 self._json(200, app.state())
             elif path.startswith("/api/file/"):
                 try:
-                    self._send(200, "text/plain; charset=utf-8", app.file(path.rsplit("/", 1)[1]))
+                    content = app.file(path.rsplit("/", 1)[1])
+                    # The alarm graph is a PNG; every other file the bot uploads is text.
+                    kind = "image/png" if content.startswith(PNG) else "text/plain; charset=utf-8"
+                    self._send(200, kind, content)
                 except BadRequest as exc:
                     self._json(404, {"error": str(exc)})
             elif path in ("/", "/index.html"):

@@ -401,5 +401,7 @@ def _pick(d: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 
 
 def _public_file(f: dict[str, Any]) -> dict[str, Any]:
-    text = f["content"].decode("utf-8", "replace")
-    return {"id": f["id"], "name": f["name"], "title": f["title"], "size": f["size"], "text": text}
+    shown = {"id": f["id"], "name": f["name"], "title": f["title"], "size": f["size"]}
+    if f["content"].startswith(b"\x89PNG"):  # an image: Slack gives no text for it
+        return {**shown, "mimetype": "image/png", "filetype": "png"}
+    return {**shown, "text": f["content"].decode("utf-8", "replace")}

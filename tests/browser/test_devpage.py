@@ -1,5 +1,5 @@
 """``logthread dev``'s page in headless Chromium: the alarm thread, a typed /logsearch, a click,
-"I'm on it", "Find logs" on a message, a follow-up that threads a new kind of error.
+the alarm's graph, "I'm on it", "Find logs" on a message, a follow-up that threads a new kind of error.
 
 The browser is Debian's ``chromium`` (installed by ``make test`` where missing),
 driven by Playwright's Python package; Playwright never downloads a browser here.
@@ -89,6 +89,14 @@ def test_the_page_shows_the_alarm_thread(page: Any) -> None:
     # Block Kit is drawn, not dumped: preformatted lines and real buttons.
     assert thread.locator("pre.code", has_text=story.ERROR_MESSAGE).count() >= 1
     assert entry.locator("button.bk-button").count() >= 1
+    # The metric graph (the local stack's GetMetricWidgetImage) is the first reply, an image
+    # the browser really decoded.
+    image = thread.locator(".message").first.locator("img.file-image")
+    image.wait_for()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
+    assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [800, 360]
 
 
 def test_a_typed_logsearch_shows_its_result(page: Any) -> None:

@@ -154,8 +154,14 @@ const BlockKit = (() => {
   function file(f) {
     const size = typeof f.size === "number" ? ` · ${f.size.toLocaleString()} bytes` : "";
     const name = f.name && f.name !== f.title ? ` <span class="dim">${escapePlain(f.name)}</span>` : "";
-    return `<div class="file" data-file-id="${escapePlain(f.id || "")}">` +
-      `<a href="/api/file/${encodeURIComponent(f.id || "")}" target="_blank">📎 ${escapePlain(f.title || f.name || "file")}</a>${name}` +
+    const src = `/api/file/${encodeURIComponent(f.id || "")}`;
+    const link = `<a href="${src}" target="_blank">📎 ${escapePlain(f.title || f.name || "file")}</a>${name}`;
+    if (/\.png$/i.test(f.name || "")) {
+      // An image (the alarm's metric graph): shown as Slack shows an image file.
+      return `<div class="file image">${link}<span class="dim">${size}</span>` +
+        `<img class="file-image" src="${src}" alt="${escapePlain(f.title || f.name || "image")}"></div>`;
+    }
+    return `<div class="file" data-file-id="${escapePlain(f.id || "")}">${link}` +
       `<span class="dim">${size}</span><pre class="file-preview code"></pre></div>`;
   }
 
