@@ -184,3 +184,13 @@ def test_untrusted_text_reaches_the_terminal_on_one_line_without_control_charact
     assert when("2024-05-14T05:21:07+02:00") == "2024-05-14 03:21:07 UTC"
     assert when("yesterday\x1b") == "yesterday"
     assert when("") == "?"
+
+
+def test_an_alarm_action_event_is_re_driven_as_it_came() -> None:
+    from tests.conftest import load_fixture
+
+    event = load_fixture("alarms/alarm_action_fuga.json")
+    got = read(json.dumps(record(requestPayload=event)))
+    assert isinstance(got, Failure)
+    assert got.payload == event  # invoked again with exactly this event
+    assert "alarm 'FugaService-Errors' from topic alarm-action" in headline(got)

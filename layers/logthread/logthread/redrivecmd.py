@@ -124,9 +124,15 @@ def _failure(data: dict[str, Any]) -> Content:
         return Unreadable(f"a destination record of {condition!r}, not of a failure")
     payload = data["requestPayload"]
     records = payload.get("Records") if isinstance(payload, dict) else None
-    if not isinstance(payload, dict) or not isinstance(records, list) or not records:
+    if isinstance(payload, dict) and isinstance(payload.get("alarmData"), dict):
+        # An alarm that invoked the worker itself (a Lambda alarm action): the event is the
+        # notification, re-driven as it came, like an SNS event.
+        records = []
+        notices = [Notice(json.dumps(payload), "", ALARM_ACTION)]
+    elif not isinstance(payload, dict) or not isinstance(records, list) or not records:
         return Unreadable("a destination record whose event is not an SNS event")
-    notices = []
+    else:
+        notices = []
     for record in records:
         notice = _notice(record.get("Sns")) if isinstance(record, dict) else None
         if notice is None:
@@ -211,6 +217,10 @@ def what(notice: Notice) -> str:
             return f"alarm {clean(name)!r}"
         return f"notification {clean(notice.message, 60)!r}"
     return f"unreadable {delivery.kind} ({clean(delivery.reason, 80)})"
+
+
+# What a Lambda alarm action's event is "from" in the report (it came through no topic).
+ALARM_ACTION = "alarm-action"
 
 
 def topic_name(arn: str) -> str:
