@@ -190,6 +190,46 @@ def test_an_ok_during_the_search_stays_resolved(
     assert FOUND in shown and LOOKING not in shown
 
 
+def test_with_dead_letters_a_failed_edit_is_retried_not_replayed_late(
+    deps: WorkerDeps, slack: SlackStandin, change: int
+) -> None:
+    """A replay after the OK's edit would show the alarm again: the delivery fails instead."""
+    from dataclasses import replace
+
+    from logthread.worker import handle_message
+    from logthread_local.episodesim import MemoryDeadLetters
+
+    letters = MemoryDeadLetters()
+    deps = replace(deps, dead_letters=letters)
+    body, subject = notification("lambda_errors_hoge.json", change)
+    slack.fail_next("chat.update", status=200, error="internal_error")
+
+    with pytest.raises(ChatError):
+        handle_message(body, subject, deps)
+    assert letters.sent == 0
+
+    handle_message(body, subject, deps)
+
+    assert letters.sent == 0
+    (parent,) = slack.messages(CHANNEL)
+    assert FOUND in texts(parent)
+    assert len(slack.replies(CHANNEL, parent["ts"])) == 1
+
+
+def test_an_edit_slack_refuses_for_good_leaves_the_thread_to_follow(
+    deps: WorkerDeps, slack: SlackStandin, change: int
+) -> None:
+    slack.fail_next("chat.update", status=200, error="cant_update_message")
+
+    result = handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+
+    (parent,) = slack.messages(CHANNEL)
+    assert result["requests"] == [HOGE]
+    assert LOOKING in texts(parent)
+    (story,) = slack.replies(CHANNEL, parent["ts"])
+    assert texts(story).startswith(f"Request {HOGE}")
+
+
 class OkLandsJustBeforeTheEdit(SlackChat):
     """The OK is handled after the ALARM read its episode (open) and before its edit lands."""
 
@@ -197,11 +237,11 @@ class OkLandsJustBeforeTheEdit(SlackChat):
         super().__init__(chat.client)
         self.ok = ok
 
-    def update(self, channel: str, ts: str, **kwargs: Any) -> None:
+    def edit(self, channel: str, ts: str, **kwargs: Any) -> None:
         ok, self.ok = self.ok, None
         if ok is not None:
             ok()
-        super().update(channel, ts, **kwargs)
+        super().edit(channel, ts, **kwargs)
 
 
 def test_an_ok_landing_before_the_found_edit_is_restored(

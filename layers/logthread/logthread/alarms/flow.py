@@ -42,6 +42,7 @@ from logthread.alarms.replies import (
 from logthread.authz import Requester, authorize_requester
 from logthread.once import run_once
 from logthread.signatures import Tally
+from logthread.slack.chat import ChatError
 from logthread.slack.deadletter import is_deferred
 from logthread.tasks import AlarmRescan
 
@@ -441,7 +442,10 @@ def _show_found(
 
     def edit(message: Message) -> Callable[[], str]:
         def update() -> str:
-            run.deps.chat.update(channel, ts, text=message.text, blocks=message.blocks)
+            if is_deferred(ts):  # its message is in a dead letter: so is the edit, after it
+                run.deps.chat.update(channel, ts, text=message.text, blocks=message.blocks)
+            else:
+                _edit_now(run, channel, ts, message)
             return ts
 
         return update
@@ -453,6 +457,20 @@ def _show_found(
     message, resolved = form(mine())
     if resolved:
         run.once("found-resolved", edit(message))
+
+
+def _edit_now(run: Run, channel: str, ts: str, message: Message) -> None:
+    """Edit the alarm message now, or fail the delivery so its retry does.
+
+    Never deferred to a dead letter: replayed after an OK's edit, it would show the
+    alarm again. An edit Slack refuses for good is left out; the thread still follows.
+    """
+    try:
+        run.deps.chat.edit(channel, ts, text=message.text, blocks=message.blocks)
+    except ChatError as exc:
+        if exc.transient:
+            raise
+        logger.error("the alarm message could not be edited", extra={"code": exc.code, "ts": ts})
 
 
 def _on_orphan_ok(
