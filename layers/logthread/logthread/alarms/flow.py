@@ -354,6 +354,20 @@ def _show_resolved(
     run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm, *, recap: Tally | None = None
 ) -> None:
     """Edit the episode's message into its resolved form (once per notification)."""
+    resolved = _resolved_message(run, episode, alarm, resolved_by, recap)
+
+    def update() -> str:
+        run.deps.chat.update(
+            episode.channel, episode.ts, text=resolved.text, blocks=resolved.blocks
+        )
+        return episode.ts
+
+    run.once("resolved", update)
+
+
+def _resolved_message(
+    run: Run, episode: Episode, alarm: Alarm, resolved_by: Alarm, recap: Tally | None
+) -> Message:
     resolved = alarm_message(
         alarm,
         resolved_by=resolved_by,
@@ -370,14 +384,7 @@ def _show_resolved(
             limit=run.deps.config.limits.error_kinds_listed,
             redactor=run.redactor,
         )
-
-    def update() -> str:
-        run.deps.chat.update(
-            episode.channel, episode.ts, text=resolved.text, blocks=resolved.blocks
-        )
-        return episode.ts
-
-    run.once("resolved", update)
+    return resolved
 
 
 def _post_looking(run: Run, channel: str) -> str:
@@ -388,13 +395,14 @@ def _post_looking(run: Run, channel: str) -> str:
     return run.post("alarm", channel, looking)
 
 
-def _mine(run: Run) -> Episode | None:
-    """The episode this notification opened, as the table holds it now (or None)."""
+def _mine(run: Run) -> tuple[Episode | None, bool]:
+    """The episode this notification opened, as the table holds it now (or None), and
+    whether it is the alarm's current one (not the ``previous`` a newer one replaced)."""
     current = run.store.get(run.alarm.episode_key)
     if current is not None and current.owner == run.key:
-        return current
+        return current, True
     before = current.previous if current is not None else None
-    return before if before is not None and before.owner == run.key else None
+    return (before, False) if before is not None and before.owner == run.key else (None, False)
 
 
 def _still_searching(run: Run, episode: Episode) -> bool:
@@ -409,7 +417,7 @@ def _show_found(
     ts: str,
     findings: Findings,
     *,
-    mine: Callable[[], Episode | None] = lambda: None,
+    mine: Callable[[], tuple[Episode | None, bool]] = lambda: (None, False),
 ) -> None:
     """Edit the "looking" alarm message into what the search found (once per notification).
 
@@ -420,7 +428,8 @@ def _show_found(
     """
     alarm = run.alarm
 
-    def form(episode: Episode | None) -> tuple[Message, bool]:
+    def form(read: tuple[Episode | None, bool]) -> tuple[Message, bool]:
+        episode, current = read
         if episode is None or episode.is_open or not episode.ended_ms:
             found = alarm_message(
                 alarm,
@@ -430,15 +439,11 @@ def _show_found(
                 redactor=run.redactor,
             )
             return found, False
+        # As the OK rendered it (_on_ok), with the requests this search found.
         ok = replace(alarm, state="OK", reason=episode.ok_reason, state_change_ms=episode.ended_ms)
-        resolved = alarm_message(
-            alarm,
-            resolved_by=ok,
-            started_ms=episode.started_ms,
-            found_ids=sorted(set(episode.request_ids) | set(findings.ids)),
-            redactor=run.redactor,
-        )
-        return resolved, True
+        recap = recap_tally(run, episode, episode.ended_ms) if current else None
+        ids = tuple(sorted(set(episode.request_ids) | set(findings.ids)))
+        return _resolved_message(run, replace(episode, request_ids=ids), alarm, ok, recap), True
 
     def edit(message: Message) -> Callable[[], str]:
         def update() -> str:
@@ -520,7 +525,7 @@ def _on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] 
     if not episode.ts and not is_deferred(ts):
         store.set_previous_ts(alarm.episode_key, owner=run.key, ts=ts)
     findings = investigate(run)
-    mine = (lambda: None) if is_deferred(ts) else (lambda: _mine(run))
+    mine = (lambda: (None, False)) if is_deferred(ts) else (lambda: _mine(run))
     _show_found(run, channel, ts, findings, mine=mine)
     thread(run, channel, ts, findings)
     return {"action": "opened-late", "channel": channel, "ts": ts, "requests": findings.ids}
