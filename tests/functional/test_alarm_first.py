@@ -128,6 +128,32 @@ def test_the_alarm_is_in_slack_before_a_slow_search_ends(
     assert texts(story).startswith(f"Request {HOGE}")
 
 
+def test_a_notification_outside_any_episode_is_up_before_its_search_too(
+    deps: WorkerDeps, proxy: FaultProxy, slack: SlackStandin, change: int
+) -> None:
+    """A custom notification naming a request: its own message, then the request's logs."""
+    proxy.delay("*", SLOW_CALL)
+    body, subject = notification("custom_json_id_in_string.json", change)
+
+    worker, out = in_background(handle_notification, body, subject, deps)
+    first = wait_for_parent(slack, worker)
+    worker.join(60)
+
+    assert first is not None and LOOKING in texts(first)
+    assert "error" not in out, out.get("error")
+    (parent,) = slack.messages(CHANNEL)
+    assert out["result"] == {
+        "action": "posted",
+        "channel": CHANNEL,
+        "ts": first["ts"],
+        "requests": [HOGE],
+    }
+    assert texts(parent).startswith(":bell: Checkout failed for a customer")
+    assert LOOKING not in texts(parent) and FOUND in texts(parent)
+    (story,) = slack.replies(CHANNEL, parent["ts"])
+    assert texts(story).startswith(f"Request {HOGE}")
+
+
 def test_a_retry_after_a_crash_between_the_post_and_the_edit_edits_it(
     deps: WorkerDeps, slack: SlackStandin, change: int
 ) -> None:
