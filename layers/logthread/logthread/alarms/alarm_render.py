@@ -262,7 +262,8 @@ def alarm_message(
                 + "). The raw text is in the thread."
             )
         )
-    buttons = actions(alarm, discovery, rescan_key)
+    # While looking, no buttons: they come with the findings (their search, its window).
+    buttons = None if looking else actions(alarm, discovery, rescan_key)
     if buttons is not None:
         blocks.append(buttons)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
