@@ -476,6 +476,7 @@ def test_key_lines_are_checked_in_linear_time(unit: str) -> None:
 
 def test_redact_lines_is_linear_in_the_number_of_lines() -> None:
     lines = [f"{AKID} x", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "Ab1/" * 10] * 2_000
+
     def cpu(batch: list[str]) -> float:  # best of 3, in the thread's CPU time
         best = float("inf")
         for _ in range(3):
