@@ -16,6 +16,13 @@ each opens its own episode), on moto and the Slack stand-in over real HTTP:
 * the same SNS message delivered again (at-least-once): served from the
   idempotency record.
 
+Then the alarm first (issue 12): CloudWatch Logs slowed by the fault proxy (every
+call waits ``SLOW_CALL`` s, as under a slow or throttled CloudWatch), for 3 more
+alarms: the time from the notification handed to the worker to its alarm message
+appearing in the Slack stand-in, beside the time to the message showing what was
+found. The old order (search, then post) no longer exists in code: it posted the
+parent when the findings were known, so the second figure is its baseline.
+
 moto ignores the OR filter pattern and returns every line of the window, so the
 discovery here reads all 2,000 lines and filters them itself; CloudWatch
 would return only the error lines. Recall is failing requests threaded / 3.
@@ -36,11 +43,13 @@ from logthread.alarms.alarm_render import alarm_message
 from logthread.alarms.episodes import EpisodeStore
 from logthread.alarms.flow import handle_notification
 from logthread.alarms.parse import parse
+from logthread.aws import RETRY_CONFIG
 from logthread.config import from_mapping
 from logthread.slack.chat import SlackChat
 from logthread.slack.webclient import make_web_client
 from logthread.worker.deps import WorkerDeps
 from logthread_local.aws import create_table, moto_server, use_endpoint
+from logthread_local.faultproxy import FaultProxy
 from logthread_local.seed import iso, put_events
 from logthread_local.slack_standin import SlackStandin
 
@@ -49,6 +58,7 @@ CHANNEL = "C0BENCH"
 ALARMS = 3
 HEALTHY = 500
 STREAMS = 20
+SLOW_CALL = 0.3  # seconds the fault proxy holds every CloudWatch Logs call
 
 
 def _rid(rng: random.Random) -> str:
@@ -194,4 +204,40 @@ def run() -> list[str]:
             f"GetLogEvents {statistics.median(a['GetLogEvents'] for a in api):.0f}"
         )
         out.append(f"{'same SNS message again (idempotent)':<44}{_ms(again)}   0 Slack calls")
+        with FaultProxy(endpoint) as proxy:
+            proxy.delay("*", SLOW_CALL)
+            slow = WorkerDeps(
+                logs=boto3.client("logs", endpoint_url=proxy.url, config=RETRY_CONFIG),
+                chat=chat,
+                config=deps.config,
+                store=deps.store,
+            )
+            out += _alarm_first(slow, slack, now)
     return out
+
+
+def _alarm_first(deps: WorkerDeps, slack: SlackStandin, now: int) -> list[str]:
+    """Notification handed to the worker -> parent in Slack, and -> findings in Slack."""
+    parent, found, total = [], [], []
+    for i in range(ALARMS):
+        body = _notification(f"bench-slow-Errors-{i}", now - 5_000)
+        before = len(slack.calls)
+        t0 = time.time()
+        result = handle_notification(body, "", deps)
+        total.append(time.time() - t0)
+        calls = [c for c in slack.calls[before:] if not (c.error or c.fault)]
+        posted = next(
+            c for c in calls if c.method == "chat.postMessage" and "thread_ts" not in c.params
+        )
+        edited = next(
+            c for c in calls if c.method == "chat.update" and c.params.get("ts") == result["ts"]
+        )
+        parent.append(posted.time - t0)
+        found.append(edited.time - t0)
+    return [
+        f"slow CloudWatch Logs (fault proxy: +{SLOW_CALL:g} s per call), median of {ALARMS}:",
+        f"{'  alarm first: parent message in Slack':<44}{_ms(parent)}   target < 1,000 ms",
+        f"{'  findings in Slack (= old order: parent)':<44}{_ms(found)}"
+        "   the search ends, the parent is edited",
+        f"{'  whole notification handled':<44}{_ms(total)}",
+    ]

@@ -837,7 +837,9 @@ class Simulation:
 
     def _draw_fault(self, operation: str) -> tuple[str | None, int]:
         cfg = self.config
-        method = {"post": "chat.postMessage", "update": "chat.update"}.get(operation)
+        method = {"post": "chat.postMessage", "update": "chat.update", "edit": "chat.update"}.get(
+            operation
+        )
         if not self.injecting or method is None or self.rng.random() >= cfg.fault_rate:
             return None, 0
         if self.rng.random() < cfg.timeout_rate:

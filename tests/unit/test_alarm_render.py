@@ -388,3 +388,18 @@ def test_kinds_reply_lists_every_kind_escaped_and_caps_them() -> None:
     assert "• *12 requests:* `ValueError: &lt;!channel&gt; kind a password=[REDACTED" in shown
     assert shown.count(":new: *new*") == 10
     assert "_…and 2 more kinds (3 requests)_" in shown
+
+
+def test_the_looking_form_says_so_and_has_no_buttons_until_the_findings() -> None:
+    alarm = _read("lambda_errors_hoge.json")
+
+    looking = alarm_message(alarm, looking=True)
+
+    blocks = as_dicts(looking.blocks)
+    assert not block_errors(blocks)
+    shown = _text(blocks)
+    assert shown.startswith(":rotating_light: ALARM: HogeService-Errors")
+    assert ":mag: Looking for the failing requests…" in shown
+    assert "*Reason:* Threshold Crossed" in shown
+    assert not [b for b in blocks if b["type"] == "actions"]
+    assert looking.text == alarm_message(alarm).text  # the notification reads the same

@@ -441,11 +441,13 @@ def test_redaction_time_grows_linearly_on_hostile_input(name: str) -> None:
     small = (unit * (40_000 // len(unit) + 1))[:40_000]
     large = (unit * (320_000 // len(unit) + 1))[:320_000]
     best = {small: float("inf"), large: float("inf")}
-    for _ in range(5):  # interleaved, so both sizes see the same load on a shared machine
+    # The thread's CPU time, not wall time: on a loaded machine preemption stretches a long
+    # run more than a short one. Interleaved and best of 5 for what load is left (caches).
+    for _ in range(5):
         for text in best:
-            start = time.perf_counter()
+            start = time.thread_time()
             REDACTOR.redact(text)
-            best[text] = min(best[text], time.perf_counter() - start)
+            best[text] = min(best[text], time.thread_time() - start)
     ratio = best[large] / max(best[small], 1e-4)
     # 8x the input: linear is about 8 (a little more once the text outgrows the CPU's
     # caches), quadratic about 64.
@@ -463,9 +465,9 @@ def test_key_lines_are_checked_in_linear_time(unit: str) -> None:
         line = unit * (size // len(unit)) + "!"
         best = float("inf")
         for _ in range(3):
-            start = time.perf_counter()
+            start = time.thread_time()
             REDACTOR.redact_lines(["-----BEGIN PRIVATE KEY-----", line])
-            best = min(best, time.perf_counter() - start)
+            best = min(best, time.thread_time() - start)
         return best
 
     small, large = run(20_000), run(160_000)
@@ -474,10 +476,13 @@ def test_key_lines_are_checked_in_linear_time(unit: str) -> None:
 
 def test_redact_lines_is_linear_in_the_number_of_lines() -> None:
     lines = [f"{AKID} x", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "Ab1/" * 10] * 2_000
-    start = time.perf_counter()
-    REDACTOR.redact_lines(lines[:600])
-    small = time.perf_counter() - start
-    start = time.perf_counter()
-    REDACTOR.redact_lines(lines)
-    large = time.perf_counter() - start
-    assert large / max(small, 1e-4) < 30
+
+    def cpu(batch: list[str]) -> float:  # best of 3, in the thread's CPU time
+        best = float("inf")
+        for _ in range(3):
+            start = time.thread_time()
+            REDACTOR.redact_lines(batch)
+            best = min(best, time.thread_time() - start)
+        return best
+
+    assert cpu(lines) / max(cpu(lines[:600]), 1e-4) < 30

@@ -206,6 +206,7 @@ def alarm_message(
     started_ms: int | None = None,
     rescan_key: str = "",
     redactor: Redactor | None = None,
+    looking: bool = False,
 ) -> Message:
     """The alarm message itself (also its resolved version, when ``resolved_by`` is given).
 
@@ -228,6 +229,9 @@ def alarm_message(
     rescan_key:
         The episode key, when discovery found nothing: the "Search logs again" button
         then asks for the discovery to run again (:mod:`logthread.alarms.rescan`).
+    looking:
+        The message as first posted, before the logs are searched: it says the search
+        is under way, and is edited with what was found once the search ends.
     """
     state = alarm.state or ""
     name = alarm.name
@@ -253,7 +257,7 @@ def alarm_message(
                 fields=[MarkdownTextObject(text=cut(f, limits.FIELD_TEXT)) for f in fields]
             )
         )
-    status = _status_line(alarm, discovery, found_ids)
+    status = LOOKING if looking else _status_line(alarm, discovery, found_ids)
     if status:
         blocks.append(context(status))
     if alarm.problems:
@@ -264,8 +268,11 @@ def alarm_message(
                 + "). The raw text is in the thread."
             )
         )
+    # While looking, no buttons: they come with the findings (their search, its window).
     # Only the alarm message itself is claimed ("I'm on it"), never a reply in its thread.
-    buttons = actions(alarm, discovery, rescan_key, claimable=resolved_by is None)
+    buttons = (
+        None if looking else actions(alarm, discovery, rescan_key, claimable=resolved_by is None)
+    )
     if buttons is not None:
         blocks.append(buttons)
     text = (f"{title_state}: {name}" if state or resolved_by else name) + (
@@ -340,6 +347,9 @@ def totals(tally: Tally) -> str:
         f"{n} failing request{'' if n == 1 else 's'}, "
         f"{kinds} kind{'' if kinds == 1 else 's'} of error"
     )
+
+
+LOOKING = ":mag: Looking for the failing requests… (this message will show what I find)"
 
 
 def _status_line(alarm: Alarm, discovery: Discovery | None, found_ids: Sequence[str]) -> str:

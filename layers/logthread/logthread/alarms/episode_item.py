@@ -13,6 +13,8 @@ OPEN = "open"
 CLOSED = "closed"
 # Alarm bodies are re-read on OK to render the resolved message; cap what is kept.
 MAX_BODY_CHARS = 60_000
+# CloudWatch caps a state reason at 1,023 characters; an OK's is kept to re-render it.
+MAX_REASON_CHARS = 4_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,13 @@ class Episode:
     latest_ms:
         The newest ALARM the thread shows (a repeat's change time), so an OK
         older than it does not resolve the message.
+    ok_reason:
+        The reason of the OK that closed it, so the opening ALARM can render the
+        resolved message again if its own late edit may have overwritten it.
+    searching_since:
+        Epoch seconds since the opening ALARM's message has been up while its logs
+        are still searched (0 once its findings are recorded): a repeat waits for
+        them instead of threading the same requests again.
 
     An *orphan* is the record of an OK that came with no episode to close (its
     ALARM late, lost, or from before the bot): closed, ``started_ms`` 0, ``ts``
@@ -70,6 +79,8 @@ class Episode:
     resolved_subject: str = ""
     previous: Episode | None = None
     opened_from: str = ""
+    ok_reason: str = ""
+    searching_since: float = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -104,6 +115,8 @@ def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
         out["prev_ended_ms"] = number_attr(episode.ended_ms)
     if episode.request_ids:
         out["prev_request_ids"] = {"SS": list(episode.request_ids)}
+    if episode.ok_reason:
+        out["prev_ok_reason"] = string_attr(episode.ok_reason)
     return out
 
 
@@ -136,4 +149,6 @@ def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
         resolved_subject=s("resolved_subject"),
         previous=previous,
         opened_from=s("opened_from"),
+        ok_reason=str(item.get(prefix + "ok_reason", {}).get("S", "")),
+        searching_since=float(n("searching_since") or 0),
     )

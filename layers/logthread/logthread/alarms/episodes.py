@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from logthread.alarms.episode_item import (
     CLOSED,
     MAX_BODY_CHARS,
+    MAX_REASON_CHARS,
     OPEN,
     Episode,
     from_item,
@@ -188,23 +189,52 @@ class EpisodeStore(PostedSteps):
         )
         return from_item(out["Attributes"])
 
-    def set_ts(self, key: str, *, owner: str, ts: str) -> Episode:
-        """Record the alarm message's ts; only the owner of the claim may."""
+    def set_ts(self, key: str, *, owner: str, ts: str, searching: bool = False) -> Episode:
+        """Record the alarm message's ts; only the owner of the claim may.
+
+        ``searching``: the message is up before its logs are searched; repeats wait
+        for :meth:`found` (see :attr:`Episode.searching_since`).
+        """
         now = self.now()
+        values = {":ts": _s(ts), ":owner": _s(owner), ":exp": _n(now + self.ttl_seconds)}
+        update = "SET ts = :ts, #exp = :exp"
+        if searching:
+            update += ", searching_since = :now"
+            values[":now"] = _n(now)
         out = self.client.update_item(
             TableName=self.table_name,
             Key={"id": _s(f"episode#{key}")},
-            UpdateExpression="SET ts = :ts, #exp = :exp",
+            UpdateExpression=update,
             ConditionExpression="#owner = :owner",
             ExpressionAttributeNames={"#owner": "owner", "#exp": "expiration"},
-            ExpressionAttributeValues={
-                ":ts": _s(ts),
-                ":owner": _s(owner),
-                ":exp": _n(now + self.ttl_seconds),
-            },
+            ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
         return from_item(out["Attributes"])
+
+    def found(self, key: str, *, owner: str, ids: Iterable[str]) -> None:
+        """The opening ALARM's search is over: its requests threaded, repeats may go on.
+
+        Only the episode ``owner`` opened is changed (a newer one may have replaced it).
+        """
+        values: dict[str, Any] = {":owner": _s(owner), ":exp": _n(self.now() + self.ttl_seconds)}
+        update = "REMOVE searching_since SET #exp = :exp"
+        wanted = sorted(set(ids))
+        if wanted:
+            update += " ADD request_ids :ids"
+            values[":ids"] = {"SS": wanted}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression=update,
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner", "#exp": "expiration"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
 
     def add_request_ids(self, key: str, ids: Iterable[str]) -> None:
         """Remember requests threaded in this episode (a set: order is not kept)."""
@@ -223,17 +253,19 @@ class EpisodeStore(PostedSteps):
             },
         )
 
-    def close(self, key: str, *, by: str, ended_ms: int) -> Episode | None:
+    def close(self, key: str, *, by: str, ended_ms: int, reason: str = "") -> Episode | None:
         """Mark the episode resolved; None if another notification closed it first.
 
-        Closing again with the same ``by`` succeeds (a retried delivery).
+        ``reason`` is the OK's (see :attr:`Episode.ok_reason`). Closing again with the
+        same ``by`` succeeds (a retried delivery).
         """
         now = self.now()
         try:
             out = self.client.update_item(
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET #state = :closed, ended_ms = :ended, closed_by = :by, #exp = :exp",
+                UpdateExpression="SET #state = :closed, ended_ms = :ended, closed_by = :by,"
+                " ok_reason = :reason, #exp = :exp",
                 # Only an OK newer than every ALARM the thread shows resolves it.
                 ConditionExpression="(#state = :open AND started_ms <= :ended"
                 " AND (attribute_not_exists(latest_ms) OR latest_ms <= :ended)) OR closed_by = :by",
@@ -243,6 +275,7 @@ class EpisodeStore(PostedSteps):
                     ":open": _s(OPEN),
                     ":ended": _n(ended_ms),
                     ":by": _s(by),
+                    ":reason": _s(reason[:MAX_REASON_CHARS]),
                     ":exp": _n(now + self.ttl_seconds),
                 },
                 ReturnValues="ALL_NEW",
@@ -358,7 +391,9 @@ class EpisodeStore(PostedSteps):
             ExpressionAttributeValues={":ts": _s(ts), ":owner": _s(owner)},
         )
 
-    def close_previous(self, key: str, *, by: str, ended_ms: int) -> Episode | None:
+    def close_previous(
+        self, key: str, *, by: str, ended_ms: int, reason: str = ""
+    ) -> Episode | None:
         """Resolve the episode the current one replaced; None if it can't (or is done).
 
         Closing again with the same ``by`` succeeds (a retried delivery).
@@ -368,7 +403,7 @@ class EpisodeStore(PostedSteps):
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression="SET prev_state = :closed, prev_ended_ms = :ended,"
-                " prev_closed_by = :by",
+                " prev_closed_by = :by, prev_ok_reason = :reason",
                 ConditionExpression="(prev_state = :open AND prev_started_ms <= :ended)"
                 " OR prev_closed_by = :by",
                 ExpressionAttributeValues={
@@ -376,6 +411,7 @@ class EpisodeStore(PostedSteps):
                     ":open": _s(OPEN),
                     ":ended": _n(ended_ms),
                     ":by": _s(by),
+                    ":reason": _s(reason[:MAX_REASON_CHARS]),
                 },
                 ReturnValues="ALL_NEW",
             )

@@ -164,6 +164,15 @@ class Chat(ABC):
         """Replace the text and blocks of message ``ts``."""
         self.invoke("update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})
 
+    def edit(self, channel: str, ts: str, *, text: str, blocks: Blocks | None = None) -> None:
+        """:meth:`update` made now or never: a failure is raised, not deferred.
+
+        For an edit whose content another delivery may outdate (the alarm message, which
+        an OK resolves): replayed later from a dead letter, it could bring back a state
+        Slack no longer should show, so its delivery is retried instead.
+        """
+        self.invoke("edit", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})
+
     def post_ephemeral(
         self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
     ) -> None:
@@ -206,8 +215,8 @@ class Chat(ABC):
 
     @abstractmethod
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
-        """Make one call (``post``, ``find``, ``update``, ``post_ephemeral``, ``respond``,
-        ``upload``).
+        """Make one call (``post``, ``find``, ``update``, ``edit``, ``post_ephemeral``,
+        ``respond``, ``upload``).
 
         Returns the ts of a post, the file id of an upload, None otherwise; raises
         :class:`ChatError` when Slack refused or could not be reached.
@@ -232,6 +241,7 @@ class SlackChat(Chat):
             "post": self._post,
             "find": self._find,
             "update": self._update,
+            "edit": self._edit,
             "post_ephemeral": self._post_ephemeral,
             "respond": self._respond,
             "upload": self._upload,
@@ -319,6 +329,9 @@ class SlackChat(Chat):
 
     def _update(self, args: dict[str, Any]) -> None:
         self._call("update", args, lambda: self.client.chat_update(**args))
+
+    def _edit(self, args: dict[str, Any]) -> None:
+        self._call("edit", args, lambda: self.client.chat_update(**args))
 
     def _post_ephemeral(self, args: dict[str, Any]) -> None:
         self._call("post_ephemeral", args, lambda: self.client.chat_postEphemeral(**args))

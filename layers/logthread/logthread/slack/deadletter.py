@@ -18,7 +18,8 @@ The rule (one answer = the messages one task or one notification posts):
   message was deferred this way closes its episode, so the next ALARM opens a
   thread Slack can find.
 - Ephemeral messages and ``response_url`` answers are not deferred: the callers
-  have their own fallbacks for them.
+  have their own fallbacks for them. Nor is :meth:`~logthread.slack.chat.Chat.edit`,
+  an edit that a late replay could make wrong.
 
 Letters never get lost silently: if the store refuses one, the worker logs it in
 full and fails the delivery.
@@ -279,7 +280,7 @@ class DeferringChat(Chat):
 
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
         if operation not in DEFERRABLE:
-            # Only the requester sees these; there is no answer to keep whole.
+            # Only the requester sees these, or (edit) the caller wants it now or never.
             return self.chat.invoke(operation, arguments)
         return self._run(operation, arguments, lambda: self.chat.invoke(operation, arguments))
 
