@@ -48,6 +48,7 @@ class StormReport:
     posts: int  # chat.postMessage calls (attempts)
     posted: int  # ... answered 200
     rate_limited: int  # ... answered 429
+    uploaded: int  # files shared in threads (each alarm's metric graph): replies too
     failed_deliveries: int  # deliveries the worker raised on (retried, or worker DLQ)
     worker_dead_letters: int  # events in the worker's DLQ (lost to Slack)
     slack_dead_letters: int  # letters waiting in the Slack dead-letter queue
@@ -155,6 +156,10 @@ def run_storm(
             posts=len(posts),
             posted=sum(c.status == 200 and not c.error for c in posts),
             rate_limited=sum(c.status == 429 for c in posts),
+            uploaded=sum(
+                c.status == 200 and not c.error
+                for c in slack.calls_to("files.completeUploadExternal")
+            ),
             failed_deliveries=sum(bool(d.error) for d in stack.deliveries),
             worker_dead_letters=_depth(stack, "dlq"),
             slack_dead_letters=_depth(stack, "slack_dlq"),

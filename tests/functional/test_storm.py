@@ -32,7 +32,11 @@ def test_a_storm_lands_every_notification_in_its_thread(aws: str) -> None:
     # pushes back (each instance pacing itself drew a 429 for every few posts); and no
     # 429 reached anyone: every post it refused landed later.
     assert report.rate_limited <= 0.05 * report.posted
-    assert report.posted == sum(t.parents + t.replies for t in report.threads.values())
+    # Every reply is a post, or a file shared in the thread (the alarm's metric graph).
+    assert report.uploaded == 20
+    assert report.posted + report.uploaded == sum(
+        t.parents + t.replies for t in report.threads.values()
+    )
     assert report.slack_dead_letters == 0 and report.worker_dead_letters == 0
     # One thread per alarm episode; each repeat is a reply in it; nothing lost or doubled.
     assert report.stray == 0
