@@ -83,3 +83,30 @@ def test_a_claim_by_someone_outside_access_is_refused(
     assert pipeline.pending() == []  # refused at the ingress: nothing published
     assert message_text(_parent(slack)) == before
     assert slack.responses(pipeline.response_url)
+
+
+def test_an_ok_landing_during_the_claims_edit_is_not_overwritten(
+    pipeline: Pipeline, slack: SlackStandin
+) -> None:
+    """The claim edit is held by Slack while the OK resolves the message: the claim must
+    not bring the ALARM back."""
+    import threading
+    import time
+
+    pipeline.worker.handler(action_event(), Context("w"))
+    slack.fail_next(
+        "chat.update", 200, delay=1.5, match=lambda p: "is on it since" in json.dumps(p)
+    )
+    clicking = threading.Thread(target=_claim, args=(pipeline, slack, USER))
+    clicking.start()
+    time.sleep(0.7)  # the claim is recorded; its edit is on its way
+    env = load_fixture("alarms/eventbridge_alarm_state_change.json")
+    ok = json.loads(retimed(env["Message"], _now_delta() + timedelta(minutes=1)))
+    ok["detail"]["state"]["value"] = "OK"
+    pipeline.worker.handler(sns_event(pipeline, json.dumps(ok), ""), Context("w"))
+    clicking.join(timeout=30)
+
+    shown = message_text(_parent(slack))
+    assert "RESOLVED" in shown
+    assert f"Handled by <@{USER}>" in shown
+    assert CLAIM_ACTION_ID not in buttons(_parent(slack))

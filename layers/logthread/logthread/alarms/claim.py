@@ -7,7 +7,7 @@ The round trip:
 2. On click, the ingress checks the clicker as for any button and publishes a
    :class:`logthread.tasks.AlarmClaim` to the task topic, with the clicked
    message as Slack sent it.
-3. The worker (:func:`handle_claim`, task topic only) checks the channel and user
+3. The worker (:func:`logthread.alarms.claiming.handle_claim`, task topic only) checks the channel and user
    against ``access`` again, records the claim on the episode item
    (:mod:`logthread.alarms.claim_store`: idempotent, a claim by someone else takes
    over), and edits the message: a line "<@user> is on it since …" and the
@@ -20,22 +20,18 @@ names who handled it.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from logthread.alarms.alarm_render import CLAIM_TAKE_OVER, Message, utc_text
 from logthread.alarms.claim_store import Claim, ClaimStore
-from logthread.alarms.episode_item import OPEN
-from logthread.authz import Requester, authorize_requester
-from logthread.tasks import CLAIM_ACTION_ID, AlarmClaim
+from logthread.tasks import CLAIM_ACTION_ID
 
 __all__ = [
     "BLOCK_ID",
     "claim_line",
     "claim_of",
-    "handle_claim",
     "with_claim",
     "with_resolved_claim",
 ]
@@ -99,38 +95,3 @@ def claim_of(deps: Any, key: str, started_ms: int) -> Claim | None:
         return None
     episode, claim = ClaimStore(deps.store.client, deps.store.table_name).read(key)
     return claim if episode is not None and episode.started_ms == started_ms else None
-
-
-def handle_claim(claim: AlarmClaim, deps: Any) -> dict[str, Any]:
-    """Record the claim on its episode and show it on the alarm's message."""
-    # Defence in depth, as for rescans: whoever can publish to the task topic could name
-    # any channel and user; the ingress checked the team.
-    requester = Requester("", claim.channel, claim.user_id)
-    decision = authorize_requester(replace(deps.config.access, teams=()), requester)
-    if not decision.allowed:
-        logger.error("claim dropped: requester not allowed", extra={"reason": decision.reason})
-        return {"action": "claim-refused"}
-    if deps.store is None:
-        return {"action": "claim-forgotten"}
-    store = ClaimStore(deps.store.client, deps.store.table_name)
-    episode, _ = store.read(claim.episode_key)
-    if episode is None or (episode.channel, episode.ts) != (claim.channel, claim.thread_ts):
-        # Gone (expired), or a body naming another message: nothing to claim there.
-        return {"action": "claim-forgotten"}
-    if episode.state != OPEN:
-        deps.chat.post_ephemeral(
-            claim.channel, claim.user_id, text="This alarm is already resolved."
-        )
-        return {"action": "claim-closed"}
-    now_ms = deps.now_ms()
-    holder = store.take(
-        claim.episode_key, started_ms=episode.started_ms, user_id=claim.user_id, now_ms=now_ms
-    )
-    if holder is None:
-        return {"action": "claim-forgotten"}
-    if claim.blocks:
-        blocks = with_claim(claim.blocks, holder)
-        deps.chat.update(claim.channel, claim.thread_ts, text=claim.text, blocks=blocks)
-    else:  # the message was too big to ride along: say it in the thread instead
-        deps.chat.post(claim.channel, text=claim_line(holder), thread_ts=claim.thread_ts)
-    return {"action": "claimed", "user": holder.user_id, "since_ms": holder.since_ms}

@@ -111,7 +111,7 @@ def _dispatch(delivery: Delivery, deps: WorkerDeps) -> Any:
 
         return handle_rescan(delivery, deps)
     if isinstance(delivery, AlarmClaim):
-        from logthread.alarms.claim import handle_claim
+        from logthread.alarms.claiming import handle_claim
 
         return handle_claim(delivery, deps)
     assert isinstance(delivery, Notification)
