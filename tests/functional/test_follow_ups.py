@@ -115,6 +115,14 @@ def put_failures(logs: Any, kind: str, count: int, after_ms: int) -> list[str]:
     return ids
 
 
+def alarm_fires(deps: WorkerDeps, logs: Any) -> int:
+    """20 DB resets in the window, then the ALARM that opens an episode; its change time."""
+    change = int(time.time() * 1000) - 5_000
+    seed_window(logs, change, kinds=("db",))
+    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    return change
+
+
 def read_to(deps: WorkerDeps, body: str) -> int:
     """Where the look ``body`` stops reading the logs, once it has run."""
     from logthread.alarms.follow_up_store import FollowUpStore
@@ -128,9 +136,7 @@ def read_to(deps: WorkerDeps, body: str) -> int:
 def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edited(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
 ) -> None:
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    alarm_fires(deps, logs)
     (parent,) = slack.messages(CHANNEL)
     opened = len(slack.replies(CHANNEL, parent["ts"]))
     assert queued(queue) == 1  # follow-up 1, waiting in SQS
@@ -169,9 +175,7 @@ def test_a_new_kind_reaches_the_thread_through_a_follow_up_and_the_tally_is_edit
 def test_the_ok_stops_the_follow_ups(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
 ) -> None:
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    change = alarm_fires(deps, logs)
     handle_notification(*notification("lambda_errors_hoge_ok.json", change - OK_AFTER_MS), deps)
     (parent,) = slack.messages(CHANNEL)
     before = slack.replies(CHANNEL, parent["ts"])
@@ -188,9 +192,7 @@ def test_the_ok_stops_the_follow_ups(
 def test_a_follow_up_from_anywhere_but_its_queue_is_dropped(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
 ) -> None:
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    alarm_fires(deps, logs)
     (parent,) = slack.messages(CHANNEL)
     before = slack.replies(CHANNEL, parent["ts"])
     body = next_follow_up(queue)
@@ -205,18 +207,14 @@ def test_without_a_follow_up_queue_nothing_is_scheduled(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
 ) -> None:
     deps.follow_ups = None
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    alarm_fires(deps, logs)
     assert queued(queue) == 0
 
 
 def test_the_recap_on_ok_counts_every_kind_the_episode_showed(
     deps: WorkerDeps, logs: Any, slack: SlackStandin, queue: tuple[Any, str, str]
 ) -> None:
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    change = alarm_fires(deps, logs)
     body = next_follow_up(queue)
     put_failures(logs, "key", 7, after_ms=read_to(deps, body))
     handle_message(body, "", deps, topic_arn=queue[2])
@@ -249,9 +247,7 @@ def test_a_flood_of_new_kinds_gets_one_reply_for_those_past_the_cap(
     deps.config = from_mapping(
         {"default_channel": CHANNEL, "limits": {**LIMITS, "error_kinds_listed": 1}}, env={}
     )
-    change = int(time.time() * 1000) - 5_000
-    seed_window(logs, change, kinds=("db",))
-    handle_notification(*notification("lambda_errors_hoge.json", change), deps)
+    alarm_fires(deps, logs)
     (parent,) = slack.messages(CHANNEL)
     opened = len(slack.replies(CHANNEL, parent["ts"]))
     body = next_follow_up(queue)

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from logthread.alarms.episode_item import Episode, from_item
+from logthread.alarms.episode_item import Episode, from_item, read_episode_item
 from logthread.alarms.episode_item import number_attr as _n
 from logthread.alarms.episode_item import string_attr as _s
 
@@ -44,9 +44,7 @@ class ClaimStore:
 
     def read(self, key: str) -> tuple[Episode | None, Claim | None]:
         """The episode and its claim (None when nobody took it)."""
-        item = self.client.get_item(
-            TableName=self.table_name, Key={"id": _s(f"episode#{key}")}, ConsistentRead=True
-        ).get("Item")
+        item = read_episode_item(self.client, self.table_name, key)
         if not item:
             return None, None
         episode = from_item(item)

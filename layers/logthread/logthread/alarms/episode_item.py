@@ -152,3 +152,12 @@ def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
         ok_reason=str(item.get(prefix + "ok_reason", {}).get("S", "")),
         searching_since=float(n("searching_since") or 0),
     )
+
+
+def read_episode_item(client: Any, table_name: str, key: str) -> dict[str, Any] | None:
+    """The raw ``episode#<key>`` item (consistent read), or None: the one read of it that
+    the episode, its claim and its follow-ups share."""
+    item = client.get_item(
+        TableName=table_name, Key={"id": string_attr(f"episode#{key}")}, ConsistentRead=True
+    ).get("Item")
+    return item or None

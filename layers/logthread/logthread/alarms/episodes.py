@@ -30,6 +30,7 @@ from logthread.alarms.episode_item import (
     Episode,
     from_item,
     previous_attributes,
+    read_episode_item,
 )
 from logthread.alarms.episode_item import number_attr as _n
 from logthread.alarms.episode_item import string_attr as _s
@@ -85,9 +86,7 @@ class EpisodeStore(PostedSteps):
 
     def get(self, key: str) -> Episode | None:
         """The episode for ``key`` (open or closed), or None."""
-        item = self.client.get_item(
-            TableName=self.table_name, Key={"id": _s(f"episode#{key}")}, ConsistentRead=True
-        ).get("Item")
+        item = read_episode_item(self.client, self.table_name, key)
         return (
             from_item(item) if item and "expiration" in item and not self._expired(item) else None
         )

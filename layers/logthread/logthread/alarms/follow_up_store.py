@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from logthread.alarms.episode_item import OPEN, Episode, from_item
+from logthread.alarms.episode_item import OPEN, Episode, from_item, read_episode_item
 from logthread.alarms.episode_item import number_attr as _n
 from logthread.alarms.episode_item import string_attr as _s
 
@@ -54,9 +54,7 @@ class FollowUpStore:
 
     def read(self, key: str) -> tuple[Episode | None, FollowUpState | None]:
         """The episode and its follow-up state (None when it has none)."""
-        item = self.client.get_item(
-            TableName=self.table_name, Key={"id": _s(f"episode#{key}")}, ConsistentRead=True
-        ).get("Item")
+        item = read_episode_item(self.client, self.table_name, key)
         if not item:
             return None, None
         episode = from_item(item)
