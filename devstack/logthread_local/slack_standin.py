@@ -1,6 +1,6 @@
 """A Slack Web API stand-in: real HTTP on 127.0.0.1 for the real ``slack_sdk`` clients.
 
-It serves what logthread uses (``chat.postMessage``, ``chat.update``,
+It serves what logthread uses (``chat.postMessage``, ``chat.update``, ``chat.delete``,
 ``chat.postEphemeral``, ``auth.test``, the three-step ``files_upload_v2`` flow and
 ``response_url`` posts), keeps the conversation (channels, threads, files) so
 tests read what a person would see, and records every call. Faults are scripted

@@ -216,6 +216,18 @@ class SlackWorkspace:
         msg["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
         return {"ok": True, "channel": channel, "ts": msg["ts"], "text": msg["text"]}
 
+    def _delete(self, p: dict[str, Any]) -> dict[str, Any]:
+        """chat.delete: the bot's own message (a parent's replies stay, as in Slack)."""
+        channel = str(p.get("channel", ""))
+        err = self._check_channel(channel)
+        if err:
+            return _error(err)
+        msg = self._find(channel, str(p.get("ts", "")))
+        if msg is None:
+            return _error("message_not_found")
+        self._channels[channel].messages.remove(msg)
+        return {"ok": True, "channel": channel, "ts": msg["ts"]}
+
     def _history(self, p: dict[str, Any]) -> dict[str, Any]:
         """conversations.history: top-level messages, newest first, paged by cursor."""
         channel = str(p.get("channel", ""))
@@ -348,6 +360,7 @@ class SlackWorkspace:
 _API: dict[str, Callable[[SlackWorkspace, dict[str, Any]], dict[str, Any]]] = {
     "chat.postMessage": SlackWorkspace._post_message,
     "chat.update": SlackWorkspace._update,
+    "chat.delete": SlackWorkspace._delete,
     "chat.postEphemeral": SlackWorkspace._post_ephemeral,
     "conversations.history": SlackWorkspace._history,
     "conversations.replies": SlackWorkspace._replies,

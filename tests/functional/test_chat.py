@@ -43,6 +43,18 @@ def test_post_thread_update_ephemeral(chat: SlackChat, slack: SlackStandin) -> N
     assert first["unfurl_links"] is False
 
 
+def test_delete_takes_a_reply_out_and_a_second_delete_is_no_error(
+    chat: SlackChat, slack: SlackStandin
+) -> None:
+    ts = chat.post("C1", text="parent")
+    keep = chat.post("C1", text="stays", thread_ts=ts)
+    gone = chat.post("C1", text="misplaced", thread_ts=ts)
+    chat.delete("C1", gone)
+    chat.delete("C1", gone)  # a retried delete: message_not_found counts as deleted
+    assert [m["ts"] for m in slack.replies("C1", ts)] == [keep]
+    assert [c.method for c in slack.calls].count("chat.delete") == 2
+
+
 def test_upload_lands_in_the_thread(chat: SlackChat, slack: SlackStandin) -> None:
     ts = chat.post("C1", text="parent")
     file_id = chat.upload("C1", ts, filename="r.log", content="x" * 50_000, title="Full log")

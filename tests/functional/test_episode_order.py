@@ -110,3 +110,57 @@ def test_insufficient_data_after_the_end_replies_in_the_thread_not_a_new_message
     (parent,) = slack.messages(CHANNEL)
     assert after["ts"] == parent["ts"]
     assert texts(parent).startswith(":white_check_mark: RESOLVED")
+
+
+def _back_to_ok(slack: SlackStandin, parent: dict[str, Any]) -> list[str]:
+    return [texts(r) for r in slack.replies(CHANNEL, parent["ts"]) if "Back to OK" in texts(r)]
+
+
+def test_an_older_ok_takes_out_the_ok_that_closed_the_episode_too_late(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    # ALARM +0, OK +26 (delivered late), ALARM +40 (from OK, later still), OK +60.
+    first = now_ms - 90 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first + 34 * MINUTE)  # the OK at +60
+    deliver(deps, "lambda_errors_hoge_ok.json", first)  # the OK at +26 ended it
+
+    episode, later = slack.messages(CHANNEL)
+    assert texts(episode).startswith(":white_check_mark: RESOLVED")
+    assert "lasted 26 min 0 s" in texts(episode)
+    # The +60 OK left the thread it had closed, for a message of its own.
+    (reply,) = _back_to_ok(slack, episode)
+    assert "after 26 min 0 s" in reply
+    assert later["text"].startswith("OK")
+
+    hoge_failure(logs, first + 40 * MINUTE)
+    adopted = deliver(deps, "lambda_errors_hoge.json", first + 40 * MINUTE)
+    assert adopted["action"] == "resolved-late" and adopted["ts"] == later["ts"]
+    assert [m["ts"] for m in slack.messages(CHANNEL)] == [episode["ts"], later["ts"]]
+    assert "lasted 20 min 0 s" in texts(slack.messages(CHANNEL)[1])
+
+
+def test_an_alarm_from_ok_splits_the_episode_an_early_ok_had_closed(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 90 * MINUTE
+    hoge_failure(logs, first)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first + 34 * MINUTE)  # the OK at +60
+    hoge_failure(logs, first + 40 * MINUTE)
+    split = deliver(deps, "lambda_errors_hoge.json", first + 40 * MINUTE)  # from OK
+
+    episode, later = slack.messages(CHANNEL)
+    assert split["ts"] == later["ts"]
+    # The first episode's OK is still to come: its message shows the alarm again.
+    assert not texts(episode).startswith(":white_check_mark: RESOLVED")
+    assert not _back_to_ok(slack, episode)
+    assert texts(later).startswith(":white_check_mark: RESOLVED")
+    assert "lasted 20 min 0 s" in texts(later)
+
+    deliver(deps, "lambda_errors_hoge_ok.json", first)  # and there it is: +26
+    episode = slack.messages(CHANNEL)[0]
+    assert texts(episode).startswith(":white_check_mark: RESOLVED")
+    assert "lasted 26 min 0 s" in texts(episode)
+    assert len(slack.messages(CHANNEL)) == 2

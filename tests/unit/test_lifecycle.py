@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from logthread.alarms.episodes import CLOSED, OPEN, Episode
@@ -38,7 +40,7 @@ ORPHAN = episode(CLOSED, started=0, ended=500)  # an OK at 500 that found no epi
         (None, "ALARM", 100, Transition.OPEN),
         (episode(), "ALARM", 200, Transition.REPEAT),
         (episode(began="OK"), "ALARM", 50, Transition.OPEN_EARLIER),  # an earlier episode, late
-        (episode(began="ALARM"), "ALARM", 50, Transition.NOTE),  # the start of this one, late
+        (episode(began="ALARM"), "ALARM", 50, Transition.EXTEND),  # the start of this one, late
         (episode(CLOSED, ended=300), "ALARM", 400, Transition.OPEN),
         (episode(CLOSED, ended=300), "ALARM", 200, Transition.NOTE),  # a late repeat
         (ORPHAN, "ALARM", 400, Transition.OPEN_RESOLVED),  # its OK came first
@@ -55,6 +57,40 @@ ORPHAN = episode(CLOSED, started=0, ended=500)  # an OK at 500 that found no epi
     ],
 )
 def test_decide(record: Episode | None, state: str, at: int, expected: Transition) -> None:
+    assert decide(record, state, at).transition is expected
+
+
+def _replaced(before: Episode, began: str = "OK") -> Episode:
+    """A current episode (started at 1000, from ``began``) with ``before`` as its previous."""
+    return replace(episode(started=1000, began=began), previous=before)
+
+
+@pytest.mark.parametrize(
+    ("record", "state", "at", "expected"),
+    [
+        # The episode before began from ALARM: an older ALARM is its own earlier start.
+        (_replaced(episode(started=500, began="ALARM")), "ALARM", 200, Transition.EXTEND_PREVIOUS),
+        # ... but not when it began from OK: that one ended before.
+        (_replaced(episode(started=500, began="OK")), "ALARM", 200, Transition.NOTE),
+        # Once moved back, the span it covers takes notes of its own.
+        (
+            _replaced(replace(episode(started=500, began="OK"), earliest_ms=200)),
+            "INSUFFICIENT_DATA",
+            300,
+            Transition.NOTE_PREVIOUS,
+        ),
+        # Between a closed episode before and the current one, which began from ALARM.
+        (
+            _replaced(episode(CLOSED, started=100, ended=300), began="ALARM"),
+            "ALARM",
+            600,
+            Transition.EXTEND,
+        ),
+    ],
+)
+def test_decide_with_an_episode_before(
+    record: Episode, state: str, at: int, expected: Transition
+) -> None:
     assert decide(record, state, at).transition is expected
 
 
@@ -95,3 +131,34 @@ def test_exactly_the_pending_follow_up_of_the_open_episode_looks(
 ) -> None:
     step, why = decide_follow_up(record, state, started_ms=started, seq=seq)
     assert step is expected, why
+
+
+# Closed by an OK at 900 (kept, so it can be taken out again), its ALARMs up to 300.
+CLOSED_BY_900 = replace(
+    episode(CLOSED, started=100, ended=900, latest=300), closed_by="x", ok_body="{}"
+)
+
+
+@pytest.mark.parametrize(
+    ("record", "state", "at", "previous_state", "expected"),
+    [
+        (CLOSED_BY_900, "OK", 500, "ALARM", Transition.DETACH),  # it really ended at 500
+        (CLOSED_BY_900, "ALARM", 500, "OK", Transition.DETACH),  # a new one began at 500
+        (CLOSED_BY_900, "ALARM", 500, "ALARM", Transition.NOTE),  # still the same episode
+        (CLOSED_BY_900, "OK", 200, "ALARM", Transition.NOTE),  # older than an ALARM it shows
+        (CLOSED_BY_900, "INSUFFICIENT_DATA", 500, "ALARM", Transition.NOTE),
+        # Without the closing OK's body (an item from before), nothing to take out.
+        (replace(CLOSED_BY_900, ok_body=""), "OK", 500, "ALARM", Transition.NOTE),
+    ],
+)
+def test_decide_detaches_an_ok_that_closed_too_late(
+    record: Episode, state: str, at: int, previous_state: str, expected: Transition
+) -> None:
+    assert decide(record, state, at, previous_state).transition is expected
+
+
+def test_after_a_detach_the_older_ok_resolves_the_episode_before_the_orphan() -> None:
+    before = replace(episode(started=100), ts="1.1")
+    orphan = replace(episode(CLOSED, started=0, ended=900), previous=before)
+    assert decide(orphan, "OK", 500).transition is Transition.RESOLVE_PREVIOUS
+    assert decide(orphan, "ALARM", 600, "OK").transition is Transition.OPEN_RESOLVED

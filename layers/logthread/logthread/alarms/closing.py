@@ -27,9 +27,20 @@ from logthread.slack.deadletter import is_deferred
 def on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, Any] | None:
     alarm, store = run.alarm, run.store
     ended = alarm.state_change_ms or run.deps.now_ms()
-    close = store.close_previous if previous else store.close
     # The OK's reason is kept: an ALARM still searching re-renders this resolved form.
-    closed = close(alarm.episode_key, by=run.key, ended_ms=ended, reason=alarm.reason)
+    if previous:
+        closed = store.close_previous(
+            alarm.episode_key, by=run.key, ended_ms=ended, reason=alarm.reason
+        )
+    else:  # and the OK itself, to take it out again if it ended a later episode (detach)
+        closed = store.close(
+            alarm.episode_key,
+            by=run.key,
+            ended_ms=ended,
+            reason=alarm.reason,
+            body=alarm.raw,
+            subject=alarm.subject,
+        )
     if closed is None:  # another delivery changed the episode first: decide again
         return None
     if not closed.ts:
@@ -103,6 +114,7 @@ def on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[st
         body=alarm.raw,
         subject=alarm.subject,
         previous=earlier,
+        opened_from=alarm.previous_state,
     )
     if episode is None:
         return None

@@ -47,6 +47,12 @@ class Episode:
     ok_reason:
         The reason of the OK that closed it, so the opening ALARM can render the
         resolved message again if its own late edit may have overwritten it.
+    ok_body, ok_subject:
+        The OK that closed it, so that it can be taken out again (a detached
+        orphan) when an older notification shows the episode had ended before.
+    detached:
+        An orphan made of the OK that had closed an episode too late: its own
+        message is posted by whichever delivery finds it without one.
     searching_since:
         Epoch seconds since the opening ALARM's message has been up while its logs
         are still searched (0 once its findings are recorded): a repeat waits for
@@ -59,7 +65,10 @@ class Episode:
     ``previous`` is the episode this one replaced (kept in the same item), so a
     late notification of it still lands in its thread, and its OK, when that
     arrives after the next ALARM, still resolves its message. ``opened_from`` is
-    the state the opening ALARM came from (its ``OldStateValue``).
+    the state its earliest known ALARM came from (its ``OldStateValue``): from OK,
+    the episode began there; from ALARM, an older ALARM delivered late is still
+    this episode's, and moves ``earliest_ms`` back (``started_ms``, which claims
+    and follow-ups are tied to, stays).
     """
 
     key: str
@@ -81,6 +90,15 @@ class Episode:
     opened_from: str = ""
     ok_reason: str = ""
     searching_since: float = 0.0
+    earliest_ms: int = 0
+    ok_body: str = ""
+    ok_subject: str = ""
+    detached: bool = False
+
+    @property
+    def begins_ms(self) -> int:
+        """The earliest ALARM known to belong to it (``started_ms`` unless a late one came)."""
+        return min(self.earliest_ms or self.started_ms, self.started_ms)
 
     @property
     def is_open(self) -> bool:
@@ -110,7 +128,10 @@ def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
         "prev_closed_by": string_attr(episode.closed_by),
         "prev_body": string_attr(episode.body),
         "prev_subject": string_attr(episode.subject),
+        "prev_opened_from": string_attr(episode.opened_from),
     }
+    if episode.earliest_ms:
+        out["prev_earliest_ms"] = number_attr(episode.earliest_ms)
     if episode.ended_ms is not None:
         out["prev_ended_ms"] = number_attr(episode.ended_ms)
     if episode.request_ids:
@@ -151,6 +172,10 @@ def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
         opened_from=s("opened_from"),
         ok_reason=str(item.get(prefix + "ok_reason", {}).get("S", "")),
         searching_since=float(n("searching_since") or 0),
+        earliest_ms=n("earliest_ms") or 0,
+        ok_body=str(item.get(prefix + "ok_body", {}).get("S", "")),
+        ok_subject=s("ok_subject"),
+        detached=bool(n("detached")),
     )
 
 

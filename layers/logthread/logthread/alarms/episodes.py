@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -200,6 +201,7 @@ class EpisodeStore(PostedSteps):
         if searching:
             update += ", searching_since = :now"
             values[":now"] = _n(now)
+        update += " REMOVE detached"  # a detached orphan is complete once its message is up
         out = self.client.update_item(
             TableName=self.table_name,
             Key={"id": _s(f"episode#{key}")},
@@ -252,11 +254,21 @@ class EpisodeStore(PostedSteps):
             },
         )
 
-    def close(self, key: str, *, by: str, ended_ms: int, reason: str = "") -> Episode | None:
+    def close(
+        self,
+        key: str,
+        *,
+        by: str,
+        ended_ms: int,
+        reason: str = "",
+        body: str = "",
+        subject: str = "",
+    ) -> Episode | None:
         """Mark the episode resolved; None if another notification closed it first.
 
-        ``reason`` is the OK's (see :attr:`Episode.ok_reason`). Closing again with the
-        same ``by`` succeeds (a retried delivery).
+        ``reason``, ``body`` and ``subject`` are the OK's (see :attr:`Episode.ok_reason`,
+        :attr:`Episode.ok_body`). Closing again with the same ``by`` succeeds (a retried
+        delivery).
         """
         now = self.now()
         try:
@@ -264,7 +276,7 @@ class EpisodeStore(PostedSteps):
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression="SET #state = :closed, ended_ms = :ended, closed_by = :by,"
-                " ok_reason = :reason, #exp = :exp",
+                " ok_reason = :reason, ok_body = :body, ok_subject = :subject, #exp = :exp",
                 # Only an OK newer than every ALARM the thread shows resolves it.
                 ConditionExpression="(#state = :open AND started_ms <= :ended"
                 " AND (attribute_not_exists(latest_ms) OR latest_ms <= :ended)) OR closed_by = :by",
@@ -275,6 +287,8 @@ class EpisodeStore(PostedSteps):
                     ":ended": _n(ended_ms),
                     ":by": _s(by),
                     ":reason": _s(reason[:MAX_REASON_CHARS]),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
                     ":exp": _n(now + self.ttl_seconds),
                 },
                 ReturnValues="ALL_NEW",
@@ -285,8 +299,68 @@ class EpisodeStore(PostedSteps):
             raise
         return from_item(out["Attributes"])
 
+    def detach(self, key: str, closed: Episode) -> Episode | None:
+        """Take the OK that closed ``closed`` out of it: that OK ended a later episode.
+
+        ``closed`` (the current episode, as read) becomes ``previous``, open again (its
+        own OK, older, is delivered or still to come); the current episode becomes an
+        orphan of that OK, ``detached``, without a message yet. The write happens only if
+        the item still holds ``closed`` as it was read. Returns the new current episode,
+        or None if the item changed meanwhile.
+        """
+        now = self.now()
+        reopened = replace(closed, state=OPEN, ended_ms=None, closed_by="", ok_reason="")
+        # The closing OK: kept when it closed the episode, or the orphan an ALARM adopted.
+        ok_body, ok_subject = (
+            (closed.ok_body, closed.ok_subject)
+            if closed.ok_body
+            else (closed.resolved_body, closed.resolved_subject)
+        )
+        item = {
+            "id": _s(f"episode#{key}"),
+            "key": _s(key),
+            "owner": _s(closed.closed_by),
+            "channel": _s(closed.channel),
+            "started_ms": _n(0),
+            "state": _s(CLOSED),
+            "ended_ms": _n(closed.ended_ms or 0),
+            "closed_by": _s(closed.closed_by),
+            "body": _s(ok_body),
+            "subject": _s(ok_subject),
+            "detached": _n(1),
+            "claimed_at": _n(now),
+            "expiration": _n(now + self.ttl_seconds),
+            **previous_attributes(reopened),
+        }
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item=item,
+                ConditionExpression="#state = :closed AND closed_by = :by AND ended_ms = :ended"
+                " AND started_ms = :started",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":closed": _s(CLOSED),
+                    ":by": _s(closed.closed_by),
+                    ":ended": _n(closed.ended_ms or 0),
+                    ":started": _n(closed.started_ms),
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return None
+            raise
+        return from_item(item)
+
     def adopt(
-        self, key: str, *, started_ms: int, body: str, subject: str, previous: bool = False
+        self,
+        key: str,
+        *,
+        started_ms: int,
+        body: str,
+        subject: str,
+        previous: bool = False,
+        opened_from: str = "",
     ) -> Episode | None:
         """Make an orphan OK the episode of a late ALARM changed at ``started_ms``.
 
@@ -308,7 +382,7 @@ class EpisodeStore(PostedSteps):
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression=f"SET {p}started_ms = :started, {p}body = :body,"
                 f" {p}subject = :subject, {p}resolved_body = :ok_body,"
-                f" {p}resolved_subject = :ok_subject, #exp = :exp",
+                f" {p}resolved_subject = :ok_subject, {p}opened_from = :from, #exp = :exp",
                 ConditionExpression=f"{p}started_ms = :zero AND {p}ended_ms >= :started",
                 ExpressionAttributeNames={"#exp": "expiration"},
                 ExpressionAttributeValues={
@@ -317,6 +391,7 @@ class EpisodeStore(PostedSteps):
                     ":subject": _s(subject),
                     ":ok_body": _s(orphan.body),
                     ":ok_subject": _s(orphan.subject),
+                    ":from": _s(opened_from),
                     ":zero": _n(0),
                     ":exp": _n(self.now() + self.ttl_seconds),
                 },
@@ -339,6 +414,7 @@ class EpisodeStore(PostedSteps):
         subject: str,
         started_ms: int = 0,
         ended_ms: int | None = None,
+        opened_from: str = "",
     ) -> Episode | None:
         """Record an episode older than the current one, delivered after it, as ``previous``.
 
@@ -358,6 +434,7 @@ class EpisodeStore(PostedSteps):
             closed_by=owner if ended_ms is not None else "",
             body=body[:MAX_BODY_CHARS],
             subject=subject,
+            opened_from=opened_from,
         )
         attributes = previous_attributes(episode)
         names = {f"#{name}": name for name in attributes}
@@ -433,6 +510,26 @@ class EpisodeStore(PostedSteps):
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": _s(owner)},
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+    def extend(self, key: str, *, change_ms: int, opened_from: str, previous: bool) -> None:
+        """An ALARM older than the episode's earliest, delivered late, is its earliest now.
+
+        ``opened_from`` is that ALARM's ``OldStateValue``; ``previous``: the episode is
+        the current one's ``previous``. A retry, or an older ALARM first, changes nothing.
+        """
+        p = "prev_" if previous else ""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression=f"SET {p}earliest_ms = :t, {p}opened_from = :from",
+                ConditionExpression=f"{p}started_ms > :t"
+                f" AND (attribute_not_exists({p}earliest_ms) OR {p}earliest_ms > :t)",
+                ExpressionAttributeValues={":t": _n(change_ms), ":from": _s(opened_from)},
             )
         except ClientError as exc:
             if not _conditional_failed(exc):

@@ -31,6 +31,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from logthread import telemetry
+from logthread.alarms import detach
 from logthread.alarms.closing import on_late_alarm, on_ok, on_orphan_ok
 from logthread.alarms.episodes import Episode
 from logthread.alarms.errors import EpisodeBusy, NoChannel
@@ -171,6 +172,9 @@ def _episode_step(run: Run, channel: str) -> dict[str, Any]:
     change_ms = alarm.state_change_ms or run.deps.now_ms()
     for _ in range(MAX_DECISIONS):
         episode = store.get(alarm.episode_key)
+        if episode is not None and episode.detached:
+            detach.finish(run, episode)  # a detach left half-way: Slack first
+            continue
         if episode is not None and _started_here(run, episode):
             # This notification wrote the record and died before its message was up:
             # it finishes what it started.
@@ -219,6 +223,10 @@ def _carry_out(
         return on_alarm(run, channel, replacing=episode, expect_empty=episode is None)
     if transition is Transition.STANDALONE:
         return standalone(run, channel)
+    if transition is Transition.DETACH:
+        assert episode is not None
+        detach.detach(run, episode)
+        return None  # decide again on what the episode is now
     if transition is Transition.STANDALONE_OK:
         return on_orphan_ok(run, channel, change_ms)
     if transition is Transition.OPEN_RESOLVED:
@@ -237,7 +245,14 @@ def _carry_out(
     assert episode is not None
     if transition is Transition.RESOLVE_PREVIOUS:
         return on_ok(run, episode, previous=True)
-    if transition is Transition.NOTE_PREVIOUS:
+    if transition in (Transition.EXTEND, Transition.EXTEND_PREVIOUS):
+        run.store.extend(
+            run.alarm.episode_key,
+            change_ms=change_ms,
+            opened_from=run.alarm.previous_state,
+            previous=transition is Transition.EXTEND_PREVIOUS,
+        )
+    if transition in (Transition.NOTE_PREVIOUS, Transition.EXTEND_PREVIOUS):
         assert episode.previous is not None
         episode = episode.previous
     if not episode.ts:

@@ -26,6 +26,13 @@ alarm's episode record already knows, never by when it arrived:
   it still awaiting its OK: that episode's message becomes "resolved".
 - ``STANDALONE_OK``: an OK with no episode: its own message, remembered so that a
   late ALARM turns it into the episode's message.
+- ``EXTEND`` / ``EXTEND_PREVIOUS``: an ALARM older than the earliest one known of an
+  episode whose earliest came from ALARM (not from OK): it is that episode's, begun
+  earlier than known; a reply in its thread, and the episode's known start moves back.
+- ``DETACH``: an OK older than the one that closed the episode (and newer than its
+  ALARMs), or an ALARM from OK between them: the closing OK ended a later episode
+  whose ALARM is still to come; it becomes an orphan of its own and the episode is
+  kept open as ``previous`` (:mod:`logthread.alarms.detach`), then decided again.
 - ``NOTE`` / ``NOTE_PREVIOUS``: anything else (older than what the thread shows,
   INSUFFICIENT_DATA, an OK after the end): a reply in the thread of the episode
   it belongs to; no message changes state.
@@ -55,6 +62,9 @@ class Transition(enum.Enum):
     RESOLVE = "resolve"
     RESOLVE_PREVIOUS = "resolve-previous"
     STANDALONE_OK = "standalone-ok"
+    DETACH = "detach"  # the OK that closed the episode ended a later one: take it out
+    EXTEND = "extend"  # an earlier ALARM of the current episode (it began from ALARM)
+    EXTEND_PREVIOUS = "extend-previous"
     NOTE = "note"
     NOTE_PREVIOUS = "note-previous"
     STANDALONE = "standalone"  # INSUFFICIENT_DATA with no episode: its own message
@@ -85,7 +95,7 @@ def decide(
         when that OK has not been received yet.
     """
     if episode is not None and change_ms < episode.started_ms:
-        return _earlier(episode, state, change_ms)
+        return _earlier(episode, state, change_ms, previous_state)
     if state == "ALARM":
         return _alarm(episode, change_ms, previous_state)
     if state == "OK":
@@ -95,8 +105,10 @@ def decide(
     return Decision(Transition.NOTE, f"{state} leaves the alarm message as it is")
 
 
-def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
+def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) -> Decision:
     """A notification older than the current episode: it belongs to the one before."""
+    if change_ms >= episode.begins_ms:
+        return Decision(Transition.NOTE, f"a late {state} of this episode")
     before = episode.previous
     if before is None and state == "OK":
         # An OK before this episode began ended one before it: remembered like an orphan.
@@ -105,14 +117,24 @@ def _earlier(episode: Episode, state: str, change_ms: int) -> Decision:
     adopted = before is not None and _adopted_by(before, change_ms)
     if state == "ALARM" and (orphan_ok or adopted):
         return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
-    if before is None and state == "ALARM" and episode.opened_from == "OK":
-        # The current episode began from OK, so this older ALARM was an episode of its own.
-        return Decision(Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one")
-    if before is None or change_ms < before.started_ms or not before.ts:
+    after_before = before is None or (not before.is_open and change_ms > (before.ended_ms or 0))
+    if state == "ALARM" and after_before:
+        if episode.opened_from == "OK" and before is None:
+            # The current episode began from OK, so this older ALARM was an episode of its own.
+            return Decision(
+                Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one"
+            )
+        if episode.opened_from != "OK":
+            return Decision(Transition.EXTEND, "an earlier ALARM of this episode")
+    if before is None or not before.ts:
         return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
-    if not before.is_open and change_ms > (before.ended_ms or 0):
+    if after_before:
         # After the one before had ended: an earlier start of this one, delivered late.
         return Decision(Transition.NOTE, f"a late {state} of this episode")
+    if change_ms < before.begins_ms:
+        if state == "ALARM" and before.started_ms and before.opened_from != "OK":
+            return Decision(Transition.EXTEND_PREVIOUS, "an earlier ALARM of the episode before")
+        return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
     if state == "OK" and before.is_open:
         return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before this one")
     return Decision(Transition.NOTE_PREVIOUS, f"a late {state} of the episode before")
@@ -125,6 +147,8 @@ def _alarm(episode: Episode | None, change_ms: int, previous_state: str) -> Deci
         if previous_state == "OK" and change_ms > max(episode.started_ms, episode.latest_ms):
             return Decision(Transition.SUCCEED, "it comes from OK: the open episode ended")
         return Decision(Transition.REPEAT, "the episode is still open")
+    if _closed_too_late(episode, change_ms) and previous_state == "OK":
+        return Decision(Transition.DETACH, "it comes from OK: the OK that closed it is later")
     if episode.orphan and change_ms <= (episode.ended_ms or 0):
         return Decision(Transition.OPEN_RESOLVED, "its OK arrived first")
     if _adopted_by(episode, change_ms):
@@ -141,7 +165,28 @@ def _ok(episode: Episode | None, change_ms: int) -> Decision:
         return Decision(Transition.RESOLVE, "newer than everything the episode shows")
     if episode.is_open:
         return Decision(Transition.NOTE, "an OK older than the alarm's newest ALARM")
+    if _closed_too_late(episode, change_ms):
+        return Decision(Transition.DETACH, "an older OK: the one that closed it is later")
+    before = episode.previous
+    if (
+        episode.orphan
+        and before is not None
+        and before.is_open
+        and before.begins_ms <= change_ms <= (episode.ended_ms or 0)
+    ):
+        return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before the orphan")
     return Decision(Transition.NOTE, "the episode is already resolved")
+
+
+def _closed_too_late(episode: Episode, change_ms: int) -> bool:
+    """Whether a notification at ``change_ms`` shows that the OK which closed ``episode``
+    (newer than it and than every ALARM the thread shows) ended a later episode."""
+    return (
+        not episode.is_open
+        and not episode.orphan
+        and bool(episode.ok_body or episode.resolved_body)
+        and max(episode.started_ms, episode.latest_ms) < change_ms < (episode.ended_ms or 0)
+    )
 
 
 def _adopted_by(episode: Episode, change_ms: int) -> bool:

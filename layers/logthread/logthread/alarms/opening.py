@@ -102,6 +102,7 @@ def on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] |
         started_ms=change_ms,
         body=alarm.raw,
         subject=alarm.subject,
+        opened_from=alarm.previous_state,
     )
     if episode is None:
         return None

@@ -173,6 +173,11 @@ class Chat(ABC):
         """
         self.invoke("edit", {"channel": channel, "ts": ts, "text": text, "blocks": blocks})
 
+    def delete(self, channel: str, ts: str) -> None:
+        """Delete the bot's own message ``ts``, now or never (never deferred, like
+        :meth:`edit`); one already gone counts as deleted."""
+        self.invoke("delete", {"channel": channel, "ts": ts})
+
     def post_ephemeral(
         self, channel: str, user: str, *, text: str, blocks: Blocks | None = None
     ) -> None:
@@ -215,7 +220,7 @@ class Chat(ABC):
 
     @abstractmethod
     def invoke(self, operation: str, arguments: dict[str, Any]) -> Any:
-        """Make one call (``post``, ``find``, ``update``, ``edit``, ``post_ephemeral``,
+        """Make one call (``post``, ``find``, ``update``, ``edit``, ``delete``, ``post_ephemeral``,
         ``respond``, ``upload``).
 
         Returns the ts of a post, the file id of an upload, None otherwise; raises
@@ -242,6 +247,7 @@ class SlackChat(Chat):
             "find": self._find,
             "update": self._update,
             "edit": self._edit,
+            "delete": self._delete,
             "post_ephemeral": self._post_ephemeral,
             "respond": self._respond,
             "upload": self._upload,
@@ -332,6 +338,13 @@ class SlackChat(Chat):
 
     def _edit(self, args: dict[str, Any]) -> None:
         self._call("edit", args, lambda: self.client.chat_update(**args))
+
+    def _delete(self, args: dict[str, Any]) -> None:
+        try:
+            self._call("delete", args, lambda: self.client.chat_delete(**args))
+        except ChatError as exc:
+            if exc.code != "message_not_found":
+                raise
 
     def _post_ephemeral(self, args: dict[str, Any]) -> None:
         self._call("post_ephemeral", args, lambda: self.client.chat_postEphemeral(**args))
