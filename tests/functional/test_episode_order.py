@@ -164,3 +164,21 @@ def test_an_alarm_from_ok_splits_the_episode_an_early_ok_had_closed(
     assert texts(episode).startswith(":white_check_mark: RESOLVED")
     assert "lasted 26 min 0 s" in texts(episode)
     assert len(slack.messages(CHANNEL)) == 2
+
+
+def test_two_oks_before_their_alarms_each_become_their_episode_message(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    first = now_ms - 120 * MINUTE
+    deliver(deps, "lambda_errors_hoge_ok.json", first + 60 * MINUTE)  # the OK at +86
+    deliver(deps, "lambda_errors_hoge_ok.json", first)  # the OK at +26, an earlier episode
+    hoge_failure(logs, first)
+    hoge_failure(logs, first + 60 * MINUTE)
+    late = deliver(deps, "lambda_errors_hoge.json", first + 60 * MINUTE)
+    early = deliver(deps, "lambda_errors_hoge.json", first)
+
+    later_ok, earlier_ok = slack.messages(CHANNEL)
+    assert (late["ts"], early["ts"]) == (later_ok["ts"], earlier_ok["ts"])
+    for message in slack.messages(CHANNEL):
+        assert texts(message).startswith(":white_check_mark: RESOLVED")
+        assert "lasted 26 min 0 s" in texts(message)

@@ -162,3 +162,32 @@ def test_after_a_detach_the_older_ok_resolves_the_episode_before_the_orphan() ->
     orphan = replace(episode(CLOSED, started=0, ended=900), previous=before)
     assert decide(orphan, "OK", 500).transition is Transition.RESOLVE_PREVIOUS
     assert decide(orphan, "ALARM", 600, "OK").transition is Transition.OPEN_RESOLVED
+
+
+@pytest.mark.parametrize(
+    ("record", "state", "at", "previous_state", "expected"),
+    [
+        # Two OKs are never one episode: each ended its own.
+        (ORPHAN, "OK", 300, "ALARM", Transition.STANDALONE_OK_EARLIER),
+        (ORPHAN, "OK", 700, "ALARM", Transition.STANDALONE_OK),
+        # With an older orphan kept before it, an ALARM up to that one's end is that one's.
+        (
+            replace(ORPHAN, previous=replace(ORPHAN, ended_ms=300, owner="p", ts="0.9")),
+            "ALARM",
+            200,
+            "OK",
+            Transition.ADOPT_EARLIER,
+        ),
+        (
+            replace(ORPHAN, previous=replace(ORPHAN, ended_ms=300, owner="p", ts="0.9")),
+            "ALARM",
+            400,
+            "OK",
+            Transition.OPEN_RESOLVED,
+        ),
+    ],
+)
+def test_decide_between_orphan_oks(
+    record: Episode, state: str, at: int, previous_state: str, expected: Transition
+) -> None:
+    assert decide(record, state, at, previous_state).transition is expected

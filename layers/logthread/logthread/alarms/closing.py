@@ -72,11 +72,17 @@ def on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, An
 
 
 def on_orphan_ok(
-    run: Run, channel: str, change_ms: int, *, earlier: bool = False
+    run: Run,
+    channel: str,
+    change_ms: int,
+    *,
+    earlier: bool = False,
+    replacing: Episode | None = None,
 ) -> dict[str, Any] | None:
     """An OK with no episode: its own message, remembered for a late ALARM to adopt.
 
-    ``earlier``: the OK is older than the current episode, and is kept as its ``previous``.
+    ``earlier``: the OK is older than the current episode, and is kept as its ``previous``;
+    ``replacing``: the current episode is an older orphan OK, kept as this one's ``previous``.
     """
     alarm, store = run.alarm, run.store
     fields = {
@@ -90,7 +96,7 @@ def on_orphan_ok(
         record = store.claim_previous(alarm.episode_key, **fields)
         mine = record is not None
     else:
-        record, mine = store.claim_orphan(alarm.episode_key, **fields)
+        record, mine = store.claim_orphan(alarm.episode_key, replacing=replacing, **fields)
     if not mine or record is None:
         return None  # an ALARM (or another OK) got there first: decide again
     message = alarm_message(alarm, redactor=run.redactor)

@@ -443,10 +443,11 @@ class EpisodeStore(PostedSteps):
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attributes),
-                ConditionExpression="attribute_not_exists(prev_owner) AND started_ms > :at",
+                ConditionExpression="attribute_not_exists(prev_owner)"
+                " AND (started_ms > :at OR (started_ms = :zero AND ended_ms > :at))",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()}
-                | {":at": _n(at)},
+                | {":at": _n(at), ":zero": _n(0)},
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
@@ -551,9 +552,20 @@ class EpisodeStore(PostedSteps):
                 raise
 
     def claim_orphan(
-        self, key: str, *, owner: str, channel: str, ended_ms: int, body: str, subject: str
+        self,
+        key: str,
+        *,
+        owner: str,
+        channel: str,
+        ended_ms: int,
+        body: str,
+        subject: str,
+        replacing: Episode | None = None,
     ) -> tuple[Episode, bool]:
         """Record an OK that found no episode (see :attr:`Episode.orphan`).
+
+        ``replacing``: an orphan OK older than this one, read before; it is kept as
+        ``previous``, and the write happens only if the item still holds it.
 
         Returns ``(record, True)`` when this call (or an earlier attempt of ``owner``)
         wrote it, otherwise ``(whatever is there now, False)``.
@@ -573,13 +585,20 @@ class EpisodeStore(PostedSteps):
             "claimed_at": _n(now),
             "expiration": _n(now + self.ttl_seconds),
         }
+        condition = "attribute_not_exists(id) OR #exp < :now"
+        names, values = {"#exp": "expiration"}, {":now": _n(now)}
+        if replacing is not None:
+            item.update(previous_attributes(replacing))
+            condition += " OR (#owner = :prev_owner AND started_ms = :zero AND ended_ms < :ended)"
+            names["#owner"] = "owner"
+            values |= {":prev_owner": _s(replacing.owner), ":zero": _n(0), ":ended": _n(ended_ms)}
         try:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(id) OR #exp < :now",
-                ExpressionAttributeNames={"#exp": "expiration"},
-                ExpressionAttributeValues={":now": _n(now)},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
             return from_item(item), True
         except ClientError as exc:

@@ -228,7 +228,7 @@ def _carry_out(
         detach.detach(run, episode)
         return None  # decide again on what the episode is now
     if transition is Transition.STANDALONE_OK:
-        return on_orphan_ok(run, channel, change_ms)
+        return on_orphan_ok(run, channel, change_ms, replacing=episode)
     if transition is Transition.OPEN_RESOLVED:
         return on_late_alarm(run, change_ms)
     if transition is Transition.OPEN_EARLIER:

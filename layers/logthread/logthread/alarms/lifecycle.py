@@ -94,7 +94,9 @@ def decide(
         Its ``OldStateValue``: an ALARM that comes from OK starts a new episode even
         when that OK has not been received yet.
     """
-    if episode is not None and change_ms < episode.started_ms:
+    if episode is not None and (
+        change_ms < episode.started_ms or _before_the_orphan(episode, change_ms)
+    ):
         return _earlier(episode, state, change_ms, previous_state)
     if state == "ALARM":
         return _alarm(episode, change_ms, previous_state)
@@ -107,7 +109,7 @@ def decide(
 
 def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) -> Decision:
     """A notification older than the current episode: it belongs to the one before."""
-    if change_ms >= episode.begins_ms:
+    if not episode.orphan and change_ms >= episode.begins_ms:
         return Decision(Transition.NOTE, f"a late {state} of this episode")
     before = episode.previous
     if before is None and state == "OK":
@@ -175,7 +177,24 @@ def _ok(episode: Episode | None, change_ms: int) -> Decision:
         and before.begins_ms <= change_ms <= (episode.ended_ms or 0)
     ):
         return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before the orphan")
+    if episode.orphan and change_ms < (episode.ended_ms or 0):
+        # Two OKs are never one episode: this one ended an earlier one.
+        return Decision(Transition.STANDALONE_OK_EARLIER, "an OK older than the orphan OK")
+    if episode.orphan and not episode.started_ms:
+        return Decision(Transition.STANDALONE_OK, "an OK newer than the orphan OK: a later one")
     return Decision(Transition.NOTE, "the episode is already resolved")
+
+
+def _before_the_orphan(episode: Episode, change_ms: int) -> bool:
+    """Whether the current episode is an orphan OK and ``change_ms`` is no later than
+    the (closed) episode before it: the notification is that one's, not the orphan's."""
+    before = episode.previous
+    return (
+        episode.orphan
+        and before is not None
+        and not before.is_open
+        and change_ms <= (before.ended_ms or 0)
+    )
 
 
 def _closed_too_late(episode: Episode, change_ms: int) -> bool:
