@@ -933,3 +933,34 @@ def test_an_alarm_message_that_timed_out_leaves_no_thread_under_a_placeholder(
     assert not repeated["ts"].startswith("$")
     assert repeated["ts"] in [m["ts"] for m in slack.messages(CHANNEL)]
     assert slack.replies(CHANNEL, repeated["ts"])
+
+
+def test_an_ok_whose_own_message_timed_out_is_forgotten_so_its_late_alarm_is_posted(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int, aws: str
+) -> None:
+    """An OK with no episode whose message timed out (its ts unknown, in a dead letter) must
+    not leave a record that makes its late ALARM wait for that message forever."""
+    from dataclasses import replace
+
+    from logthread.slack.deadletter import SqsDeadLetters
+    from logthread.slack.webclient import make_web_client
+    from logthread.worker import handle_message
+
+    sqs = boto3.client("sqs", endpoint_url=aws)
+    queue = sqs.create_queue(QueueName="alarm-slack-dlq")["QueueUrl"]
+    lettering = replace(
+        deps,
+        chat=SlackChat(make_web_client(slack.token, slack.url, timeout=1)),
+        dead_letters=SqsDeadLetters(sqs, queue),
+    )
+    first = now_ms - 30 * 60_000
+    hoge_failure(logs, first)
+    slack.fail_next("chat.postMessage", 200, delay=4, match=lambda p: not p.get("thread_ts"))
+    body, subject = notification("lambda_errors_hoge_ok.json", first)
+    assert handle_message(body, subject, lettering)["ts"].startswith("$")  # a placeholder
+
+    body, subject = notification("lambda_errors_hoge.json", first)
+    late = handle_message(body, subject, lettering)
+
+    assert late["ts"] in [m["ts"] for m in slack.messages(CHANNEL)]
+    assert slack.replies(CHANNEL, late["ts"])

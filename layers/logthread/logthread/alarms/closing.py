@@ -101,7 +101,11 @@ def on_orphan_ok(
         return None  # an ALARM (or another OK) got there first: decide again
     message = alarm_message(alarm, redactor=run.redactor)
     ts = record.ts or run.post("alarm", channel, message)
-    if not record.ts and not is_deferred(ts):
+    if is_deferred(ts):
+        # Its ts can't be known: forget it, or a late ALARM would wait for it forever.
+        abandon = store.abandon_previous if earlier else store.abandon
+        abandon(alarm.episode_key, owner=run.key)
+    elif not record.ts:
         set_ts = store.set_previous_ts if earlier else store.set_ts
         set_ts(alarm.episode_key, owner=run.key, ts=ts)
     return {"action": "posted", "channel": channel, "ts": ts, "requests": []}

@@ -117,6 +117,29 @@ def number_attr(value: float) -> dict[str, str]:
     return {"N": str(int(value))}
 
 
+# Every attribute the ``previous`` episode may have (to forget it).
+PREVIOUS_NAMES = tuple(
+    f"prev_{name}"
+    for name in [
+        "owner",
+        "channel",
+        "ts",
+        "started_ms",
+        "state",
+        "closed_by",
+        "body",
+        "subject",
+        "opened_from",
+        "earliest_ms",
+        "ended_ms",
+        "request_ids",
+        "ok_reason",
+        "resolved_body",
+        "resolved_subject",
+    ]
+)
+
+
 def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
     """``episode`` as the ``prev_*`` attributes of the item that replaces it."""
     out: dict[str, dict[str, Any]] = {

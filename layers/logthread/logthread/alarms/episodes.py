@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,6 +34,8 @@ from logthread.alarms.episode_item import (
 )
 from logthread.alarms.episode_item import number_attr as _n
 from logthread.alarms.episode_item import string_attr as _s
+from logthread.alarms.late_writes import OutOfOrderWrites
+from logthread.alarms.late_writes import conditional_failed as _conditional_failed
 from logthread.alarms.steps import PostedSteps
 
 __all__ = ["CLOSED", "OPEN", "STALE_CLAIM_SECONDS", "Episode", "EpisodeStore"]
@@ -47,11 +48,7 @@ __all__ = ["CLOSED", "OPEN", "STALE_CLAIM_SECONDS", "Episode", "EpisodeStore"]
 STALE_CLAIM_SECONDS = 3600 + 120
 
 
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class EpisodeStore(PostedSteps):
+class EpisodeStore(OutOfOrderWrites, PostedSteps):
     """Episodes and posted steps in DynamoDB.
 
     Parameters
@@ -299,205 +296,6 @@ class EpisodeStore(PostedSteps):
             raise
         return from_item(out["Attributes"])
 
-    def detach(self, key: str, closed: Episode) -> Episode | None:
-        """Take the OK that closed ``closed`` out of it: that OK ended a later episode.
-
-        ``closed`` (the current episode, as read) becomes ``previous``, open again (its
-        own OK, older, is delivered or still to come); the current episode becomes an
-        orphan of that OK, ``detached``, without a message yet. The write happens only if
-        the item still holds ``closed`` as it was read. Returns the new current episode,
-        or None if the item changed meanwhile.
-        """
-        now = self.now()
-        reopened = replace(closed, state=OPEN, ended_ms=None, closed_by="", ok_reason="")
-        # The closing OK: kept when it closed the episode, or the orphan an ALARM adopted.
-        ok_body, ok_subject = (
-            (closed.ok_body, closed.ok_subject)
-            if closed.ok_body
-            else (closed.resolved_body, closed.resolved_subject)
-        )
-        item = {
-            "id": _s(f"episode#{key}"),
-            "key": _s(key),
-            "owner": _s(closed.closed_by),
-            "channel": _s(closed.channel),
-            "started_ms": _n(0),
-            "state": _s(CLOSED),
-            "ended_ms": _n(closed.ended_ms or 0),
-            "closed_by": _s(closed.closed_by),
-            "body": _s(ok_body),
-            "subject": _s(ok_subject),
-            "detached": _n(1),
-            "claimed_at": _n(now),
-            "expiration": _n(now + self.ttl_seconds),
-            **previous_attributes(reopened),
-        }
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression="#state = :closed AND closed_by = :by AND ended_ms = :ended"
-                " AND started_ms = :started",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":closed": _s(CLOSED),
-                    ":by": _s(closed.closed_by),
-                    ":ended": _n(closed.ended_ms or 0),
-                    ":started": _n(closed.started_ms),
-                },
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return from_item(item)
-
-    def adopt(
-        self,
-        key: str,
-        *,
-        started_ms: int,
-        body: str,
-        subject: str,
-        previous: bool = False,
-        opened_from: str = "",
-    ) -> Episode | None:
-        """Make an orphan OK the episode of a late ALARM changed at ``started_ms``.
-
-        The record keeps its message (``ts``) and its end; ``body`` becomes the
-        ALARM's and ``resolved_body`` the OK's. ``previous``: the orphan is the
-        current episode's ``previous``. None if it is no orphan any more (another
-        delivery adopted it first, with an earlier ALARM).
-        """
-        current = self.get(key)
-        orphan = current.previous if previous and current is not None else current
-        if orphan is not None and orphan.started_ms == started_ms and orphan.resolved_body:
-            return orphan  # adopted by this ALARM already (a retried delivery)
-        if orphan is None or not orphan.orphan or started_ms > (orphan.ended_ms or 0):
-            return None
-        p = "prev_" if previous else ""
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression=f"SET {p}started_ms = :started, {p}body = :body,"
-                f" {p}subject = :subject, {p}resolved_body = :ok_body,"
-                f" {p}resolved_subject = :ok_subject, {p}opened_from = :from, #exp = :exp",
-                ConditionExpression=f"{p}started_ms = :zero AND {p}ended_ms >= :started",
-                ExpressionAttributeNames={"#exp": "expiration"},
-                ExpressionAttributeValues={
-                    ":started": _n(started_ms),
-                    ":body": _s(body[:MAX_BODY_CHARS]),
-                    ":subject": _s(subject),
-                    ":ok_body": _s(orphan.body),
-                    ":ok_subject": _s(orphan.subject),
-                    ":from": _s(opened_from),
-                    ":zero": _n(0),
-                    ":exp": _n(self.now() + self.ttl_seconds),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        adopted = from_item(out["Attributes"])
-        return adopted.previous if previous else adopted
-
-    def claim_previous(
-        self,
-        key: str,
-        *,
-        owner: str,
-        channel: str,
-        body: str,
-        subject: str,
-        started_ms: int = 0,
-        ended_ms: int | None = None,
-        opened_from: str = "",
-    ) -> Episode | None:
-        """Record an episode older than the current one, delivered after it, as ``previous``.
-
-        An ALARM (``started_ms``) opens it; an OK (``ended_ms``, no start) records it
-        as an orphan. Returns it (also to a retry of ``owner``), or None when the item
-        has another ``previous`` already or no current episode newer than it.
-        """
-        at = started_ms if ended_ms is None else ended_ms
-        episode = Episode(
-            key=key,
-            owner=owner,
-            channel=channel,
-            ts="",
-            started_ms=started_ms,
-            state=OPEN if ended_ms is None else CLOSED,
-            ended_ms=ended_ms,
-            closed_by=owner if ended_ms is not None else "",
-            body=body[:MAX_BODY_CHARS],
-            subject=subject,
-            opened_from=opened_from,
-        )
-        attributes = previous_attributes(episode)
-        names = {f"#{name}": name for name in attributes}
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attributes),
-                ConditionExpression="attribute_not_exists(prev_owner)"
-                " AND (started_ms > :at OR (started_ms = :zero AND ended_ms > :at))",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()}
-                | {":at": _n(at), ":zero": _n(0)},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-            current = self.get(key)
-            before = current.previous if current is not None else None
-            return before if before is not None and before.owner == owner else None
-        return from_item(out["Attributes"]).previous
-
-    def set_previous_ts(self, key: str, *, owner: str, ts: str) -> None:
-        """Record the message ts of the ``previous`` episode ``owner`` claimed."""
-        self.client.update_item(
-            TableName=self.table_name,
-            Key={"id": _s(f"episode#{key}")},
-            UpdateExpression="SET prev_ts = :ts",
-            ConditionExpression="prev_owner = :owner",
-            ExpressionAttributeValues={":ts": _s(ts), ":owner": _s(owner)},
-        )
-
-    def close_previous(
-        self, key: str, *, by: str, ended_ms: int, reason: str = ""
-    ) -> Episode | None:
-        """Resolve the episode the current one replaced; None if it can't (or is done).
-
-        Closing again with the same ``by`` succeeds (a retried delivery).
-        """
-        try:
-            out = self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET prev_state = :closed, prev_ended_ms = :ended,"
-                " prev_closed_by = :by, prev_ok_reason = :reason",
-                ConditionExpression="(prev_state = :open AND prev_started_ms <= :ended)"
-                " OR prev_closed_by = :by",
-                ExpressionAttributeValues={
-                    ":closed": _s(CLOSED),
-                    ":open": _s(OPEN),
-                    ":ended": _n(ended_ms),
-                    ":by": _s(by),
-                    ":reason": _s(reason[:MAX_REASON_CHARS]),
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return None
-            raise
-        return from_item(out["Attributes"]).previous
-
     def abandon(self, key: str, *, owner: str) -> None:
         """Forget the episode ``owner`` opened (its message's ts can't be known).
 
@@ -511,26 +309,6 @@ class EpisodeStore(PostedSteps):
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": _s(owner)},
-            )
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-
-    def extend(self, key: str, *, change_ms: int, opened_from: str, previous: bool) -> None:
-        """An ALARM older than the episode's earliest, delivered late, is its earliest now.
-
-        ``opened_from`` is that ALARM's ``OldStateValue``; ``previous``: the episode is
-        the current one's ``previous``. A retry, or an older ALARM first, changes nothing.
-        """
-        p = "prev_" if previous else ""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={"id": _s(f"episode#{key}")},
-                UpdateExpression=f"SET {p}earliest_ms = :t, {p}opened_from = :from",
-                ConditionExpression=f"{p}started_ms > :t"
-                f" AND (attribute_not_exists({p}earliest_ms) OR {p}earliest_ms > :t)",
-                ExpressionAttributeValues={":t": _n(change_ms), ":from": _s(opened_from)},
             )
         except ClientError as exc:
             if not _conditional_failed(exc):
@@ -550,63 +328,3 @@ class EpisodeStore(PostedSteps):
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
-
-    def claim_orphan(
-        self,
-        key: str,
-        *,
-        owner: str,
-        channel: str,
-        ended_ms: int,
-        body: str,
-        subject: str,
-        replacing: Episode | None = None,
-    ) -> tuple[Episode, bool]:
-        """Record an OK that found no episode (see :attr:`Episode.orphan`).
-
-        ``replacing``: an orphan OK older than this one, read before; it is kept as
-        ``previous``, and the write happens only if the item still holds it.
-
-        Returns ``(record, True)`` when this call (or an earlier attempt of ``owner``)
-        wrote it, otherwise ``(whatever is there now, False)``.
-        """
-        now = self.now()
-        item = {
-            "id": _s(f"episode#{key}"),
-            "key": _s(key),
-            "owner": _s(owner),
-            "channel": _s(channel),
-            "started_ms": _n(0),
-            "state": _s(CLOSED),
-            "ended_ms": _n(ended_ms),
-            "closed_by": _s(owner),
-            "body": _s(body[:MAX_BODY_CHARS]),
-            "subject": _s(subject),
-            "claimed_at": _n(now),
-            "expiration": _n(now + self.ttl_seconds),
-        }
-        condition = "attribute_not_exists(id) OR #exp < :now"
-        names, values = {"#exp": "expiration"}, {":now": _n(now)}
-        if replacing is not None:
-            item.update(previous_attributes(replacing))
-            condition += " OR (#owner = :prev_owner AND started_ms = :zero AND ended_ms < :ended)"
-            names["#owner"] = "owner"
-            values |= {":prev_owner": _s(replacing.owner), ":zero": _n(0), ":ended": _n(ended_ms)}
-        try:
-            self.client.put_item(
-                TableName=self.table_name,
-                Item=item,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-            )
-            return from_item(item), True
-        except ClientError as exc:
-            if not _conditional_failed(exc):
-                raise
-        current = self.get(key)
-        if current is None:
-            return self.claim_orphan(
-                key, owner=owner, channel=channel, ended_ms=ended_ms, body=body, subject=subject
-            )
-        return current, current.owner == owner
