@@ -15,9 +15,11 @@ last). :class:`LinkedLogsProxy` sits between the bot and moto and does what Clou
 - ``StartQuery`` over groups of several accounts starts one moto query per account under one
   query id; ``GetQueryResults`` merges their rows (``@log`` as ``<account>:<name>``, as Logs
   Insights names a group), sorted and limited as the query says; ``StopQuery`` is answered;
-- a call naming an account that is not linked is refused with ``AccessDeniedException``, and a
-  group a link does not share (outside its ``LogGroupName LIKE 'prefix%'`` filter) with
-  ``ResourceNotFoundException``, before anything reaches moto.
+- a call naming a group of an account that is not linked is refused with
+  ``AccessDeniedException``, and a group a link does not share (outside its ``LogGroupName
+  LIKE 'prefix%'`` filter) with ``ResourceNotFoundException``, before anything reaches moto; a
+  listing (``accountIdentifiers``) answers nothing for an account that is not linked, the way
+  a sink holds nothing of it.
 
 Every other request (SNS, SQS, DynamoDB, CloudWatch, Logs calls without a cross-account
 parameter) is forwarded unchanged. A request that carries ``x-moto-account-id`` itself (a
@@ -48,6 +50,7 @@ LOGS_TARGET = "Logs_20140328."
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 MAX_QUERY_GROUPS = 50  # StartQuery's logGroupIdentifiers
 MAX_ACCOUNT_IDENTIFIERS = 20  # DescribeLogGroups' accountIdentifiers
+NOT_LINKED = "not linked"  # the outcome of a listing that named an account not linked
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 _ARN = re.compile(r"^arn:aws[\w-]*:logs:([\w-]+):(\d{12}):log-group:(.+?)(?::\*)?$")
 # Operations that name one log group, by name or (in a monitoring account) by ARN.
@@ -241,14 +244,13 @@ class LinkedLogsProxy:
             return [caller, *links]
         if len(accounts) > MAX_ACCOUNT_IDENTIFIERS:
             raise LogsError("InvalidParameterException", "accountIdentifiers: at most 20")
-        for account in accounts:
-            if account != caller and account not in links:
-                raise LogsError(
-                    "AccessDeniedException",
-                    f"Account {account} is not linked to this monitoring account",
-                    account,
-                )
-        return list(dict.fromkeys(accounts))
+        visible = []
+        for account in dict.fromkeys(accounts):
+            if account == caller or account in links:
+                visible.append(account)
+            else:  # CloudWatch lists what the sink receives: nothing from an unlinked account
+                self._record(LogsCall("DescribeLogGroups", account, (), NOT_LINKED))
+        return visible
 
     # -- serving ------------------------------------------------------------------------------
 

@@ -78,14 +78,21 @@ def test_an_unlinked_account_is_refused_before_moto(
             endTime=int(time.time()) + 60,
             queryString="fields @message",
         )
-    with pytest.raises(ClientError) as listing:
-        logs.describe_log_groups(includeLinkedAccounts=True, accountIdentifiers=[UNLINKED_ACCOUNT])
+    # A listing shows nothing of it, as a sink holds nothing of an account not linked.
+    listing = logs.describe_log_groups(
+        includeLinkedAccounts=True, accountIdentifiers=[UNLINKED_ACCOUNT]
+    )
 
-    for refused in (denied, query, listing):
+    for refused in (denied, query):
         assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert listing["logGroups"] == []
     assert UNLINKED_ACCOUNT not in linked_logs.reached()
     assert linked_logs.reached() == []  # the query's linked half did not start either
-    assert [c.account for c in linked_logs.refused()] == [UNLINKED_ACCOUNT] * 3
+    assert [(c.account, c.outcome) for c in linked_logs.refused()] == [
+        (UNLINKED_ACCOUNT, "AccessDeniedException"),
+        (UNLINKED_ACCOUNT, "AccessDeniedException"),
+        (UNLINKED_ACCOUNT, "not linked"),
+    ]
 
 
 def test_unlinking_takes_effect_at_once(linked_logs: LinkedLogsProxy, seeded: int) -> None:
