@@ -22,6 +22,7 @@ from logthread.alarms.alarm_render import Message, hide
 from logthread.alarms.count import count_failures
 from logthread.alarms.discover import MAX_INVOCATION_MS, Discovery, plan
 from logthread.alarms.extract import extract_ids
+from logthread.alarms.naming import own_account
 from logthread.alarms.parse import CLOUDWATCH_SOURCES, Alarm
 from logthread.alarms.replies import nothing_found_reply, raw_reply, summary_reply
 from logthread.query import SearchQuery, SearchResult, TimeWindow
@@ -120,7 +121,12 @@ def investigate(
         logger.info("request id rule", extra={"alarm": alarm.name, "note": note})
     try:
         the_plan = plan(
-            alarm, config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=deps.now_ms()
+            alarm,
+            config,
+            logs=deps.logs,
+            cloudwatch=deps.cloudwatch,
+            now_ms=deps.now_ms(),
+            own_account=own_account(deps),
         )
     except Exception as exc:
         logger.exception("planning the log search failed", extra={"alarm": alarm.name})
