@@ -82,8 +82,12 @@ class Access:
         A :class:`LogGroupRef` of the own account must carry ``""`` as its account
         (:meth:`LogGroupRef.local`); any other id must be listed in ``accounts``.
         """
-        # A plain string may be a name prefix ("/aws/lambda/shop-*"), which is no LogGroupRef.
-        account, name = ("", log_group) if isinstance(log_group, str) else log_group.key
+        if isinstance(log_group, str):  # may be a name prefix ("/shop-*"): no LogGroupRef
+            return self.may_read_in("", log_group)
+        return self.may_read_in(*log_group.key)
+
+    def may_read_in(self, account: str, name: str) -> bool:
+        """Whether ``name`` (a group or a name prefix) may be read in ``account`` ("" = own)."""
         return any(name.startswith(p) for p in self.prefixes_for(account))
 
     def may_read_account(self, account: str) -> bool:

@@ -207,7 +207,11 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
         _log("accepted", "help shown", requester, **asked)
         return ephemeral(commands.USAGE)
 
-    query = _query(parsed, deps.config, int(deps.now() * 1000))
+    try:
+        query = _query(parsed, deps.config, int(deps.now() * 1000))
+    except commands.CommandError as exc:  # an account name that is not configured
+        _log("refused", "refused: unknown account", requester, reason=str(exc), **asked)
+        return ephemeral(f"Sorry, I couldn't read that: {exc}")
     decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
     if not decision.allowed:
         _log("refused", "refused: log groups", requester, reason=decision.reason, **asked)
@@ -228,12 +232,17 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
 
 
 def _query(parsed: commands.SearchCommand, config: Config, now_ms: int) -> SearchQuery:
-    """The task's query, within the limits; no target means every group the caller may read."""
+    """The task's query, within the limits; no target means every group the caller may read.
+
+    Accounts named by name become ids (a task and a button carry ids only); raises
+    CommandError for an account name that is not configured.
+    """
     context = config.limits.context_lines if parsed.context_lines is None else parsed.context_lines
+    names = dict(config.accounts)
     query = SearchQuery(
         request_id=parsed.request_id,
-        functions=parsed.functions,
-        log_groups=parsed.log_groups,
+        functions=commands.resolve_accounts(parsed.functions, names),
+        log_groups=commands.resolve_accounts(parsed.log_groups, names),
         window=parsed.window,
         context_lines=context,
     )

@@ -128,3 +128,39 @@ class LogGroupRef:
 
     def __str__(self) -> str:
         return f"{self.account}:{self.name}" if self.account else self.name
+
+
+# -- what a call sends --------------------------------------------------------------------------
+# Inside the search engine a group is its identifier (a plain name, or the ARN of a source
+# account's group): the identifier is what the calls take, and what results are keyed by.
+
+
+def group_params(identifier: str) -> dict[str, str]:
+    """FilterLogEvents/GetLogEvents' group: ``logGroupName`` for a plain name (as before),
+    ``logGroupIdentifier`` for an ARN."""
+    return (
+        {"logGroupIdentifier": identifier} if is_arn(identifier) else {"logGroupName": identifier}
+    )
+
+
+def query_params(identifiers: list[str]) -> dict[str, list[str]]:
+    """StartQuery's groups: ``logGroupNames`` when all are plain names (as before), else
+    ``logGroupIdentifiers`` (names and ARNs may mix there; at most 50)."""
+    if any(is_arn(i) for i in identifiers):
+        return {"logGroupIdentifiers": list(identifiers)}
+    return {"logGroupNames": list(identifiers)}
+
+
+def split_target(target: str) -> tuple[str, str]:
+    """``"<account>:<function-or-group>"`` → ``(account, rest)``; no account → ``("", target)``.
+
+    ``account`` is whatever precedes the first ``:`` (an id, or a name to resolve).
+    """
+    head, sep, tail = target.partition(":")
+    if sep and not target.startswith("/"):
+        return head, tail
+    return "", target
+
+
+def join_target(account: str, target: str) -> str:
+    return f"{account}:{target}" if account else target
