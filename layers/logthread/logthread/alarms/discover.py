@@ -276,6 +276,14 @@ def _owner(account: str, own: str, access: Access, notes: list[str]) -> str | No
     return None
 
 
+def read_as(logs: Any, group: str) -> str:
+    """What a Logs call is sent for a plan's group: the name in the own account, the ARN
+    (in the client's region) for ``<account>:<name>``."""
+    from logthread.search.targets import region_of
+
+    return LogGroupRef.parse(group).identifier(region_of(logs))
+
+
 def _in_account(owner: str, name: str) -> str:
     """The group as the plan names it: ``name`` in the own account, else ``<account>:<name>``."""
     return str(LogGroupRef(owner, name))
@@ -466,7 +474,7 @@ def find_failures(
         try:
             events = filter_events(
                 logs,
-                target.log_group,
+                read_as(logs, target.log_group),
                 the_plan.window,
                 target.pattern,
                 deadline=deadline,
@@ -528,7 +536,7 @@ def attribute_orphans(
         try:
             starts = filter_events(
                 logs,
-                log_group,
+                read_as(logs, log_group),
                 TimeWindow(max(0, earliest - MAX_INVOCATION_MS), latest),
                 '"START RequestId"',
                 deadline=deadline,
