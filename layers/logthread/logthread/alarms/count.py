@@ -38,6 +38,7 @@ from logthread.alarms.discover import (
     Target,
     attribute_orphans,
     is_failure_line,
+    read_as,
 )
 from logthread.logparse import parse_event
 from logthread.records import LogRecord
@@ -169,7 +170,7 @@ def count_failures(
         try:
             for page in event_pages(
                 logs,
-                target.log_group,
+                read_as(logs, target.log_group),
                 the_plan.window,
                 pattern_for(target),
                 deadline=deadline,
