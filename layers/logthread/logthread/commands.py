@@ -206,7 +206,7 @@ def validate_targets(names: list[str]) -> list[str]:
     out: list[str] = []
     for target in names:
         account, name = split_target(target)
-        if account and not _ACCOUNT.fullmatch(account):
+        if (account or target.startswith(":")) and not _ACCOUNT.fullmatch(account):
             raise CommandError(
                 f"{quote(account)} is not an account: its 12-digit id, or its name "
                 "(letters, digits, `_ - .`)."
