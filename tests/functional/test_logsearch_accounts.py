@@ -201,3 +201,16 @@ def test_single_account_deployment_sends_what_it_sent_before(
     assert f"charge failed in {MONITORING_ACCOUNT}" in replies
     assert "this account" not in replies and MONITORING_ACCOUNT + " /aws" not in replies
     assert {c.account for c in linked.calls} == {MONITORING_ACCOUNT}
+
+
+def test_the_own_account_named_outright_is_searched_by_plain_name(
+    pipeline: Pipeline, linked: LinkedLogsProxy, slack: SlackStandin
+) -> None:
+    # The ingress knows its account from the task topic's ARN: no call, no configuration.
+    ack(pipeline.command(f"{RID} in {MONITORING_ACCOUNT}:checkout last 1h"))
+    [queued] = pipeline.pending()
+    assert parse_task(json.loads(queued["Body"])["Message"]).query.functions == ("checkout",)
+    pipeline.deliver([queued])
+    _, replies = thread(slack)
+    assert f"charge failed in {MONITORING_ACCOUNT}" in replies
+    assert {c.account for c in linked.calls} == {MONITORING_ACCOUNT}

@@ -48,6 +48,16 @@ def test_a_bad_account_or_target_is_refused(text: str, message: str) -> None:
         parse_command(text, now_ms=NOW)
 
 
+def test_the_own_account_named_is_the_own_account() -> None:
+    names = {**dict(CONFIG.accounts), "123456789012": "monitoring"}
+    targets = ["monitoring:api", "123456789012:/aws/lambda/x", "prod:api"]
+    assert resolve_accounts(targets, names, own_account="123456789012") == (
+        "api",
+        "/aws/lambda/x",
+        f"{PROD}:api",
+    )
+
+
 def test_an_unknown_account_name_is_refused_with_the_known_ones() -> None:
     with pytest.raises(CommandError, match=r"I don't know the account `staging` \(names: `prod`\)"):
         resolve_accounts(["staging:api"], dict(CONFIG.accounts))

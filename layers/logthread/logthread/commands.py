@@ -226,11 +226,14 @@ def validate_targets(names: list[str]) -> list[str]:
     return out
 
 
-def resolve_accounts(targets: Iterable[str], names: Mapping[str, str]) -> tuple[str, ...]:
+def resolve_accounts(
+    targets: Iterable[str], names: Mapping[str, str], own_account: str = ""
+) -> tuple[str, ...]:
     """Targets with their account named by id: ``prod:api`` → ``210987654321:api``.
 
-    ``names`` is the configuration's ``accounts`` (id → name). Whether the account
-    may be read is :mod:`logthread.authz`'s question, not this one's.
+    ``names`` is the configuration's ``accounts`` (id → name). A target in
+    ``own_account`` loses its account: the own account's groups go by plain names.
+    Whether the account may be read is :mod:`logthread.authz`'s question, not this one's.
 
     Raises
     ------
@@ -246,7 +249,7 @@ def resolve_accounts(targets: Iterable[str], names: Mapping[str, str]) -> tuple[
                 known = ", ".join(quote(n) for n in sorted(by_name)[:10]) or "none configured"
                 raise CommandError(f"I don't know the account {quote(account)} (names: {known}).")
             account = by_name[account]
-        out.append(join_target(account, rest))
+        out.append(join_target("" if account == own_account else account, rest))
     return tuple(dict.fromkeys(out))
 
 

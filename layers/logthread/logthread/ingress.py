@@ -80,6 +80,9 @@ class IngressDeps:
     respond:
         ``(response_url, text)``: tells a button clicker they were refused
         (a button's HTTP answer is not shown to the user).
+    own_account:
+        This account's id ("" when unknown): a target naming it (by id or name) is a
+        target of the own account, searched by plain name.
     """
 
     verifier: RequestVerifier
@@ -87,6 +90,7 @@ class IngressDeps:
     config: Config
     now: Callable[[], float] = time.time
     respond: Responder = webhook_responder
+    own_account: str = ""
 
 
 def handle(request: HttpRequest, deps: IngressDeps) -> HttpResponse:
@@ -208,7 +212,7 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
         return ephemeral(commands.USAGE)
 
     try:
-        query = _query(parsed, deps.config, int(deps.now() * 1000))
+        query = _query(parsed, deps.config, int(deps.now() * 1000), deps.own_account)
     except commands.CommandError as exc:  # an account name that is not configured
         _log("refused", "refused: unknown account", requester, reason=str(exc), **asked)
         return ephemeral(f"Sorry, I couldn't read that: {exc}")
@@ -231,7 +235,9 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
     return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
 
 
-def _query(parsed: commands.SearchCommand, config: Config, now_ms: int) -> SearchQuery:
+def _query(
+    parsed: commands.SearchCommand, config: Config, now_ms: int, own_account: str = ""
+) -> SearchQuery:
     """The task's query, within the limits; no target means every group the caller may read.
 
     Accounts named by name become ids (a task and a button carry ids only); raises
@@ -241,8 +247,8 @@ def _query(parsed: commands.SearchCommand, config: Config, now_ms: int) -> Searc
     names = dict(config.accounts)
     query = SearchQuery(
         request_id=parsed.request_id,
-        functions=commands.resolve_accounts(parsed.functions, names),
-        log_groups=commands.resolve_accounts(parsed.log_groups, names),
+        functions=commands.resolve_accounts(parsed.functions, names, own_account),
+        log_groups=commands.resolve_accounts(parsed.log_groups, names, own_account),
         window=parsed.window,
         context_lines=context,
     )
