@@ -214,3 +214,21 @@ def test_the_own_account_named_outright_is_searched_by_plain_name(
     _, replies = thread(slack)
     assert f"charge failed in {MONITORING_ACCOUNT}" in replies
     assert {c.account for c in linked.calls} == {MONITORING_ACCOUNT}
+
+
+def test_search_again_on_a_search_of_many_accounts_is_not_refused_for_its_size(
+    linked: LinkedLogsProxy, aws: str, slack: SlackStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No target: the task carries every allowed prefix of every allowed account, more than
+    # the 10 targets a command may type; its button must still work.
+    many = [SOURCE_ACCOUNT, *(f"5000000000{i:02d}" for i in range(11))]
+    config = {"access": {"teams": [TEAM], "users": [USER], "accounts": many}}
+    pipeline = Pipeline(aws, slack, monkeypatch, config)
+    ack(pipeline.command(f"{RID} last 1h"))
+    pipeline.deliver()
+    parent, replies = thread(slack)
+    assert f"charge failed in {SOURCE_ACCOUNT}" in replies
+
+    assert pipeline.click(parent, "logthread.search_again")["statusCode"] == 200
+    [queued] = pipeline.pending()
+    assert len(parse_task(json.loads(queued["Body"])["Message"]).query.log_groups) == 13

@@ -190,19 +190,21 @@ def _targets(args: list[str]) -> list[str]:
     return validate_targets(names)
 
 
-def validate_targets(names: list[str]) -> list[str]:
+def validate_targets(names: list[str], most: int = MAX_TARGETS) -> list[str]:
     """Check function names and log groups (``/…``), each optionally preceded by an
     account (``<account>:``, an id or a name); return them de-duplicated.
 
-    Also used on button values, which a client could have edited.
+    Also used on button values, which a client could have edited; ``most`` is
+    higher there, for a search without a target carries every allowed prefix of
+    every allowed account.
 
     Raises
     ------
     CommandError
         Naming the first bad target.
     """
-    if len(names) > MAX_TARGETS:
-        raise CommandError(f"at most {MAX_TARGETS} functions or log groups per search.")
+    if len(names) > most:
+        raise CommandError(f"at most {most} functions or log groups per search.")
     out: list[str] = []
     for target in names:
         account, name = split_target(target)

@@ -23,7 +23,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from logthread import commands, telemetry
-from logthread.authz import Decision, Requester, authorize, authorize_requester
+from logthread.authz import (
+    Decision,
+    Requester,
+    authorize,
+    authorize_requester,
+    target_log_groups,
+)
 from logthread.bounds import MAX_CONTEXT, bound_query, more_context, widen_search, within_limits
 from logthread.bus import TaskBus
 from logthread.config import Config
@@ -504,7 +510,11 @@ def _button_query(
         query = query_from_button(value)
         # The canonical id, as a typed command would carry it, not the value's raw text.
         query = replace(query, request_id=validate_request_id(query.request_id))
-        commands.validate_targets([*query.functions, *query.log_groups])
+        # A search without a target carries every allowed prefix of every allowed account.
+        defaults = len(target_log_groups(deps.config.access, (), ()))
+        commands.validate_targets(
+            [*query.functions, *query.log_groups], most=max(commands.MAX_TARGETS, defaults)
+        )
     except ValueError as exc:  # CommandError and InvalidRequestId are ValueErrors
         return None, replace(broken, reason=f"bad button value: {exc}")
     if not 0 <= query.context_lines <= MAX_CONTEXT or (
