@@ -140,6 +140,8 @@ def test_an_unlinked_account_named_outright_is_not_read(
 
     parent, _ = thread(slack)
     assert "no log lines found" in message_text(parent)
+    assert f"*Not found:* `legacy {UNLINKED_ACCOUNT} /aws/lambda/charge`" in message_text(parent)
+    assert "linked to this one" in message_text(parent)
     unlinked = touched(linked, UNLINKED_ACCOUNT)
     assert [(c.operation, c.outcome) for c in unlinked] == [("DescribeLogGroups", "not linked")]
     assert not any(c.operation in READS for c in linked.calls)

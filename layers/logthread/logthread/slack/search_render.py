@@ -34,6 +34,7 @@ from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
 from logthread.redact import Redactor
 from logthread.slack import blocks as limits
+from logthread.slack.account_render import accounts_note, missing_block, plain_label
 from logthread.slack.console_links import insights_link
 from logthread.slack.format import (
     asked_by_text,
@@ -264,26 +265,6 @@ def _where(result: SearchResult, account_names: Callable[[str], str] | None = No
     return f"{where} · {format_window(result.window or result.query.window)}"
 
 
-def _accounts(result: SearchResult, own: str) -> str:
-    """`` · account X`` for the own account (as before), `` · N accounts`` across several."""
-    sources = {account_of(g) for g in result.log_groups_searched} - {""}
-    if not sources:
-        return f" · account {own}" if own else ""
-    owns = any(not account_of(g) for g in result.log_groups_searched)
-    return f" · {_plural(len(sources) + owns, 'account')}"
-
-
-def _plain(label: str) -> str:
-    """An account label (mrkdwn, from account_label) as plain text for the timeline."""
-    return (
-        label.replace("*", "")
-        .replace("`", "")
-        .replace("&amp;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-    )
-
-
 def button_query(result: SearchResult) -> SearchQuery:
     """The query the result's buttons carry: the window actually searched, pinned.
 
@@ -337,6 +318,7 @@ def _nothing_found(
     blocks: list[Block | None] = [
         SectionBlock(text=f":mag: *{escape(title)}*: no log lines found for {rid}{who}"),
         SectionBlock(text=f"*Where I looked:* {_where(result, names)}"),
+        missing_block(result, names),
         _partial(result),
         SectionBlock(
             text="*What to try next*\n"
@@ -403,7 +385,7 @@ def render_search(
         result.records,
         redactor=redactor,
         account_names=account_names,
-        own_account=_plain(account),
+        own_account=plain_label(account),
     )
     sections, shown, shortened = preformatted_sections(timeline, max_sections=max_sections)
     summary = summary_line(result)
@@ -411,7 +393,7 @@ def render_search(
         SectionBlock(
             text=f":mag: *{escape(title)}* for {named}{who}\n{summary}"[: limits.SECTION_TEXT]
         ),
-        _context(f"Looked in {_where(result, account_names)}" + _accounts(result, account)),
+        _context(f"Looked in {_where(result, account_names)}" + accounts_note(result, account)),
         _partial(result),
         _actions(result),
     ]
