@@ -34,6 +34,7 @@ from logthread.bounds import MAX_CONTEXT, bound_query, more_context, widen_searc
 from logthread.bus import TaskBus
 from logthread.config import Config
 from logthread.http import HttpRequest, HttpResponse
+from logthread.loggroups import join_target, split_target
 from logthread.query import SearchQuery
 from logthread.tasks import (
     CLAIM_ACTION_ID,
@@ -238,7 +239,9 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
     )
     if not _publish(task, deps, requester, asked):
         return ephemeral("Sorry, I couldn't start the search just now. Please try again.")
-    return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
+    return ephemeral(
+        f"Searching for `{query.request_id}` {_where(query, dict(deps.config.accounts))}… {_window(query)}"
+    )
 
 
 def _query(
@@ -293,8 +296,12 @@ def _publish(
     return True
 
 
-def _where(query: SearchQuery) -> str:
-    names = [*query.functions, *query.log_groups]
+def _where(query: SearchQuery, accounts: Mapping[str, str]) -> str:
+    # A source account's target by its name when it has one, as the user typed it.
+    names = []
+    for target in [*query.functions, *query.log_groups]:
+        account, rest = split_target(target)
+        names.append(join_target(accounts.get(account, account), rest))
     shown = ", ".join(f"`{n}`" for n in names[:5])
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return f"in {shown}{more}"
