@@ -111,3 +111,29 @@ def test_a_disallowed_accounts_alarm_is_posted_and_nothing_of_it_is_read(aws: st
         assert story.SOURCE_REQUEST_ID not in text
         assert SOURCE not in _reads(running)
         assert SOURCE not in running.logs_proxy.reached()  # type: ignore[union-attr]
+
+
+def test_search_again_on_a_source_accounts_request_reads_that_account(stack: LocalStack) -> None:
+    from logthread_local.slackreq import buttons
+
+    message, subject = story.cross_account_alarm()
+    stack.publish_alarm(message, subject)
+    _thread_text(stack, story.SOURCE_ALARM_NAME)
+    parent = next(m for m in stack.slack.messages(CHANNEL) if story.SOURCE_ALARM_NAME in str(m))
+    assert f"in account `{SOURCE}`" in "\n".join(strings(parent))  # the metric's account
+    thread = stack.slack.thread(CHANNEL, parent["ts"])
+    reply, button = next(
+        (m, b)
+        for m in thread
+        for b in buttons(m)
+        if b.get("action_id") == "logthread.search_again" and story.SOURCE_REQUEST_ID in str(m)
+    )
+    stack.logs_proxy.clear()  # type: ignore[union-attr]
+    known = {m["ts"] for m in thread}
+
+    assert stack.click(reply, button, channel_id=CHANNEL)["statusCode"] == 200
+    assert stack.wait_idle(60)
+
+    new = [m for m in stack.slack.thread(CHANNEL, parent["ts"]) if m["ts"] not in known]
+    assert story.shows_source_failure("\n".join(strings(new)))
+    assert _reads(stack) == {SOURCE}
