@@ -13,7 +13,7 @@ Slack, the real ingress and worker handlers):
 6. the alarm resolves: its message becomes the recap;
 7. PaymentService fails in a second AWS account (a source account linked to the bot's
    monitoring account): the alarm on that account's metric threads that account's lines,
-   read by ARN through the link (:mod:`logthread_local.demo_linked`).
+   read by ARN through the link (:mod:`logthread_local.second_account`).
 
 Each step is checked against what the stand-in really holds, not assumed; the
 exit status is 0 only if every step produced what it should.
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from logthread_local import story
-from logthread_local.demo_linked import alarm_from_linked_account
+from logthread_local.second_account import alarm_from_linked_account
 from logthread_local.slackreq import USER, buttons
 from logthread_local.stack import LocalStack
 from logthread_local.terminal import Style, message_lines, thread_lines

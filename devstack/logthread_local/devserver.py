@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from logthread_local import seed, story
+from logthread_local import second_account, seed, story
 from logthread_local.slackreq import USER, buttons
 from logthread_local.stack import LocalStack
 
@@ -225,20 +225,18 @@ class DevApp:
         via = str(data.get("via") or "metric")
         if via not in {"metric", "eventbridge"}:
             raise BadRequest("via must be metric or eventbridge")
-        request_id = ""
-        if data.get("with_failure") and state == "ALARM":
-            request_id, lines = story.source_failure()
-            self.stack.put_log_lines(story.SOURCE_LOG_GROUP, lines, account=account)
-            self.note("logs", f"request {request_id} failed in {account}:{story.SOURCE_LOG_GROUP}")
-        if via == "eventbridge":
-            event = story.forwarded_alarm_event(state=state)
-            subject = f"{state}: {event['detail']['alarmName']} (EventBridge, account {account})"
-            message_id = self.stack.publish_alarm(event)
-        else:
-            message, subject = story.cross_account_alarm(state=state)
-            message_id = self.stack.publish_alarm(message, subject)
-        self.note("alarm", f"published to the alarm topic: {subject}")
-        return {"ok": True, "message_id": message_id, "subject": subject, "request_id": request_id}
+        fired = second_account.fire(
+            self.stack, via=via, state=state, with_failure=bool(data.get("with_failure"))
+        )
+        if fired.request_id:
+            self.note("logs", f"request {fired.request_id} failed in {fired.log_group}")
+        self.note("alarm", f"published to the alarm topic: {fired.subject}")
+        return {
+            "ok": True,
+            "message_id": fired.message_id,
+            "subject": fired.subject,
+            "request_id": fired.request_id,
+        }
 
     def start_story(self) -> None:
         """The seed's story: every log fixture loaded, then HogeService's alarm fires."""

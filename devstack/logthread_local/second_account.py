@@ -1,11 +1,12 @@
-"""``make demo``'s last step: an alarm from a second AWS account, threading that account's lines.
+"""A second AWS account on the local stack: ``make demo``'s last step and the dev page's alarm.
 
 The demo's stack runs the bot in the monitoring account of CloudWatch cross-account
 observability, with the payments account linked to it as a source account (moto keeps
 both; :class:`~logthread_local.linkedlogs.LinkedLogsProxy` emulates the link). PaymentService
 fails there; the monitoring account's alarm on that account's ``Errors`` fires, and its
 thread shows the failing request's lines, read by ARN through the link. The step prints
-which account each Logs call of the bot reached.
+which account each Logs call of the bot reached. :func:`fire` is the dev page's way to
+fire that alarm (or the source account's own, forwarded by EventBridge) again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from logthread_local import story
@@ -20,6 +22,32 @@ from logthread_local.stack import LocalStack
 from logthread_local.terminal import Style
 
 CHANNEL = "C0ALERTS"
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    message_id: str
+    subject: str
+    request_id: str = ""  # the failing request logged first, if one was
+    log_group: str = ""  # where, as ``<account>:<name>``
+
+
+def fire(stack: LocalStack, *, via: str, state: str, with_failure: bool) -> Fired:
+    """PaymentService's alarm in the payments account: the monitoring account's alarm on
+    its metric (``via`` "metric") or its own alarm as EventBridge forwards it ("eventbridge");
+    ``with_failure`` first logs a new failing request there (for an ALARM)."""
+    request_id = group = ""
+    if with_failure and state == "ALARM":
+        request_id, lines = story.source_failure()
+        stack.put_log_lines(story.SOURCE_LOG_GROUP, lines, account=story.SOURCE_ACCOUNT)
+        group = f"{story.SOURCE_ACCOUNT}:{story.SOURCE_LOG_GROUP}"
+    if via == "eventbridge":
+        event = story.forwarded_alarm_event(state=state)
+        name = event["detail"]["alarmName"]
+        subject = f"{state}: {name} (EventBridge, account {story.SOURCE_ACCOUNT})"
+        return Fired(stack.publish_alarm(event), subject, request_id, group)
+    message, subject = story.cross_account_alarm(state=state)
+    return Fired(stack.publish_alarm(message, subject), subject, request_id, group)
 
 
 class Teller(Protocol):
