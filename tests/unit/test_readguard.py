@@ -66,6 +66,11 @@ def test_single_account_reads_pass_as_before_without_the_own_id() -> None:
             {"includeLinkedAccounts": True, "accountIdentifiers": [OTHER]},
             f"account {OTHER}",
         ),
+        (
+            "DescribeLogGroups",
+            {"logGroupIdentifiers": [arn(OTHER, "/aws/lambda/a")]},
+            f"account {OTHER}",
+        ),
         ("GetLogRecord", {"logRecordPointer": "p"}, "not a read logthread makes"),
         ("StartLiveTail", {"logGroupIdentifiers": ["/aws/lambda/a"]}, "not a read"),
     ],

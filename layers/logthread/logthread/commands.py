@@ -190,23 +190,25 @@ def _targets(args: list[str]) -> list[str]:
     return validate_targets(names)
 
 
-def validate_targets(names: list[str]) -> list[str]:
+def validate_targets(names: list[str], most: int = MAX_TARGETS) -> list[str]:
     """Check function names and log groups (``/…``), each optionally preceded by an
     account (``<account>:``, an id or a name); return them de-duplicated.
 
-    Also used on button values, which a client could have edited.
+    Also used on button values, which a client could have edited; ``most`` is
+    higher there, for a search without a target carries every allowed prefix of
+    every allowed account.
 
     Raises
     ------
     CommandError
         Naming the first bad target.
     """
-    if len(names) > MAX_TARGETS:
-        raise CommandError(f"at most {MAX_TARGETS} functions or log groups per search.")
+    if len(names) > most:
+        raise CommandError(f"at most {most} functions or log groups per search.")
     out: list[str] = []
     for target in names:
         account, name = split_target(target)
-        if account and not _ACCOUNT.fullmatch(account):
+        if (account or target.startswith(":")) and not _ACCOUNT.fullmatch(account):
             raise CommandError(
                 f"{quote(account)} is not an account: its 12-digit id, or its name "
                 "(letters, digits, `_ - .`)."
@@ -226,11 +228,14 @@ def validate_targets(names: list[str]) -> list[str]:
     return out
 
 
-def resolve_accounts(targets: Iterable[str], names: Mapping[str, str]) -> tuple[str, ...]:
+def resolve_accounts(
+    targets: Iterable[str], names: Mapping[str, str], own_account: str = ""
+) -> tuple[str, ...]:
     """Targets with their account named by id: ``prod:api`` → ``210987654321:api``.
 
-    ``names`` is the configuration's ``accounts`` (id → name). Whether the account
-    may be read is :mod:`logthread.authz`'s question, not this one's.
+    ``names`` is the configuration's ``accounts`` (id → name). A target in
+    ``own_account`` loses its account: the own account's groups go by plain names.
+    Whether the account may be read is :mod:`logthread.authz`'s question, not this one's.
 
     Raises
     ------
@@ -246,7 +251,7 @@ def resolve_accounts(targets: Iterable[str], names: Mapping[str, str]) -> tuple[
                 known = ", ".join(quote(n) for n in sorted(by_name)[:10]) or "none configured"
                 raise CommandError(f"I don't know the account {quote(account)} (names: {known}).")
             account = by_name[account]
-        out.append(join_target(account, rest))
+        out.append(join_target("" if account == own_account else account, rest))
     return tuple(dict.fromkeys(out))
 
 

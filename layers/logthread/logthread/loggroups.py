@@ -42,6 +42,12 @@ def is_arn(text: str) -> bool:
     return text.startswith("arn:")
 
 
+def account_of(identifier: str) -> str:
+    """The account of a log group ARN; ``""`` for a plain name or anything unreadable."""
+    m = _ARN_RE.match(identifier)
+    return m["account"] if m else ""
+
+
 def is_account_id(text: str) -> bool:
     return bool(ACCOUNT_RE.match(text))
 

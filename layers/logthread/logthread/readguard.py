@@ -170,6 +170,13 @@ class ReadGuard:
 
     def _check_listing(self, params: dict[str, Any]) -> None:
         accounts = [str(a) for a in params.get("accountIdentifiers") or ()]
+        for identifier in params.get("logGroupIdentifiers") or ():
+            try:  # names only, but an account that may not be read is not even named
+                ref = self.ref(str(identifier))
+            except ValueError as exc:
+                raise ReadRefused("DescribeLogGroups", str(exc)) from None
+            if ref.account:
+                accounts.append(ref.account)
         if params.get("includeLinkedAccounts") and not accounts:
             raise ReadRefused("DescribeLogGroups", "name the accounts to list (accountIdentifiers)")
         own = self.own_account() if accounts else ""

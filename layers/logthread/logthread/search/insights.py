@@ -44,14 +44,16 @@ def query_string(request_id: str) -> str:
     )
 
 
-def _row_to_event(row: list[dict[str, str]], arns: Mapping[str, str]) -> dict[str, Any]:
+def _row_to_event(
+    row: list[dict[str, str]], arns: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     fields = {f.get("field", ""): f.get("value", "") for f in row}
     stamp = fields.get("@timestamp", "")
     timestamp = int(stamp) if stamp.isdigit() else iso_to_ms(stamp)
     group = fields.get("@log", "")
     # Insights names a group "<account id>:<name>": a source account's group is known by
     # the ARN it was queried with, the own account's by its name (as before).
-    if group in arns:
+    if arns and group in arns:
         group = arns[group]
     else:
         head, sep, tail = group.partition(":")
