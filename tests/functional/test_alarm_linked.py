@@ -111,3 +111,72 @@ def test_a_disallowed_accounts_alarm_is_posted_and_nothing_of_it_is_read(aws: st
         assert story.SOURCE_REQUEST_ID not in text
         assert SOURCE not in _reads(running)
         assert SOURCE not in running.logs_proxy.reached()  # type: ignore[union-attr]
+
+
+def test_search_again_on_a_source_accounts_request_reads_that_account(stack: LocalStack) -> None:
+    from logthread_local.slackreq import buttons
+
+    message, subject = story.cross_account_alarm()
+    stack.publish_alarm(message, subject)
+    _thread_text(stack, story.SOURCE_ALARM_NAME)
+    parent = next(m for m in stack.slack.messages(CHANNEL) if story.SOURCE_ALARM_NAME in str(m))
+    assert f"in account `{SOURCE}`" in "\n".join(strings(parent))  # the metric's account
+    thread = stack.slack.thread(CHANNEL, parent["ts"])
+    reply, button = next(
+        (m, b)
+        for m in thread
+        for b in buttons(m)
+        if b.get("action_id") == "logthread.search_again" and story.SOURCE_REQUEST_ID in str(m)
+    )
+    stack.logs_proxy.clear()  # type: ignore[union-attr]
+    known = {m["ts"] for m in thread}
+
+    assert stack.click(reply, button, channel_id=CHANNEL)["statusCode"] == 200
+    assert stack.wait_idle(60)
+
+    new = [m for m in stack.slack.thread(CHANNEL, parent["ts"]) if m["ts"] not in known]
+    assert story.shows_source_failure("\n".join(strings(new)))
+    assert _reads(stack) == {SOURCE}
+
+
+def test_an_allowed_account_that_is_not_linked_is_never_read(aws: str) -> None:
+    """Allowed by the configuration, but no link: the guard's probe lists nothing of it."""
+    with _stack(aws, story.linked_config(), []) as running:
+        story.seed_source_account(running.client("logs", account=SOURCE))
+        message, subject = story.cross_account_alarm()
+        running.publish_alarm(message, subject)
+
+        text = _thread_text(running, story.SOURCE_ALARM_NAME)
+
+        assert story.SOURCE_REQUEST_ID not in text
+        assert "not linked" in text
+        proxy = running.logs_proxy
+        assert proxy is not None
+        assert SOURCE not in proxy.reached("FilterLogEvents")
+        assert SOURCE not in proxy.reached("GetLogEvents")
+        assert {c.outcome for c in proxy.calls if c.account == SOURCE} <= {"not linked"}
+
+
+def test_a_follow_up_counts_a_new_kind_of_error_in_the_source_account(aws: str) -> None:
+    config = {**story.linked_config(), "limits": story.FOLLOW_UPS}
+    with _stack(aws, config, [SOURCE]) as running:
+        story.seed_source_account(running.client("logs", account=SOURCE))
+        message, subject = story.cross_account_alarm()
+        running.publish_alarm(message, subject)
+        _thread_text(running, story.SOURCE_ALARM_NAME)
+        # The follow-ups count from when the episode opened: the new kind starts after that
+        # (second_kind_failures stamps its lines up to 1.4 s back).
+        time.sleep(2)
+        lines = story.second_kind_failures()
+        running.put_log_lines(story.SOURCE_LOG_GROUP, lines, account=SOURCE)
+
+        deadline = time.monotonic() + 60
+        text = ""
+        while time.monotonic() < deadline and not ("KeyError" in text and "Live tally" in text):
+            time.sleep(0.5)
+            parent = next(
+                m for m in running.slack.messages(CHANNEL) if story.SOURCE_ALARM_NAME in str(m)
+            )
+            text = "\n".join(strings(running.slack.thread(CHANNEL, parent["ts"])))
+        assert ":new:" in text and "KeyError" in text and "Live tally" in text
+        assert SOURCE in _reads(running) and running.logs_proxy.refused() == []  # type: ignore[union-attr]

@@ -488,7 +488,8 @@ def find_failures(
         if not events.complete and events.reason.startswith("deadline"):
             out.partial = True
             out.notes.append(f"{target.log_group}: stopped at the {events.reason}")
-        records = [parse_event(e, target.log_group) for e in events]
+        # Named as the plan names the group (``<account>:<name>`` in a source account).
+        records = [parse_event({**e, "logGroupName": target.log_group}, "") for e in events]
         hits = [r for r in records if not r.context and is_failure_line(target, r)]
         orphans = [r for r in hits if not r.request_id]
         owners = attribute_orphans(
