@@ -125,3 +125,13 @@ def test_an_unlinked_account_is_refused_and_the_answer_is_remembered() -> None:
     with pytest.raises(ReadRefused, match="not linked"):
         g.check("FilterLogEvents", params)
     assert probes == [PROD, PROD]
+
+
+def test_a_probe_that_could_not_tell_is_asked_again() -> None:
+    answers: list[bool | None] = [None, True]
+    g = guard(SOURCES, probe_linked=lambda account: answers.pop(0))
+    params = {"logGroupIdentifier": arn(PROD, "/aws/lambda/a")}
+    with pytest.raises(ReadRefused, match="not linked"):
+        g.check("FilterLogEvents", params)
+    g.check("FilterLogEvents", params)  # asked again, linked
+    assert answers == []

@@ -75,8 +75,8 @@ class ReadGuard:
         single-account deployment sends none and never needs it).
     probe_linked:
         ``probe_linked(account)`` says whether the account is linked (sees one of its
-        groups through ``includeLinkedAccounts``); None: every allowed account counts
-        as linked.
+        groups through ``includeLinkedAccounts``), None when it could not tell (the
+        answer is then not remembered); no probe: every allowed account counts as linked.
     """
 
     def __init__(
@@ -84,7 +84,7 @@ class ReadGuard:
         access: Access,
         region: str,
         own_account: Callable[[], str],
-        probe_linked: Callable[[str], bool] | None = None,
+        probe_linked: Callable[[str], bool | None] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.access = access
@@ -192,22 +192,28 @@ class ReadGuard:
             known = self._linked.get(account)
         if known is not None and now - known[1] < LINKED_TTL_S:
             return known[0]
-        linked = bool(self._probe_linked(account))
+        linked = self._probe_linked(account)
+        if (
+            linked is None
+        ):  # the probe itself failed (throttled...): refuse now, ask again next time
+            return False
         with self._lock:
             self._linked[account] = (linked, now)
         return linked
 
 
-def probe_with(client: Any) -> Callable[[str], bool]:
-    """Whether an account is linked: does ``includeLinkedAccounts`` show one of its groups?"""
+def probe_with(client: Any) -> Callable[[str], bool | None]:
+    """Whether an account is linked: does ``includeLinkedAccounts`` show one of its groups?
+    None when the listing failed (a refusal by AWS says "not linked")."""
 
-    def probe(account: str) -> bool:
+    def probe(account: str) -> bool | None:
         try:
             page = client.describe_log_groups(
                 includeLinkedAccounts=True, accountIdentifiers=[account], limit=50
             )
-        except ClientError:
-            return False
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            return False if code in ("AccessDeniedException", "ResourceNotFoundException") else None
         return any(
             str(g.get("logGroupArn") or g.get("arn") or "").split(":")[4:5] == [account]
             for g in page.get("logGroups") or ()
