@@ -82,3 +82,21 @@ def test_filter_reads_a_source_group_by_arn(aws: str, linked_logs: LinkedLogsPro
     ] == [
         ("FilterLogEvents", SOURCE_ACCOUNT),
     ]
+
+
+def test_the_terminal_reads_a_source_account_by_id(
+    aws: str, linked_logs: LinkedLogsProxy, capsys: Any
+) -> None:
+    from logthread import aws as core_aws
+    from logthread.cli import main
+
+    seed(aws, SOURCE_ACCOUNT, ["/aws/lambda/charge"], int(time.time() * 1000))
+    core_aws.client.cache_clear()  # the process-wide client must go through the proxy
+    try:
+        code = main(["search", RID, "-f", f"{SOURCE_ACCOUNT}:charge", "--since", "1h"])
+    finally:
+        core_aws.client.cache_clear()
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"ERROR boom in {SOURCE_ACCOUNT}" in out
+    assert f"{SOURCE_ACCOUNT} /aws/lambda/charge" in out  # the group line names the account

@@ -15,7 +15,7 @@ is sent exactly as before.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,3 +170,16 @@ def split_target(target: str) -> tuple[str, str]:
 
 def join_target(account: str, target: str) -> str:
     return f"{account}:{target}" if account else target
+
+
+def group_label(identifier: str, name_of: Callable[[str], str] | None = None) -> str:
+    """Plain text for a searched group: its name in the own account (as before); in a
+    source account ``prod 210987654321 /aws/lambda/api`` (the name when known)."""
+    if not is_arn(identifier):
+        return identifier
+    try:
+        ref = LogGroupRef.from_arn(identifier)
+    except ValueError:
+        return identifier
+    name = name_of(ref.account) if name_of is not None else ""
+    return f"{name} {ref.account} {ref.name}" if name else f"{ref.account} {ref.name}"

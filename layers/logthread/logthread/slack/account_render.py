@@ -2,7 +2,7 @@
 
 A result of the own account alone reads as before (`` · account X`` when it has a
 name); one that spans accounts counts them, and every group it names carries its
-account (:func:`logthread.slack.format.group_label` for the searched groups).
+account (:func:`logthread.loggroups.group_label` for the searched groups).
 """
 
 from __future__ import annotations

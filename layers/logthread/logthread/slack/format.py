@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-from logthread.loggroups import LogGroupRef, is_arn
+from logthread.loggroups import group_label as group_label
 from logthread.mrkdwn import escape
 from logthread.query import SearchResult, TimeWindow
 
@@ -25,19 +24,6 @@ def account_label(account_id: str, name: str) -> str:
     if not account_id:
         return escape(name)
     return f"*{escape(name)}* ({code(account_id)})" if name else code(account_id)
-
-
-def group_label(identifier: str, name_of: Callable[[str], str] | None = None) -> str:
-    """Plain text for a searched group: its name in the own account (as before); in a
-    source account ``prod 210987654321 /aws/lambda/api`` (the name when known)."""
-    if not is_arn(identifier):
-        return identifier
-    try:
-        ref = LogGroupRef.from_arn(identifier)
-    except ValueError:
-        return identifier
-    name = name_of(ref.account) if name_of is not None else ""
-    return f"{name} {ref.account} {ref.name}" if name else f"{ref.account} {ref.name}"
 
 
 def _utc(ms: int) -> datetime:
