@@ -237,8 +237,8 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     data:
         The document, as :func:`parse_document` (or ``json.loads``) returns it.
     env:
-        Fills what the document leaves out: ``DEFAULT_CHANNEL`` and
-        ``ALLOWED_LOG_GROUP_PREFIX``. Defaults to ``os.environ``.
+        Fills what the document leaves out: ``DEFAULT_CHANNEL``,
+        ``ALLOWED_LOG_GROUP_PREFIX`` and ``ALLOWED_SOURCE_ACCOUNTS``. Defaults to ``os.environ``.
 
     Returns
     -------
@@ -249,7 +249,8 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     ConfigError
         At the first bad key, named in the message. Sections are checked in
         this order: routes, request_id_rules, log_groups, access, limits,
-        redaction, default_channel, accounts.
+        redaction, default_channel, accounts, then access.accounts (which may name
+        accounts by their names under ``accounts``).
     """
     env = os.environ if env is None else env
     data = _mapping(data, "config", _TOP_KEYS)
