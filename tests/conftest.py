@@ -16,7 +16,9 @@ from hypothesis import settings
 
 from logthread.slack.chat import SlackChat
 from logthread.slack.webclient import make_web_client
-from logthread_local.aws import LOCAL_ENV, moto_server, reset_moto
+from logthread_local.aws import LOCAL_ENV, in_account, moto_server, reset_moto
+from logthread_local.lambdas import ACCOUNT_ID
+from logthread_local.linkedlogs import LinkedLogsProxy
 from logthread_local.slack_standin import SlackStandin
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -73,6 +75,31 @@ def logs_client(aws: str) -> Any:
     return boto3.client(
         "logs", endpoint_url=aws, config=Config(retries={"mode": "adaptive", "max_attempts": 5})
     )
+
+
+# The accounts of the cross-account tests: the bot's (monitoring) account, a source account
+# linked to it, and an account that is not linked.
+MONITORING_ACCOUNT = ACCOUNT_ID
+SOURCE_ACCOUNT = "210987654321"
+UNLINKED_ACCOUNT = "333333333333"
+
+
+@pytest.fixture
+def linked_logs(aws: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LinkedLogsProxy]:
+    """Cross-account observability in front of moto: SOURCE_ACCOUNT linked, UNLINKED_ACCOUNT not.
+
+    ``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` points the bot's Logs client at the proxy (every
+    other service stays on moto); ``proxy.calls`` says which account each Logs call reached.
+    Seed an account's logs with ``account_logs(aws, SOURCE_ACCOUNT)``.
+    """
+    with LinkedLogsProxy(aws, monitoring=MONITORING_ACCOUNT, linked=[SOURCE_ACCOUNT]) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", proxy.url)
+        yield proxy
+
+
+def account_logs(endpoint: str, account: str) -> Any:
+    """A Logs client acting as ``account`` on moto (for seeding a source account)."""
+    return in_account(boto3.client("logs", endpoint_url=endpoint), account)
 
 
 @pytest.fixture

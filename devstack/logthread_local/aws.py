@@ -31,6 +31,20 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def in_account(client: Any, account: str) -> Any:
+    """``client``, made to act as ``account`` on moto (its ``x-moto-account-id`` header).
+
+    moto keeps every account in one server; this is how the local stack seeds a source
+    account's log groups, functions and metrics. Returns the same client.
+    """
+
+    def _add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+
+    client.meta.events.register("before-sign.*.*", _add_header)
+    return client
+
+
 def reset_moto(endpoint: str) -> None:
     """Forget every resource of the moto server at ``endpoint`` (its state is per process)."""
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")

@@ -10,7 +10,10 @@ Slack, the real ingress and worker handlers):
    then "I'm on it" on the alarm message, which then shows who is on it;
 5. while the alarm lasts, a second kind of error starts: a follow-up (every 3 s
    here, 5 minutes by default) brings it to the thread, and the live tally counts it;
-6. the alarm resolves: its message becomes the recap.
+6. the alarm resolves: its message becomes the recap;
+7. PaymentService fails in a second AWS account (a source account linked to the bot's
+   monitoring account): the alarm on that account's metric threads that account's lines,
+   read by ARN through the link (:mod:`logthread_local.second_account`).
 
 Each step is checked against what the stand-in really holds, not assumed; the
 exit status is 0 only if every step produced what it should.
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from logthread_local import story
+from logthread_local.second_account import alarm_from_linked_account
 from logthread_local.slackreq import USER, buttons
 from logthread_local.stack import LocalStack
 from logthread_local.terminal import Style, message_lines, thread_lines
@@ -36,6 +40,7 @@ CHANNEL = "C0ALERTS"
 CHANNEL_NAME = "#alerts"
 SEARCH_AGAIN = "logthread.search_again"
 CLAIM = "logthread.alarm_claim"
+STEPS = 8
 
 
 class StepFailed(Exception):
@@ -64,7 +69,7 @@ def strings(obj: Any) -> Iterator[str]:
 
 
 class Demo:
-    """Runs the seven steps on a started stack and prints the conversation to ``out``."""
+    """Runs the eight steps on a started stack and prints the conversation to ``out``."""
 
     def __init__(self, stack: LocalStack, out: TextIO, style: Style, timeout: float) -> None:
         self.stack = stack
@@ -345,6 +350,7 @@ class Demo:
             Step("Someone clicks \"I'm on it\": the alarm message shows who is on it", self.claim),
             Step("While the alarm lasts, a new kind of error starts; a follow-up threads it", self.second_kind),
             Step("The alarm resolves: its message becomes the recap", self.resolves),
+            Step("PaymentService fails in another AWS account; its alarm threads that account's lines", lambda: alarm_from_linked_account(self)),
         ]  # fmt: skip
         for n, step in enumerate(steps, 1):
             self.say(self.style.bold(f"── {n}. {step.title} " + "─" * max(0, 70 - len(step.title))))
@@ -372,8 +378,8 @@ def _ack_text(body: str) -> str:
 
 
 def exit_code(steps: list[Step]) -> int:
-    """0 only if all seven steps ran and each produced what it should."""
-    return 0 if len(steps) == 7 and all(s.ok for s in steps) else 1
+    """0 only if all eight steps ran and each produced what it should."""
+    return 0 if len(steps) == STEPS and all(s.ok for s in steps) else 1
 
 
 def summary(steps: list[Step], style: Style) -> list[str]:
@@ -401,8 +407,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         file=out,
     )
     try:
-        config = {"default_channel": CHANNEL, "limits": story.FOLLOW_UPS}
-        with LocalStack(default_channel=CHANNEL, config=config) as stack:
+        # The bot runs in a monitoring account with the payments account linked (step 8).
+        config = {"default_channel": CHANNEL, "limits": story.FOLLOW_UPS, **story.linked_config()}
+        with LocalStack(
+            default_channel=CHANNEL, config=config, linked_accounts=[story.SOURCE_ACCOUNT]
+        ) as stack:
             print(
                 style.dim(
                     f"AWS {stack.aws_endpoint} · Slack {stack.slack_api_url} · "

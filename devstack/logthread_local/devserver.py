@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from logthread_local import seed, story
+from logthread_local import second_account, seed, story
 from logthread_local.slackreq import USER, buttons
 from logthread_local.stack import LocalStack
 
@@ -75,6 +75,14 @@ class DevApp:
             "channels": channels,
             "ephemerals": ephemerals,
             "fixtures": sorted(story.fixture_log_files()),
+            # The monitoring account the bot runs in, and the source accounts linked to it.
+            "accounts": {
+                "monitoring": story.MONITORING_ACCOUNT,
+                "linked": [
+                    {"id": a, "name": self.account_names.get(a, "")}
+                    for a in self.stack.linked_accounts
+                ],
+            },
             "notes": notes,
             "deliveries": [
                 {
@@ -174,12 +182,19 @@ class DevApp:
         self.note("logs", f"{len(lines)} lines added to {group} ({stream})")
         return {"ok": True, "log_group": group, "log_stream": stream, "lines": len(lines)}
 
+    @property
+    def account_names(self) -> dict[str, str]:
+        return {str(k): str(v) for k, v in dict(self.stack.config.get("accounts") or {}).items()}
+
     def alarm(self, data: Mapping[str, Any]) -> dict[str, Any]:
         """Fire a Lambda Errors alarm (``state`` ALARM, OK...) for ``function``.
 
         ``with_failure`` first writes a new failing request to the function's log
         group, so the alarm's window has something to find whenever it fires.
+        ``account`` (a linked source account) fires PaymentService's alarm there instead.
         """
+        if data.get("account"):
+            return self.linked_alarm(data)
         function = str(data.get("function") or story.FUNCTION)
         state = str(data.get("state") or "ALARM")
         if state not in {"ALARM", "OK", "INSUFFICIENT_DATA"}:
@@ -197,11 +212,42 @@ class DevApp:
         self.note("alarm", f"published to the alarm topic: {subject}")
         return {"ok": True, "message_id": message_id, "subject": subject, "request_id": request_id}
 
+    def linked_alarm(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """PaymentService's alarm in the linked payments account: the monitoring account's
+        alarm on its metric (``via`` "metric"), or its own alarm as EventBridge forwards it
+        (``via`` "eventbridge")."""
+        account = str(data.get("account"))
+        if account != story.SOURCE_ACCOUNT or account not in self.stack.linked_accounts:
+            raise BadRequest(f"account must be the linked source account {story.SOURCE_ACCOUNT}")
+        state = str(data.get("state") or "ALARM")
+        if state not in {"ALARM", "OK"}:
+            raise BadRequest("state must be ALARM or OK")
+        via = str(data.get("via") or "metric")
+        if via not in {"metric", "eventbridge"}:
+            raise BadRequest("via must be metric or eventbridge")
+        fired = second_account.fire(
+            self.stack, via=via, state=state, with_failure=bool(data.get("with_failure"))
+        )
+        if fired.request_id:
+            self.note("logs", f"request {fired.request_id} failed in {fired.log_group}")
+        self.note("alarm", f"published to the alarm topic: {fired.subject}")
+        return {
+            "ok": True,
+            "message_id": fired.message_id,
+            "subject": fired.subject,
+            "request_id": fired.request_id,
+        }
+
     def start_story(self) -> None:
         """The seed's story: every log fixture loaded, then HogeService's alarm fires."""
         seeded = story.seed_logs(self.stack.client("logs"))
         count = sum(g["events"] for g in seeded["log_groups"].values())
         self.note("logs", f"{count} fixture events loaded in {len(seeded['log_groups'])} groups")
+        if story.SOURCE_ACCOUNT in self.stack.linked_accounts:
+            source = self.stack.client("logs", account=story.SOURCE_ACCOUNT)
+            linked = story.seed_source_account(source)
+            count = sum(g["events"] for g in linked["log_groups"].values())
+            self.note("logs", f"{count} events loaded in the payments account's PaymentService")
         self.alarm({})
 
     def file(self, file_id: str) -> bytes:
@@ -366,8 +412,9 @@ def run(
         # An explicit --channel wins over the file's default channel.
         channel = channel or str(document.get("default_channel") or "")
         config = {**document, "default_channel": channel or "C0ALERTS"}
-    # Follow-ups in compressed time (every 3 s), unless the document says otherwise.
-    config = config or {"default_channel": channel or "C0ALERTS"}
+    # Follow-ups in compressed time (every 3 s), unless the document says otherwise. Without
+    # a document, the bot may read the linked payments account (a second AWS account).
+    config = config or {"default_channel": channel or "C0ALERTS", **story.linked_config()}
     config["limits"] = {**story.FOLLOW_UPS, **dict(config.get("limits") or {})}
     stop = threading.Event()
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
@@ -379,6 +426,7 @@ def run(
             default_channel=channel or "C0ALERTS",
             config=config,
             quiet=not verbose,
+            linked_accounts=[story.SOURCE_ACCOUNT],
         ) as stack,
         DevServer(stack, port) as dev,
     ):

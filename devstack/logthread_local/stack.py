@@ -12,7 +12,10 @@ One :class:`LocalStack` starts, on free loopback ports:
   worker keeps failing moves to a dead-letter queue after three receives);
 - the Slack Web API stand-in (or a real workspace, when given a bot token);
 - the ingress, served over HTTP as API Gateway's HTTP API calls it (payload v2:
-  lower-cased headers, base64 body, ``requestContext.http``).
+  lower-cased headers, base64 body, ``requestContext.http``);
+- CloudWatch cross-account observability in front of moto for the bot's Logs calls
+  (:class:`~logthread_local.linkedlogs.LinkedLogsProxy`): the stack's account is the
+  monitoring account, ``linked_accounts`` its source accounts (moto keeps them all).
 
 Everything stops on :meth:`LocalStack.stop`, on leaving the ``with`` block, and
 (for ``make demo`` and ``logthread dev``) on Ctrl-C.
@@ -35,7 +38,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 
 from logthread_local import slackreq
-from logthread_local.aws import LOCAL_ENV, moto_server
+from logthread_local.aws import LOCAL_ENV, in_account, moto_server
 from logthread_local.delivery import Delivery, Pump
 from logthread_local.gateway import Gateway
 from logthread_local.lambdas import (
@@ -45,6 +48,7 @@ from logthread_local.lambdas import (
     LambdaContext,
     load_handler,
 )
+from logthread_local.linkedlogs import LinkedLogsProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +65,9 @@ RESOURCES = {
 }
 MAX_RECEIVES = 3
 SLACK_DLQ_ENV = "SLACK_DEAD_LETTER_QUEUE_URL"
+# botocore's endpoint for CloudWatch Logs alone: the bot's Logs calls go through the
+# cross-account proxy, everything else straight to moto.
+LOGS_ENDPOINT_ENV = "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"
 POLL_SECONDS = 0.05
 
 log = logging.getLogger("logthread_local.stack")
@@ -91,6 +98,9 @@ class LocalStack:
         minute or more; 0 retries at once).
     quiet:
         Keep the handlers' Powertools logs and moto's access log off the terminal.
+    linked_accounts:
+        Source accounts linked to the stack's (monitoring) account: the bot reads their log
+        groups by ARN. Seed them with :meth:`client` and its ``account`` argument.
     """
 
     def __init__(
@@ -106,6 +116,7 @@ class LocalStack:
         quiet: bool = True,
         workers: int = 1,
         retry_delay: int = 0,
+        linked_accounts: Iterable[str] = (),
     ) -> None:
         self.real_slack = bool(slack_token)
         self.bot_token = slack_token or "xoxb-local-logthread"
@@ -119,6 +130,8 @@ class LocalStack:
         self.workers = max(1, workers)
         self.retry_delay = retry_delay
         self.aws_endpoint = ""
+        self.linked_accounts = list(linked_accounts)
+        self.logs_proxy: LinkedLogsProxy | None = None
         self.ingress_url = ""
         self.slack: Any = None  # the SlackStandin, when not on real Slack
         self.slack_api_url = ""
@@ -149,6 +162,7 @@ class LocalStack:
         self._started = True
         try:
             self._start_aws()
+            self._start_logs_proxy()
             self._start_slack()
             self._set_env()
             self._create_resources()
@@ -190,6 +204,12 @@ class LocalStack:
 
         self._cleanups.append(_stop_moto)
 
+    def _start_logs_proxy(self) -> None:
+        self.logs_proxy = LinkedLogsProxy(
+            self.aws_endpoint, monitoring=ACCOUNT_ID, linked=self.linked_accounts, region=REGION
+        ).start()
+        self._cleanups.append(self.logs_proxy.stop)
+
     def _start_slack(self) -> None:
         if self.real_slack:
             self.slack_api_url = ""
@@ -204,6 +224,7 @@ class LocalStack:
         env = {
             **LOCAL_ENV,
             "AWS_ENDPOINT_URL": self.aws_endpoint,
+            LOGS_ENDPOINT_ENV: self.logs_proxy.url if self.logs_proxy else self.aws_endpoint,
             "TASK_TOPIC_ARN": f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:{RESOURCES['task_topic']}",
             "TABLE_NAME": self.table_name,
             "DEFAULT_CHANNEL": self.default_channel,
@@ -250,8 +271,12 @@ class LocalStack:
 
         self._cleanups.append(_restore)
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` on the stack's moto server (a new one per call)."""
+    def client(self, service: str, account: str = "") -> Any:
+        """A boto3 client for ``service`` on the stack's moto server (a new one per call).
+
+        ``account`` makes it act as that account (moto's account header): how a source
+        account is seeded. It reaches moto directly, never through the Logs proxy.
+        """
         # One session for every stack in the process: a fresh session re-reads botocore's
         # bundled data (~0.1 s of CPU per client); the session holds no endpoint and
         # the client gets everything it uses as an argument. Sessions aren't thread-safe
@@ -261,7 +286,7 @@ class LocalStack:
             if _shared_session is None:
                 _shared_session = boto3.session.Session()
             session: Any = _shared_session
-            return session.client(
+            made = session.client(
                 service,
                 endpoint_url=self.aws_endpoint,
                 region_name=REGION,
@@ -269,6 +294,7 @@ class LocalStack:
                 aws_secret_access_key=LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
                 config=BotoConfig(retries={"mode": "standard", "max_attempts": 3}),
             )
+        return in_account(made, account) if account else made
 
     def _create_resources(self) -> None:
         sns, sqs, ddb = self.client("sns"), self.client("sqs"), self.client("dynamodb")
@@ -417,18 +443,20 @@ class LocalStack:
         lines: Iterable[tuple[int, str]],
         *,
         log_stream: str = "",
+        account: str = "",
     ) -> str:
         """Write ``(timestamp_ms, message)`` lines to a log group (created if missing).
 
         The stream defaults to a Lambda-style ``YYYY/MM/DD/[$LATEST]<hex>`` named
-        for the first line's UTC day. Returns the stream name.
+        for the first line's UTC day. ``account``: a linked source account's group (default:
+        the stack's own). Returns the stream name.
         """
         events: list[dict[str, Any]] = sorted(
             ({"timestamp": int(t), "message": m} for t, m in lines), key=_ts
         )
         if not events:
             return log_stream
-        logs = self.client("logs")
+        logs = self.client("logs", account)
         if not log_stream:
             day = time.strftime("%Y/%m/%d", time.gmtime(events[0]["timestamp"] / 1000))
             log_stream = f"{day}/[$LATEST]{uuid.uuid4().hex}"

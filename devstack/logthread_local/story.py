@@ -221,3 +221,148 @@ def lines_from_text(text: str, now_ms: int | None = None) -> list[tuple[int, str
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     rows = [r.rstrip("\r") for r in text.splitlines() if r.strip()]
     return [(now_ms - (len(rows) - i), row) for i, row in enumerate(rows)]
+
+
+# -- a second account: PaymentService in a linked source account ----------------------------
+
+# The stack's own account is the monitoring account of CloudWatch cross-account observability;
+# this one is a source account linked to it (logthread_local.linkedlogs emulates the link).
+SOURCE_ACCOUNT = "210987654321"
+SOURCE_ACCOUNT_NAME = "payments"
+SOURCE_FUNCTION = "PaymentService"
+SOURCE_LOG_GROUP = f"/aws/lambda/{SOURCE_FUNCTION}"
+SOURCE_REQUEST_ID = "87654321-dddd-4eee-8fff-0987654321ab"
+SOURCE_ERROR = "Card gateway timed out after 3000 ms"
+SOURCE_ALARM_NAME = "Payments-Errors"
+SOURCE_FIXTURE = FIXTURES / "linked" / "payment_service.json"
+MONITORING_ACCOUNT = "123456789012"
+
+
+def linked_config() -> dict[str, Any]:
+    """The configuration that lets the bot read the source account (and names it)."""
+    return {
+        "accounts": {SOURCE_ACCOUNT: SOURCE_ACCOUNT_NAME},
+        "access": {"accounts": [SOURCE_ACCOUNT]},
+    }
+
+
+def seed_source_account(logs: Any, now_ms: int | None = None) -> dict[str, Any]:
+    """Load PaymentService's logs into the source account ``logs`` acts as (its own
+    ``x-moto-account-id``: :func:`logthread_local.aws.in_account`); return the summary."""
+    return seed.seed(logs, now_ms, files=[SOURCE_FIXTURE])
+
+
+def shows_source_failure(text: str) -> bool:
+    """``text`` holds every line of the payments account's failing request, and no line
+    only the requests around it wrote (same group, same stream, minutes apart)."""
+    by_request: dict[str, set[str]] = {}
+    for event in seed.plan(files=[SOURCE_FIXTURE]):
+        m = _TAGGED.match(event["message"].rstrip("\n"))
+        if m:
+            by_request.setdefault(m.group(1), set()).add(m.group(2))
+    own = by_request.get(SOURCE_REQUEST_ID, set())
+    foreign = set().union(*(v for k, v in by_request.items() if k != SOURCE_REQUEST_ID))
+    return (
+        bool(own)
+        and all(m in text for m in own - foreign)
+        and not any(m in text for m in foreign - own)
+    )
+
+
+def source_failure(now_ms: int | None = None) -> tuple[str, list[tuple[int, str]]]:
+    """A new failing PaymentService request (``(timestamp_ms, line)``), ending now."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    rid = str(uuid.uuid4())
+    start = now_ms - 3_100
+    body = [
+        (3, "INFO", "Charging order 6001 (EUR 12.00) with card gateway"),
+        (3006, "WARNING", "Card gateway did not answer within 3000 ms; no retry"),
+        (3010, "ERROR", SOURCE_ERROR),
+    ]
+    lines = [(start, f"START RequestId: {rid} Version: $LATEST")]
+    lines += [(start + o, f"[{lvl}]\t{_iso(start + o)}\t{rid}\t{msg}") for o, lvl, msg in body]
+    lines.append((start + 3012, f"END RequestId: {rid}"))
+    return rid, lines
+
+
+def cross_account_alarm(
+    now_ms: int | None = None, *, state: str = "ALARM", period: int = 300
+) -> tuple[dict[str, Any], str]:
+    """The monitoring account's alarm on the source account's ``Errors`` of PaymentService.
+
+    A metric of another account can only be named in a metric data query (``AccountId``),
+    so CloudWatch writes the trigger as ``Metrics``, as for metric math.
+    """
+    message, _ = lambda_errors_alarm(now_ms, state=state, function=SOURCE_FUNCTION, period=period)
+    trigger = message["Trigger"]
+    for key in ("MetricName", "Namespace", "StatisticType", "Statistic", "Unit", "Dimensions"):
+        trigger.pop(key, None)
+    trigger["Metrics"] = [
+        {
+            "Id": "m1",
+            "AccountId": SOURCE_ACCOUNT,
+            "Label": f"Errors of {SOURCE_FUNCTION} ({SOURCE_ACCOUNT_NAME})",
+            "MetricStat": {
+                "Metric": {
+                    "Dimensions": [{"value": SOURCE_FUNCTION, "name": "FunctionName"}],
+                    "MetricName": "Errors",
+                    "Namespace": "AWS/Lambda",
+                },
+                "Period": period,
+                "Stat": "Sum",
+            },
+            "ReturnData": True,
+        }
+    ]
+    message["AlarmName"] = SOURCE_ALARM_NAME
+    message["AlarmArn"] = message["AlarmArn"].rsplit(":", 1)[0] + f":{SOURCE_ALARM_NAME}"
+    message["AlarmDescription"] = (
+        f"{SOURCE_FUNCTION} errors in the {SOURCE_ACCOUNT_NAME} account ({SOURCE_ACCOUNT}), "
+        "watched from the monitoring account"
+    )
+    return message, f'{state}: "{SOURCE_ALARM_NAME}" in US East (N. Virginia)'
+
+
+def forwarded_alarm_event(now_ms: int | None = None, *, state: str = "ALARM") -> dict[str, Any]:
+    """The source account's own alarm on PaymentService, as its EventBridge rule forwards
+    the state change to the monitoring account (``account`` is the source account)."""
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    message, _ = lambda_errors_alarm(now_ms, state=state, function=SOURCE_FUNCTION)
+    name = f"{SOURCE_FUNCTION}-Errors"
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": SOURCE_ACCOUNT,
+        "time": _iso(now_ms // 1000 * 1000).replace(".000Z", "Z"),
+        "region": "us-east-1",
+        "resources": [f"arn:aws:cloudwatch:us-east-1:{SOURCE_ACCOUNT}:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {
+                "value": state,
+                "reason": message["NewStateReason"],
+                "timestamp": message["StateChangeTime"],
+            },
+            "previousState": {"value": message["OldStateValue"], "reason": ""},
+            "configuration": {
+                "description": f"{SOURCE_FUNCTION} returned errors",
+                "metrics": [
+                    {
+                        "id": "m1",
+                        "metricStat": {
+                            "metric": {
+                                "namespace": "AWS/Lambda",
+                                "name": "Errors",
+                                "dimensions": {"FunctionName": SOURCE_FUNCTION},
+                            },
+                            "period": 300,
+                            "stat": "Sum",
+                        },
+                        "returnData": True,
+                    }
+                ],
+            },
+        },
+    }

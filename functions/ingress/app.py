@@ -40,10 +40,13 @@ def build_deps() -> IngressDeps:
         from logthread.aws import client
 
         sns = client("sns")
+    topic = os.environ.get("TASK_TOPIC_ARN", "")
     return IngressDeps(
         verifier=RequestVerifier(signing_secret(lean=True)),
-        bus=SnsTaskBus(sns, os.environ.get("TASK_TOPIC_ARN", "")),
+        bus=SnsTaskBus(sns, topic),
         config=config.load(),
+        # The task topic is the stack's own: its ARN names this account, with no call.
+        own_account=topic.split(":")[4] if topic.count(":") >= 5 else "",
     )
 
 

@@ -29,7 +29,7 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     )
     out = done.stdout
     assert done.returncode == 0, out + done.stderr
-    for n in range(1, 8):
+    for n in range(1, demo.STEPS + 1):
         assert f"✔ step {n} took " in out
     assert "every step passed" in out
     assert "✘" not in out
@@ -71,12 +71,24 @@ def test_make_demo_prints_the_whole_conversation_and_exits_0() -> None:
     assert "Live tally: 5 failing requests, 2 kinds of error" in step5
     # 7: the OK, and the recap in the message and as the thread's last reply, naming who
     # handled it.
-    step6, summary = rest.split("Summary", 1)
+    step6, rest = rest.split("── 8.", 1)
     assert "✅ RESOLVED: HogeService-Errors" in step6
     assert step6.count("Recap: 5 failing requests, 2 kinds of error") == 2
     assert len(re.findall(r"handled by\s+@U0ONCALL1", step6)) == 2  # the lines may wrap
     assert "Handled by @U0ONCALL1" in step6
-    assert summary.count("ok  ") == 7
+    # 8: a second AWS account (linked to the bot's monitoring account): the alarm on its
+    # metric threads that account's failing request, every line of it read in that account.
+    step8, summary = rest.split("Summary", 1)
+    assert f"payments account ({story.SOURCE_ACCOUNT})" in step8
+    assert f'SNS → alarm topic: ALARM: "{story.SOURCE_ALARM_NAME}"' in step8
+    thread8 = step8.split("🚨 ALARM: " + story.SOURCE_ALARM_NAME, 1)[1]
+    assert f"in account `{story.SOURCE_ACCOUNT}`" in thread8  # the metric's account
+    assert story.SOURCE_REQUEST_ID in thread8 and story.shows_source_failure(thread8)
+    assert not story.shows_failing_request(thread8)
+    calls = step8.split("by the account they read:", 1)[1]
+    assert f"payments ({story.SOURCE_ACCOUNT}): FilterLogEvents" in calls
+    assert "monitoring (" not in calls  # nothing of it was read in the bot's own account
+    assert summary.count("ok  ") == demo.STEPS
 
 
 def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
@@ -88,9 +100,9 @@ def test_a_step_that_produces_nothing_fails_the_demo(aws: str) -> None:
     out = io.StringIO()
     with LocalStack(aws_endpoint=aws, worker_handler=silent_worker) as stack:
         steps = demo.Demo(stack, out, Style(color=False), timeout=1.0).run()
-    assert [s.ok for s in steps] == [True, False, False, False, False, False, False]
+    assert [s.ok for s in steps] == [True, False] + [False] * (demo.STEPS - 2)
     assert "still no alarm message" in steps[1].problem
     assert demo.exit_code(steps) == 1
     assert "✘ step 2" in out.getvalue()
     lines = "\n".join(demo.summary(steps, Style(color=False)))
-    assert "FAIL" in lines and lines.count("skip") == 5
+    assert "FAIL" in lines and lines.count("skip") == demo.STEPS - 2

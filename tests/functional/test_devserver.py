@@ -202,3 +202,39 @@ def test_logthread_dev_runs_until_ctrl_c_and_stops_cleanly() -> None:
     assert "stopped" in err
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url + "api/state", timeout=5)
+
+
+def test_the_page_fires_the_linked_accounts_alarm_and_its_thread_shows_that_account(
+    aws: str,
+) -> None:
+    config = {"default_channel": "C0ALERTS", **story.linked_config()}
+    with (
+        LocalStack(
+            aws_endpoint=aws,
+            signing_secret=SECRET,
+            config=config,
+            linked_accounts=[story.SOURCE_ACCOUNT],
+        ) as stack,
+        DevServer(stack) as d,
+    ):
+        _, state = _call(d.url + "api/state")
+        assert state["accounts"] == {
+            "monitoring": story.MONITORING_ACCOUNT,
+            "linked": [{"id": story.SOURCE_ACCOUNT, "name": story.SOURCE_ACCOUNT_NAME}],
+        }
+        for via in ("metric", "eventbridge"):
+            status, fired = _call(
+                d.url + "api/alarm",
+                {"account": story.SOURCE_ACCOUNT, "via": via, "with_failure": True},
+            )
+            assert status == 200, fired
+            assert stack.wait_idle(60)
+            _, state = _call(d.url + "api/state")
+            replies = json.dumps([m["replies"] for m in state["channels"]["C0ALERTS"]["messages"]])
+            assert fired["request_id"] in replies
+            assert story.SOURCE_ERROR in replies
+        assert all(d["error"] == "" for d in state["deliveries"])
+        proxy = stack.logs_proxy
+        assert proxy is not None and story.SOURCE_ACCOUNT in proxy.reached("FilterLogEvents")
+        status, refused = _call(d.url + "api/alarm", {"account": "333333333333"})
+        assert status == 400 and "linked source account" in refused["error"]

@@ -415,3 +415,7 @@ def test_insights_rows_as_cloudwatch_writes_them() -> None:
         "message": "END RequestId: x\n",
         "eventId": "CmAKJwoj",
     }
+    # A source account's group is known by the ARN it was queried with.
+    arn = "arn:aws:logs:us-east-1:210987654321:log-group:/aws/lambda/HogeService"
+    row[3] = {"field": "@log", "value": "210987654321:/aws/lambda/HogeService"}
+    assert _row_to_event(row, {"210987654321:/aws/lambda/HogeService": arn})["logGroupName"] == arn

@@ -54,7 +54,7 @@ LIMITS = (
         ({"access": []}, "access: must be a mapping"),
         (
             {"access": {"groups": []}},
-            "access.groups: unknown key (allowed: channels, log_group_prefixes, teams, users)",
+            "access.groups: unknown key (allowed: accounts, channels, log_group_prefixes, teams, users)",
         ),
         ({"access": {"teams": "T1"}}, "access.teams: must be a list of strings"),
         ({"access": {"channels": [""]}}, "access.channels[0]: must be a non-empty string"),

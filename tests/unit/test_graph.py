@@ -58,3 +58,13 @@ def test_the_ok_graph_marks_the_end_and_no_metric_means_no_graph() -> None:
     assert widget is not None
     assert widget["annotations"]["vertical"][-1]["label"] == "OK"
     assert metric_widget(replace(alarm, metrics=()), start_ms=0, end_ms=1) is None
+
+
+def test_a_source_accounts_metric_is_drawn_with_its_account() -> None:
+    alarm = _alarm("cross_account_metric_math.json")
+    widget = metric_widget(alarm, start_ms=CHANGED - 3_600_000, end_ms=CHANGED)
+    assert widget is not None
+    terms = [row for row in widget["metrics"] if isinstance(row[0], str)]
+    assert [row[-1].get("accountId") for row in terms] == ["210987654321", "210987654321"]
+    expression = next(row[0] for row in widget["metrics"] if isinstance(row[0], dict))
+    assert "accountId" not in expression

@@ -112,9 +112,29 @@ def _key(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
-def _grants(role: dict[str, Any]) -> set[tuple[str, str, Any]]:
-    grants = set()
+# The template's conditions on statements, as a deployment without source accounts has them.
+SINGLE_ACCOUNT = {"HasSourceAccounts": False}
+
+
+def _statements(role: dict[str, Any], conditions: dict[str, bool]) -> list[dict[str, Any]]:
+    """The role's statements, each ``Fn::If`` decided by ``conditions``."""
+    out = []
     for policy in role["Properties"].get("Policies", []):
+        for st in policy["PolicyDocument"]["Statement"]:
+            if "Fn::If" in st:
+                name, then, otherwise = st["Fn::If"]
+                st = then if conditions[name] else otherwise
+                if st == {"Ref": "AWS::NoValue"}:
+                    continue
+            out.append(st)
+    return out
+
+
+def _grants(
+    role: dict[str, Any], conditions: dict[str, bool] = SINGLE_ACCOUNT
+) -> set[tuple[str, str, Any]]:
+    grants = set()
+    for policy in [{"PolicyDocument": {"Statement": _statements(role, conditions)}}]:
         for st in policy["PolicyDocument"]["Statement"]:
             assert st["Effect"] == "Allow"
             assert "NotAction" not in st and "NotResource" not in st
@@ -185,6 +205,7 @@ def test_environment(cfn: dict[str, Any]) -> None:
         "DEFAULT_CHANNEL",
         "ALLOWED_LOG_GROUP_PREFIX",
         "LOGTHREAD_CONFIG_JSON",
+        "ALLOWED_SOURCE_ACCOUNTS",
     }
     ingress = fns["IngressFunction"]["Properties"]["Environment"]["Variables"]
     worker = fns["WorkerFunction"]["Properties"]["Environment"]["Variables"]
@@ -201,6 +222,63 @@ def test_environment(cfn: dict[str, Any]) -> None:
     assert worker["TABLE_NAME"] == {"Ref": "EpisodeTable"}
     assert worker["SLACK_DEAD_LETTER_QUEUE_URL"] == {"Ref": "SlackDeadLetterQueue"}
     assert worker["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    # Both functions know the source accounts: the ingress refuses the others at once.
+    assert (
+        ingress["ALLOWED_SOURCE_ACCOUNTS"]
+        == worker["ALLOWED_SOURCE_ACCOUNTS"]
+        == {"Ref": "SourceAccountIds"}
+    )
+
+
+def _evaluate(value: Any, values: dict[str, str]) -> Any:
+    """The few intrinsics the source-account grants use, with ``values`` for the references."""
+    if isinstance(value, list):
+        return [_evaluate(v, values) for v in value]
+    if not isinstance(value, dict):
+        return value
+    ((name, arg),) = value.items()
+    if name == "Ref":
+        return values[arg]
+    if name == "Fn::Split":
+        return _evaluate(arg[1], values).split(arg[0])
+    if name == "Fn::Join":
+        return _evaluate(arg[0], values).join(_evaluate(arg[1], values))
+    if name == "Fn::Sub":
+        text, local = (arg, {}) if isinstance(arg, str) else arg
+        known = {**values, **{k: _evaluate(v, values) for k, v in local.items()}}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: known[m[1]], text)
+    raise AssertionError(f"unexpected intrinsic {name}")
+
+
+def test_source_accounts_are_read_by_arn_under_the_prefix_only_when_listed(
+    cfn: dict[str, Any],
+) -> None:
+    assert cfn["Conditions"]["HasSourceAccounts"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "SourceAccountIds"}, ""]}]
+    }
+    role = _of_type(cfn, "AWS::IAM::Role")["WorkerFunctionRole"]
+    with_sources = _statements(role, {"HasSourceAccounts": True})
+    added = [st for st in with_sources if st not in _statements(role, SINGLE_ACCOUNT)]
+    assert [st["Sid"] for st in added] == [
+        "ReadSourceAccountLogGroups",
+        "ListSourceAccountLogGroups",
+    ]
+    values = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "eu-west-1",
+        "AllowedLogGroupPrefix": "/aws/lambda/",
+        "SourceAccountIds": "210987654321,310987654321",
+    }
+    read, listing = added
+    assert read["Action"] == ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartQuery"]
+    assert _evaluate(read["Resource"], values) == [
+        "arn:aws:logs:eu-west-1:210987654321:log-group:/aws/lambda/*",
+        "arn:aws:logs:eu-west-1:310987654321:log-group:/aws/lambda/*",
+    ]
+    assert listing["Action"] == "logs:DescribeLogGroups"
+    assert _evaluate(listing["Resource"], {**values, "SourceAccountIds": "210987654321"}) == [
+        "arn:aws:logs:eu-west-1:210987654321:log-group:*"
+    ]
 
 
 def test_ingress_answers_within_slacks_three_seconds(cfn: dict[str, Any]) -> None:

@@ -58,6 +58,12 @@ function render() {
   $("#mode").innerHTML = s.mode === "slack"
     ? `Posting to <b>your Slack workspace</b>. Request URL for a tunnel:<br><code>${BlockKit.escapePlain(s.ingress_url)}</code>`
     : `Slack stand-in · ingress <code>${BlockKit.escapePlain(s.ingress_url)}</code>`;
+  // The AWS side: the monitoring account the bot runs in, and the accounts linked to it.
+  const linked = (s.accounts && s.accounts.linked) || [];
+  $("#mode").innerHTML += `<br>AWS account <code>${BlockKit.escapePlain(s.accounts ? s.accounts.monitoring : "")}</code>` +
+    (linked.length ? ` · linked: ${linked.map((a) =>
+      `${BlockKit.escapePlain(a.name || "account")} <code>${BlockKit.escapePlain(a.id)}</code>`).join(", ")}` : "");
+  $("#linked-form").hidden = linked.length === 0;
   const ids = Object.keys(s.channels);
   if (!ui.channel || !s.channels[ui.channel]) ui.channel = s.default_channel in s.channels ? s.default_channel : ids[0];
   $("#channels").innerHTML = ids.map((id) =>
@@ -212,6 +218,17 @@ $("#alarm-form").addEventListener("submit", (ev) => {
   const form = new FormData(ev.target);
   act(() => api("/api/alarm", {
     function: form.get("function"),
+    state: form.get("state"),
+    with_failure: form.get("with_failure") === "on",
+  }));
+});
+
+$("#linked-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  act(() => api("/api/alarm", {
+    account: form.get("account"),
+    via: form.get("via"),
     state: form.get("state"),
     with_failure: form.get("with_failure") === "on",
   }));

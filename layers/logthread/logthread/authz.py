@@ -4,8 +4,9 @@ Two checks, both against :class:`logthread.config.Access`:
 
 * the requester: Slack team, channel and user allowlists (an empty list lets
   anyone through);
-* the targets: every log group a search would read must start with one of
-  ``access.log_group_prefixes``. Function names count as ``/aws/lambda/<name>``.
+* the targets: every log group a search would read must be in the own account or
+  in one of ``access.accounts`` (``<account id>:<target>``), and start with one of
+  that account's prefixes. Function names count as ``/aws/lambda/<name>``.
 
 Slash commands and button clicks go through the same checks, so a button
 value edited to name a forbidden group is refused like a typed command.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from logthread.commands import quote
 from logthread.config import Access
 from logthread.ids import function_log_group
+from logthread.loggroups import join_target, split_target
 from logthread.mrkdwn import escape
 
 
@@ -88,19 +90,28 @@ def authorize_requester(access: Access, requester: Requester) -> Decision:
 def target_log_groups(
     access: Access, functions: Iterable[str], log_groups: Iterable[str]
 ) -> list[str]:
-    """Every log group (or prefix) a search would read; no target = the allowed prefixes."""
-    groups = [function_log_group(f) for f in functions]
+    """Every log group (or prefix) a search would read, ``<account>:`` before a source
+    account's; no target = the allowed prefixes of every allowed account."""
+    groups = []
+    for target in functions:
+        account, name = split_target(target)
+        groups.append(join_target(account, function_log_group(name)))
     groups.extend(log_groups)
-    return groups or list(access.log_group_prefixes)
+    if groups:
+        return groups
+    own = list(access.log_group_prefixes)
+    return own + [f"{a.account}:{p}" for a in access.accounts for p in a.log_group_prefixes]
 
 
 def authorize_targets(
     access: Access, functions: Iterable[str], log_groups: Iterable[str]
 ) -> Decision:
-    """Refuse when any function's or log group's name falls outside the allowed prefixes.
+    """Refuse when any target is in an account that may not be read, or falls outside
+    its account's allowed prefixes.
 
     A name that is not a function name at all is refused too (the ingress never
-    sends one; a task published past it might).
+    sends one; a task published past it might), and so is an account named by
+    anything but its id (names are resolved by the ingress).
     """
     try:
         groups = target_log_groups(access, functions, log_groups)
@@ -108,15 +119,26 @@ def authorize_targets(
         return Decision(
             False, f"invalid target: {exc}", f"Sorry, I can't search that: {escape(str(exc))}."
         )
-    refused = [g for g in groups if not access.may_read(g)]
+    accounts = [split_target(g)[0] for g in groups]
+    if refused_accounts := [a for a in dict.fromkeys(accounts) if not access.may_read_account(a)]:
+        allowed_accounts = ", ".join(quote(a) for a in access.source_accounts) or "none"
+        return Decision(
+            False,
+            f"accounts not allowed: {', '.join(refused_accounts)}",
+            f"Sorry, you may not search the account {quote(refused_accounts[0])}. "
+            f"Searches may read this account and: {allowed_accounts}.",
+        )
+    refused = [g for g in groups if not access.may_read_in(*split_target(g))]
     if not refused:
         return ALLOWED
-    allowed = ", ".join(quote(p) for p in access.log_group_prefixes) or "none"
+    account = split_target(refused[0])[0]
+    allowed = ", ".join(quote(p) for p in access.prefixes_for(account)) or "none"
     return Decision(
         False,
         f"log groups not allowed: {', '.join(refused)}",
         f"Sorry, you may not search {', '.join(quote(g) for g in refused[:3])}. "
-        f"Searches may read log groups starting with: {allowed}.",
+        f"Searches may read log groups starting with: {allowed}"
+        + (f" in {quote(account)}." if account else "."),
     )
 
 

@@ -95,10 +95,13 @@ def clamp_window(window: TimeWindow, now_ms: int) -> TimeWindow:
 
 
 def with_default_targets(query: SearchQuery, config: Config) -> SearchQuery:
-    """No function and no group named: the groups the caller may read."""
+    """No function and no group named: the groups the caller may read, in every allowed
+    account (a source account's as ``<account>:<prefix>``)."""
     if query.functions or query.log_groups:
         return query
-    return replace(query, log_groups=config.access.log_group_prefixes)
+    access = config.access
+    sources = tuple(f"{a.account}:{p}" for a in access.accounts for p in a.log_group_prefixes)
+    return replace(query, log_groups=access.log_group_prefixes + sources)
 
 
 def bound_query(

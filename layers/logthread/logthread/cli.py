@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from logthread import __version__
 from logthread.ids import InvalidRequestId, validate_request_id
+from logthread.loggroups import group_label
 from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
 from logthread.redrivecmd import add_redrive_command
@@ -112,7 +113,8 @@ def render_text(result: SearchResult, *, color: bool = False) -> str:
         if (r.log_group, r.log_stream) != where:
             where = (r.log_group, r.log_stream)
             lines.append("")
-            lines.append(paint(f"{r.log_group}  {r.log_stream}", _BOLD))
+            # A source account's group (an ARN) as "<account> <name>", the own one as before.
+            lines.append(paint(f"{group_label(r.log_group)}  {r.log_stream}", _BOLD))
         delta = (r.timestamp - origin) / 1000
         gutter = "·" if r.context else " "
         label, message = _label(r)

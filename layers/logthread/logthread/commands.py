@@ -10,8 +10,10 @@
   (checked by :func:`logthread.ids.validate_request_id`).
 * Targets: a leading ``/`` makes a log group name (or name prefix, or ``/prefix*``
   for every group under it); anything else
-  is a Lambda function name, searched in ``/aws/lambda/<name>``. No target means
-  every log group the caller may read (``access.log_group_prefixes``).
+  is a Lambda function name, searched in ``/aws/lambda/<name>``. ``<account>:`` before
+  a target (an id, or a name from ``accounts``) searches a linked source account. No
+  target means every log group the caller may read, in every allowed account
+  (``access.log_group_prefixes``, ``access.accounts``).
 * ``last``: ``30s``, ``15m``, ``2h``, ``3d``, ``1w`` (or ``15 min``, ``2 hours``).
 * ``from … to …``: ISO 8601 (``2024-05-01T12:00:00Z``, ``2024-05-01 12:00``),
   ``HH:MM[:SS]`` (today, or yesterday if that is still ahead), or epoch seconds or
@@ -26,10 +28,12 @@ user types ever reaches a filter pattern unchecked.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from logthread.bounds import MAX_CONTEXT, MAX_WINDOW_MS
+from logthread.loggroups import is_account_id, join_target, split_target
 from logthread.mrkdwn import escape
 from logthread.query import TimeWindow
 
@@ -37,7 +41,8 @@ USAGE = (
     "*Usage:* `/logsearch <requestId> [in <function-or-log-group>[,…]] "
     "[last <duration> | from <time> to <time>] [context <n>]`\n"
     "• `<requestId>`: the full id, or its first 8+ characters\n"
-    "• `in`: Lambda function names, or log groups starting with `/` (comma separated)\n"
+    "• `in`: Lambda function names, or log groups starting with `/` (comma separated); "
+    "`prod:checkout-api` searches the account *prod*\n"
     "• `last 30m` · `last 2h` · `last 3d` — or `from 2024-05-01T12:00Z to 2024-05-01T12:30Z` "
     "(times without a zone are UTC)\n"
     "• `context 5`: add 5 neighbouring lines around each line\n"
@@ -53,6 +58,8 @@ _FUNCTION = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # CloudWatch Logs group names: [.-_/#A-Za-z0-9], at most 512 chars; a trailing
 # ``*`` asks for every group under that prefix.
 _LOG_GROUP = re.compile(r"/[A-Za-z0-9_./#-]{0,510}\*?")
+# An account before a target: a 12-digit id or a configured name (``prod``, ``eu-staging``).
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _DURATION = re.compile(r"(\d{1,6})\s*([a-z]+)")
 _UNITS = {
     **dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1_000),
@@ -160,8 +167,8 @@ def parse_command(text: str, *, now_ms: int) -> HelpCommand | SearchCommand:
         else:
             context = _context(args)
 
-    functions = tuple(t for t in targets or () if not t.startswith("/"))
-    log_groups = tuple(t for t in targets or () if t.startswith("/"))
+    functions = tuple(t for t in targets or () if not split_target(t)[1].startswith("/"))
+    log_groups = tuple(t for t in targets or () if split_target(t)[1].startswith("/"))
     return SearchCommand(request_id, functions, log_groups, window, context)
 
 
@@ -183,20 +190,29 @@ def _targets(args: list[str]) -> list[str]:
     return validate_targets(names)
 
 
-def validate_targets(names: list[str]) -> list[str]:
-    """Check function names and log groups (``/…``); return them de-duplicated.
+def validate_targets(names: list[str], most: int = MAX_TARGETS) -> list[str]:
+    """Check function names and log groups (``/…``), each optionally preceded by an
+    account (``<account>:``, an id or a name); return them de-duplicated.
 
-    Also used on button values, which a client could have edited.
+    Also used on button values, which a client could have edited; ``most`` is
+    higher there, for a search without a target carries every allowed prefix of
+    every allowed account.
 
     Raises
     ------
     CommandError
         Naming the first bad target.
     """
-    if len(names) > MAX_TARGETS:
-        raise CommandError(f"at most {MAX_TARGETS} functions or log groups per search.")
+    if len(names) > most:
+        raise CommandError(f"at most {most} functions or log groups per search.")
     out: list[str] = []
-    for name in names:
+    for target in names:
+        account, name = split_target(target)
+        if (account or target.startswith(":")) and not _ACCOUNT.fullmatch(account):
+            raise CommandError(
+                f"{quote(account)} is not an account: its 12-digit id, or its name "
+                "(letters, digits, `_ - .`)."
+            )
         if name.startswith("/"):
             if not _LOG_GROUP.fullmatch(name):
                 raise CommandError(
@@ -207,9 +223,36 @@ def validate_targets(names: list[str]) -> list[str]:
                 f"{quote(name)} is not a Lambda function name (letters, digits, `-` and `_`, "
                 "at most 64); log groups start with `/`."
             )
-        if name not in out:
-            out.append(name)
+        if target not in out:
+            out.append(target)
     return out
+
+
+def resolve_accounts(
+    targets: Iterable[str], names: Mapping[str, str], own_account: str = ""
+) -> tuple[str, ...]:
+    """Targets with their account named by id: ``prod:api`` → ``210987654321:api``.
+
+    ``names`` is the configuration's ``accounts`` (id → name). A target in
+    ``own_account`` loses its account: the own account's groups go by plain names.
+    Whether the account may be read is :mod:`logthread.authz`'s question, not this one's.
+
+    Raises
+    ------
+    CommandError
+        For an account that is neither an id nor a configured name.
+    """
+    by_name = {name: account_id for account_id, name in names.items()}
+    out: list[str] = []
+    for target in targets:
+        account, rest = split_target(target)
+        if account and not is_account_id(account):
+            if account not in by_name:
+                known = ", ".join(quote(n) for n in sorted(by_name)[:10]) or "none configured"
+                raise CommandError(f"I don't know the account {quote(account)} (names: {known}).")
+            account = by_name[account]
+        out.append(join_target("" if account == own_account else account, rest))
+    return tuple(dict.fromkeys(out))
 
 
 def _duration(args: list[str]) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from logthread.loggroups import LogGroupRef
+
 
 class ConfigError(ValueError):
     """The configuration is invalid; the message names the bad key."""
@@ -49,14 +51,51 @@ class GroupMapping:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountAccess:
+    """A source account the bot may read (cross-account observability), and where."""
+
+    account: str  # 12-digit id
+    log_group_prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Access:
     teams: tuple[str, ...] = ()  # empty = any
     channels: tuple[str, ...] = ()
     users: tuple[str, ...] = ()
     log_group_prefixes: tuple[str, ...] = ("/aws/lambda/",)
+    # Source accounts that may be read; empty = the bot's own account only (as before).
+    accounts: tuple[AccountAccess, ...] = ()
 
-    def may_read(self, log_group: str) -> bool:
-        return any(log_group.startswith(p) for p in self.log_group_prefixes)
+    def prefixes_for(self, account: str) -> tuple[str, ...]:
+        """The prefixes allowed in ``account`` (``""`` = the own account); () = none."""
+        if not account:
+            return self.log_group_prefixes
+        for allowed in self.accounts:
+            if allowed.account == account:
+                return allowed.log_group_prefixes
+        return ()
+
+    def may_read(self, log_group: str | LogGroupRef) -> bool:
+        """Whether a group may be read: a plain name is one of the own account.
+
+        A :class:`LogGroupRef` of the own account must carry ``""`` as its account
+        (:meth:`LogGroupRef.local`); any other id must be listed in ``accounts``.
+        """
+        if isinstance(log_group, str):  # may be a name prefix ("/shop-*"): no LogGroupRef
+            return self.may_read_in("", log_group)
+        return self.may_read_in(*log_group.key)
+
+    def may_read_in(self, account: str, name: str) -> bool:
+        """Whether ``name`` (a group or a name prefix) may be read in ``account`` ("" = own)."""
+        return any(name.startswith(p) for p in self.prefixes_for(account))
+
+    def may_read_account(self, account: str) -> bool:
+        return not account or any(a.account == account for a in self.accounts)
+
+    @property
+    def source_accounts(self) -> tuple[str, ...]:
+        return tuple(a.account for a in self.accounts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +237,8 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     data:
         The document, as :func:`parse_document` (or ``json.loads``) returns it.
     env:
-        Fills what the document leaves out: ``DEFAULT_CHANNEL`` and
-        ``ALLOWED_LOG_GROUP_PREFIX``. Defaults to ``os.environ``.
+        Fills what the document leaves out: ``DEFAULT_CHANNEL``,
+        ``ALLOWED_LOG_GROUP_PREFIX`` and ``ALLOWED_SOURCE_ACCOUNTS``. Defaults to ``os.environ``.
 
     Returns
     -------
@@ -210,12 +249,13 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     ConfigError
         At the first bad key, named in the message. Sections are checked in
         this order: routes, request_id_rules, log_groups, access, limits,
-        redaction, default_channel, accounts.
+        redaction, default_channel, accounts, then access.accounts (which may name
+        accounts by their names under ``accounts``).
     """
     env = os.environ if env is None else env
     data = _mapping(data, "config", _TOP_KEYS)
     # Keyword arguments are evaluated in order: that order decides which error is reported.
-    return Config(
+    config = Config(
         routes=_routes(data.get("routes")),
         request_id_rules=_id_rules(data.get("request_id_rules")),
         log_groups=_group_mappings(data.get("log_groups")),
@@ -225,6 +265,19 @@ def from_mapping(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
         default_channel=_default_channel(data, env),
         accounts=_accounts(data.get("accounts")),
     )
+    # access.accounts may name accounts by their name in `accounts`: read once both are.
+    raw = data.get("access")
+    source_accounts = _source_accounts(
+        raw.get("accounts") if isinstance(raw, Mapping) else None,
+        dict(config.accounts),
+        config.access.log_group_prefixes,
+        env,
+    )
+    if not source_accounts:
+        return config
+    from dataclasses import replace
+
+    return replace(config, access=replace(config.access, accounts=source_accounts))
 
 
 def _routes(value: Any) -> tuple[Route, ...]:
@@ -292,7 +345,7 @@ def _group_mappings(value: Any) -> tuple[GroupMapping, ...]:
 
 
 def _access(value: Any, env: Mapping[str, str]) -> Access:
-    a = _mapping(value, "access", {"teams", "channels", "users", "log_group_prefixes"})
+    a = _mapping(value, "access", {"teams", "channels", "users", "log_group_prefixes", "accounts"})
     prefixes = a.get("log_group_prefixes")
     if prefixes is None and env.get("ALLOWED_LOG_GROUP_PREFIX"):
         prefixes = [env["ALLOWED_LOG_GROUP_PREFIX"]]
@@ -307,6 +360,46 @@ def _access(value: Any, env: Mapping[str, str]) -> Access:
         if prefixes is not None
         else Access().log_group_prefixes,
     )
+
+
+def _source_accounts(
+    value: Any, names: Mapping[str, str], default_prefixes: tuple[str, ...], env: Mapping[str, str]
+) -> tuple[AccountAccess, ...]:
+    """``access.accounts``: each entry an account (id, or name from ``accounts``), or a
+    mapping ``{account, log_group_prefixes}``; prefixes default to ``access.log_group_prefixes``.
+
+    ``ALLOWED_SOURCE_ACCOUNTS`` (the template's ``SourceAccountIds``, comma-separated ids)
+    is used when the document does not list any.
+    """
+    if value is None and (listed := env.get("ALLOWED_SOURCE_ACCOUNTS", "").strip()):
+        value = [part.strip() for part in listed.split(",") if part.strip()]
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError("access.accounts: must be a list of accounts (ids or names)")
+    by_name = {name: account_id for account_id, name in names.items()}
+    out: dict[str, AccountAccess] = {}
+    for i, entry in enumerate(value):
+        key = f"access.accounts[{i}]"
+        prefixes = default_prefixes
+        if isinstance(entry, Mapping):
+            entry = _mapping(entry, key, {"account", "log_group_prefixes"})
+            if "log_group_prefixes" in entry:
+                prefixes = _str_list(entry["log_group_prefixes"], f"{key}.log_group_prefixes")
+                if not prefixes:
+                    raise ConfigError(f"{key}.log_group_prefixes: must name at least one prefix")
+            entry = entry.get("account")
+            key = f"{key}.account"
+        text = _account_id(entry, key).strip()
+        account_id = text if (text.isdigit() and len(text) == 12) else by_name.get(text, "")
+        if not account_id:
+            raise ConfigError(
+                f"{key}: {text!r} is neither a 12-digit account id nor a name under accounts"
+            )
+        if account_id in out:
+            raise ConfigError(f"{key}: account {account_id} is listed twice")
+        out[account_id] = AccountAccess(account_id, prefixes)
+    return tuple(out.values())
 
 
 def _limits(value: Any) -> Limits:

@@ -23,11 +23,18 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from logthread import commands, telemetry
-from logthread.authz import Decision, Requester, authorize, authorize_requester
+from logthread.authz import (
+    Decision,
+    Requester,
+    authorize,
+    authorize_requester,
+    target_log_groups,
+)
 from logthread.bounds import MAX_CONTEXT, bound_query, more_context, widen_search, within_limits
 from logthread.bus import TaskBus
 from logthread.config import Config
 from logthread.http import HttpRequest, HttpResponse
+from logthread.loggroups import join_target, split_target
 from logthread.query import SearchQuery
 from logthread.tasks import (
     CLAIM_ACTION_ID,
@@ -80,6 +87,9 @@ class IngressDeps:
     respond:
         ``(response_url, text)``: tells a button clicker they were refused
         (a button's HTTP answer is not shown to the user).
+    own_account:
+        This account's id ("" when unknown): a target naming it (by id or name) is a
+        target of the own account, searched by plain name.
     """
 
     verifier: RequestVerifier
@@ -87,6 +97,7 @@ class IngressDeps:
     config: Config
     now: Callable[[], float] = time.time
     respond: Responder = webhook_responder
+    own_account: str = ""
 
 
 def handle(request: HttpRequest, deps: IngressDeps) -> HttpResponse:
@@ -207,7 +218,11 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
         _log("accepted", "help shown", requester, **asked)
         return ephemeral(commands.USAGE)
 
-    query = _query(parsed, deps.config, int(deps.now() * 1000))
+    try:
+        query = _query(parsed, deps.config, int(deps.now() * 1000), deps.own_account)
+    except commands.CommandError as exc:  # an account name that is not configured
+        _log("refused", "refused: unknown account", requester, reason=str(exc), **asked)
+        return ephemeral(f"Sorry, I couldn't read that: {exc}")
     decision = authorize(deps.config.access, requester, query.functions, query.log_groups)
     if not decision.allowed:
         _log("refused", "refused: log groups", requester, reason=decision.reason, **asked)
@@ -224,16 +239,25 @@ def _slash_command(form: Mapping[str, str], deps: IngressDeps) -> HttpResponse:
     )
     if not _publish(task, deps, requester, asked):
         return ephemeral("Sorry, I couldn't start the search just now. Please try again.")
-    return ephemeral(f"Searching for `{query.request_id}` {_where(query)}… {_window(query)}")
+    return ephemeral(
+        f"Searching for `{query.request_id}` {_where(query, dict(deps.config.accounts))}… {_window(query)}"
+    )
 
 
-def _query(parsed: commands.SearchCommand, config: Config, now_ms: int) -> SearchQuery:
-    """The task's query, within the limits; no target means every group the caller may read."""
+def _query(
+    parsed: commands.SearchCommand, config: Config, now_ms: int, own_account: str = ""
+) -> SearchQuery:
+    """The task's query, within the limits; no target means every group the caller may read.
+
+    Accounts named by name become ids (a task and a button carry ids only); raises
+    CommandError for an account name that is not configured.
+    """
     context = config.limits.context_lines if parsed.context_lines is None else parsed.context_lines
+    names = dict(config.accounts)
     query = SearchQuery(
         request_id=parsed.request_id,
-        functions=parsed.functions,
-        log_groups=parsed.log_groups,
+        functions=commands.resolve_accounts(parsed.functions, names, own_account),
+        log_groups=commands.resolve_accounts(parsed.log_groups, names, own_account),
         window=parsed.window,
         context_lines=context,
     )
@@ -272,8 +296,12 @@ def _publish(
     return True
 
 
-def _where(query: SearchQuery) -> str:
-    names = [*query.functions, *query.log_groups]
+def _where(query: SearchQuery, accounts: Mapping[str, str]) -> str:
+    # A source account's target by its name when it has one, as the user typed it.
+    names = []
+    for target in [*query.functions, *query.log_groups]:
+        account, rest = split_target(target)
+        names.append(join_target(accounts.get(account, account), rest))
     shown = ", ".join(f"`{n}`" for n in names[:5])
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return f"in {shown}{more}"
@@ -489,7 +517,11 @@ def _button_query(
         query = query_from_button(value)
         # The canonical id, as a typed command would carry it, not the value's raw text.
         query = replace(query, request_id=validate_request_id(query.request_id))
-        commands.validate_targets([*query.functions, *query.log_groups])
+        # A search without a target carries every allowed prefix of every allowed account.
+        defaults = len(target_log_groups(deps.config.access, (), ()))
+        commands.validate_targets(
+            [*query.functions, *query.log_groups], most=max(commands.MAX_TARGETS, defaults)
+        )
     except ValueError as exc:  # CommandError and InvalidRequestId are ValueErrors
         return None, replace(broken, reason=f"bad button value: {exc}")
     if not 0 <= query.context_lines <= MAX_CONTEXT or (

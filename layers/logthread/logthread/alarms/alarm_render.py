@@ -137,7 +137,9 @@ def _metric_text(metric: MetricRef) -> str:
     name = f"{metric.namespace} {metric.name}".strip()
     stat = f" ({escape(metric.stat.title())})" if metric.stat else ""
     head = f"{code(metric.id)}: " if metric.id else ""
-    return f"{head}{code(name)}{stat}" + (f" {code(dims)}" if dims else "")
+    # A source account's metric (cross-account observability) says whose it is.
+    where = f" in account {code(metric.account)}" if metric.account else ""
+    return f"{head}{code(name)}{stat}" + (f" {code(dims)}" if dims else "") + where
 
 
 def _threshold_text(alarm: Alarm) -> str:

@@ -38,6 +38,7 @@ from logthread.alarms.discover import (
     Target,
     attribute_orphans,
     is_failure_line,
+    read_as,
 )
 from logthread.logparse import parse_event
 from logthread.records import LogRecord
@@ -167,9 +168,10 @@ def count_failures(
         starts: dict[str, str] = {}  # stream -> the request its last START began
         orphans: list[LogRecord] = []
         try:
+            shown, sent = target.log_group, read_as(logs, target.log_group)
             for page in event_pages(
                 logs,
-                target.log_group,
+                sent,
                 the_plan.window,
                 pattern_for(target),
                 deadline=deadline,
@@ -180,7 +182,9 @@ def count_failures(
                 for event in page:
                     if quick and not _MAYBE.search(str(event.get("message", ""))):
                         continue
-                    record = parse_event(event, target.log_group)
+                    if sent != shown:  # a source account's group: named as the plan names it
+                        event = {**event, "logGroupName": shown}
+                    record = parse_event(event, shown)
                     if record.kind == "start":
                         starts[record.log_stream] = record.request_id
                         continue

@@ -6,6 +6,10 @@ CloudWatch alarm payloads carry no request id, so the worker works it out:
    function's log group; a custom metric leads through ``DescribeMetricFilters``
    to the log group and filter pattern that produce it; a composite alarm is
    followed to its children; otherwise the configured ``log_groups`` mapping.
+   **In which account**: the metric's own (``AccountId`` of a metric data query),
+   else the alarm's (an EventBridge event forwarded from a source account); a
+   source account's group is named ``<account>:<name>`` (:class:`LogGroupRef`)
+   and read by ARN, only when ``access.accounts`` lists the account.
 2. **When**: back from ``StateChangeTime`` over Period x EvaluationPeriods
    (widened to cover every datapoint the reason quotes), plus a margin.
 3. **Which lines** (:func:`find_failures`): error lines for Lambda metrics
@@ -29,8 +33,9 @@ from typing import Any
 
 from logthread.alarms import patterns
 from logthread.alarms.parse import Alarm, MetricRef, parse
-from logthread.config import Config
+from logthread.config import Access, Config
 from logthread.ids import function_log_group
+from logthread.loggroups import LogGroupRef
 from logthread.logparse import parse_event
 from logthread.query import TimeWindow
 from logthread.records import LogRecord
@@ -57,7 +62,8 @@ class Target:
 
     ``match`` is ``errors`` (Lambda error lines), ``slow`` (REPORT lines at or
     over ``threshold_ms``) or ``filter`` (the metric filter's ``pattern``).
-    ``source`` says in words why this group was chosen.
+    ``source`` says in words why this group was chosen. ``log_group`` is a name of
+    the bot's own account, or ``<account>:<name>`` for a source account's group.
     """
 
     log_group: str
@@ -187,6 +193,7 @@ def plan(
     logs: Any,
     cloudwatch: Any = None,
     now_ms: int | None = None,
+    own_account: str = "",
 ) -> Plan:
     """Decide which log groups to search, for which lines, over which window.
 
@@ -203,6 +210,10 @@ def plan(
         to rely on the mapping for them.
     now_ms:
         The clock, for alarms without a state change time.
+    own_account:
+        The bot's own account id; "" when unknown or not needed (a single-account
+        deployment): an account not listed in ``access.accounts`` is then taken for
+        the own one, as before.
     """
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     notes: list[str] = []
@@ -216,21 +227,27 @@ def plan(
             # The window follows the longest child evaluation, from the composite's change.
             longest = max(children, key=lambda c: c.evaluation_seconds or 0)
             window_alarm = _with_time(longest, alarm)
+    access = config.access
     targets: list[Target] = []
+    refused = False
     for metric in metrics:
-        targets.extend(_targets_for(metric, alarm, logs, notes))
-    if not targets:
-        names = [alarm.name, *alarm.children]
-        for name in names:
-            for group in config.mapped_log_groups(name):
-                targets.append(Target(group, ERROR_PATTERN, "errors", f"configured for {name}"))
+        owner = _owner(metric.account or alarm.account, own_account, access, notes)
+        if owner is None:
+            refused = True
+            continue
+        targets.extend(_targets_for(metric, alarm, logs, notes, owner))
+    if not targets and not refused:
+        owner = _owner(alarm.account, own_account, access, notes)
+        if owner is not None:
+            targets += _mapped_targets(alarm, config, owner, own_account, notes)
+        refused = owner is None
     allowed: list[Target] = []
     for target in dict.fromkeys(targets):
-        if config.access.may_read(target.log_group):
+        if access.may_read(LogGroupRef.parse(target.log_group)):
             allowed.append(target)
         else:
             notes.append(f"{target.log_group} not searched: outside the allowed log group prefixes")
-    if not targets:
+    if not targets and not refused:
         notes.append("no log group known for this alarm (add one under log_groups in the config)")
     window = evaluation_window(window_alarm, config.limits.window_margin_seconds, now_ms)
     if outside := quoted_outside(window_alarm, now_ms):
@@ -241,13 +258,70 @@ def plan(
     return Plan(tuple(allowed), window, tuple(notes))
 
 
-def _targets_for(metric: MetricRef, alarm: Alarm, logs: Any, notes: list[str]) -> list[Target]:
+def _owner(account: str, own: str, access: Access, notes: list[str]) -> str | None:
+    """The account whose logs a metric's failures are in: ``""`` for the bot's own, an id
+    for a source account it may read, None (and a note saying why) for any other."""
+    if not account or account == own:
+        return ""
+    if access.may_read_account(account):  # listed in access.accounts (12-digit ids only)
+        return account
+    if not own:  # no telling it from the own account (single-account): read as before
+        return ""
+    note = (
+        f"logs of account {account} not read: it is not among the accounts logthread may "
+        "read (access.accounts)"
+    )
+    if note not in notes:
+        notes.append(note)
+    return None
+
+
+def read_as(logs: Any, group: str) -> str:
+    """What a Logs call is sent for a plan's group: the name in the own account, the ARN
+    (in the client's region) for ``<account>:<name>``."""
+    from logthread.search.targets import region_of
+
+    return LogGroupRef.parse(group).identifier(region_of(logs))
+
+
+def _in_account(owner: str, name: str) -> str:
+    """The group as the plan names it: ``name`` in the own account, else ``<account>:<name>``."""
+    return str(LogGroupRef(owner, name))
+
+
+def _mapped_targets(
+    alarm: Alarm, config: Config, owner: str, own: str, notes: list[str]
+) -> list[Target]:
+    """The ``log_groups`` mapping's groups for the alarm (and a composite's children)."""
+    out = []
+    for name in [alarm.name, *alarm.children]:
+        for group in config.mapped_log_groups(name):
+            if mapped := _mapped(group, owner, own, config.access, notes):
+                out.append(Target(mapped, ERROR_PATTERN, "errors", f"configured for {name}"))
+    return out
+
+
+def _mapped(group: str, owner: str, own: str, access: Access, notes: list[str]) -> str:
+    """A ``log_groups`` entry (a name, ``<account>:<name>`` or an ARN) in its account."""
+    try:
+        ref = LogGroupRef.parse(group).local(own)
+    except ValueError as exc:
+        notes.append(str(exc))
+        return ""
+    if not ref.account:
+        return _in_account(owner, ref.name)
+    return str(ref) if _owner(ref.account, own, access, notes) is not None else ""
+
+
+def _targets_for(
+    metric: MetricRef, alarm: Alarm, logs: Any, notes: list[str], owner: str = ""
+) -> list[Target]:
     function = metric.dimension("FunctionName")
     if not function and metric.namespace == "AWS/Lambda":
         function = metric.dimension("Resource").split(":", 1)[0]
     if function:
         try:
-            group = function_log_group(function)
+            group = _in_account(owner, function_log_group(function))
         except ValueError as exc:
             notes.append(str(exc))
             return []
@@ -259,6 +333,14 @@ def _targets_for(metric: MetricRef, alarm: Alarm, logs: Any, notes: list[str]) -
             ]
         return [Target(group, ERROR_PATTERN, "errors", f"{metric.name} of {function}")]
     if metric.namespace and not metric.namespace.startswith("AWS/"):
+        if owner:
+            # DescribeMetricFilters reads the caller's own account only: a source account's
+            # log-based metric leads nowhere from here.
+            notes.append(
+                f"the metric filters of account {owner} cannot be read from this account: "
+                "name its log groups under log_groups in the config"
+            )
+            return []
         return _metric_filter_targets(metric, logs, notes)
     return []
 
@@ -392,7 +474,7 @@ def find_failures(
         try:
             events = filter_events(
                 logs,
-                target.log_group,
+                read_as(logs, target.log_group),
                 the_plan.window,
                 target.pattern,
                 deadline=deadline,
@@ -406,7 +488,8 @@ def find_failures(
         if not events.complete and events.reason.startswith("deadline"):
             out.partial = True
             out.notes.append(f"{target.log_group}: stopped at the {events.reason}")
-        records = [parse_event(e, target.log_group) for e in events]
+        # Named as the plan names the group (``<account>:<name>`` in a source account).
+        records = [parse_event({**e, "logGroupName": target.log_group}, "") for e in events]
         hits = [r for r in records if not r.context and is_failure_line(target, r)]
         orphans = [r for r in hits if not r.request_id]
         owners = attribute_orphans(
@@ -454,7 +537,7 @@ def attribute_orphans(
         try:
             starts = filter_events(
                 logs,
-                log_group,
+                read_as(logs, log_group),
                 TimeWindow(max(0, earliest - MAX_INVOCATION_MS), latest),
                 '"START RequestId"',
                 deadline=deadline,

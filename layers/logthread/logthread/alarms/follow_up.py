@@ -37,6 +37,7 @@ from logthread.alarms.follow_up_render import more_kinds_reply, new_kind_reply, 
 from logthread.alarms.follow_up_store import FollowUpState, FollowUpStore
 from logthread.alarms.investigate import Findings, Run, search_requests, thread
 from logthread.alarms.lifecycle import FollowUpStep, decide_follow_up
+from logthread.alarms.naming import own_account
 from logthread.alarms.parse import parse
 from logthread.bounds import MAX_WINDOW_MS
 from logthread.once import run_once
@@ -135,7 +136,14 @@ def _look(
     run = Run(deps, alarm, episode_run_key(follow.episode_key, follow.started_ms), store)
     run.started = time.monotonic()
     now_ms = deps.now_ms()
-    the_plan = plan(alarm, deps.config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=now_ms)
+    the_plan = plan(
+        alarm,
+        deps.config,
+        logs=deps.logs,
+        cloudwatch=deps.cloudwatch,
+        now_ms=now_ms,
+        own_account=own_account(deps),
+    )
     start = max(state.last_ms, now_ms - MAX_WINDOW_MS)
     # Log events reach CloudWatch some seconds after their timestamp: a look reads up to
     # a lag before now, and the next one starts there, so each failure is counted once.
@@ -241,7 +249,14 @@ def recap_tally(run: Run, episode: Any, ended_ms: int) -> Tally | None:
     alarm = parse(episode.body, episode.subject)
     deps = run.deps
     try:
-        the_plan = plan(alarm, deps.config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=end)
+        the_plan = plan(
+            alarm,
+            deps.config,
+            logs=deps.logs,
+            cloudwatch=deps.cloudwatch,
+            now_ms=end,
+            own_account=own_account(deps),
+        )
         window = TimeWindow(max(state.last_ms, end - MAX_WINDOW_MS), end)
         counted = count_failures(
             deps.logs, replace(the_plan, window=window), keep=1, deadline=run.deadline()

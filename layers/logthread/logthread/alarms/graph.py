@@ -62,6 +62,10 @@ def _metric_row(metric: MetricRef, visible: bool) -> list[Any]:
         options["period"] = metric.period
     if metric.id:
         options["id"] = metric.id
+    if metric.account:
+        # A source account's metric, drawn from the monitoring account (cross-account
+        # observability): the widget names the account as the alarm's query did.
+        options["accountId"] = metric.account
     if not visible:
         options["visible"] = False
     return [*row, options] if options else row

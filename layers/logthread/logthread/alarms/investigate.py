@@ -22,8 +22,10 @@ from logthread.alarms.alarm_render import Message, hide
 from logthread.alarms.count import count_failures
 from logthread.alarms.discover import MAX_INVOCATION_MS, Discovery, plan
 from logthread.alarms.extract import extract_ids
+from logthread.alarms.naming import own_account
 from logthread.alarms.parse import CLOUDWATCH_SOURCES, Alarm
 from logthread.alarms.replies import nothing_found_reply, raw_reply, summary_reply
+from logthread.loggroups import LogGroupRef, is_arn
 from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.redact import from_config
 
@@ -120,7 +122,12 @@ def investigate(
         logger.info("request id rule", extra={"alarm": alarm.name, "note": note})
     try:
         the_plan = plan(
-            alarm, config, logs=deps.logs, cloudwatch=deps.cloudwatch, now_ms=deps.now_ms()
+            alarm,
+            config,
+            logs=deps.logs,
+            cloudwatch=deps.cloudwatch,
+            now_ms=deps.now_ms(),
+            own_account=own_account(deps),
         )
     except Exception as exc:
         logger.exception("planning the log search failed", extra={"alarm": alarm.name})
@@ -166,7 +173,7 @@ def search_requests(
         left = run.deadline() - time.monotonic()
         query = SearchQuery(
             request_id=request_id,
-            log_groups=tuple(groups),
+            log_groups=tuple(_as_target(g) for g in groups),
             window=window,
             context_lines=config.limits.context_lines,
             max_lines=config.limits.max_lines,
@@ -186,6 +193,12 @@ def search_requests(
         out.results.append(result)
         out.ids.append(request_id)
     return out
+
+
+def _as_target(group: str) -> str:
+    """A group as a search names it: a source account's ARN (as its lines were read) becomes
+    ``<account>:<name>``, which the search resolves through the link again."""
+    return str(LogGroupRef.from_arn(group)) if is_arn(group) else group
 
 
 def _counting_deadline(run: Run) -> float:

@@ -13,13 +13,21 @@ from typing import Any
 from logthread.accounts import AccountNames
 from logthread.alarms.parse import Alarm, parse
 
-__all__ = ["account_names", "read_alarm"]
+__all__ = ["account_names", "own_account", "read_alarm"]
 
 
 def account_names(deps: Any) -> AccountNames:
     """The deps' shared names (the own account's alias read once), or the configured ones."""
     names = getattr(deps, "accounts", None)
     return names if isinstance(names, AccountNames) else AccountNames(dict(deps.config.accounts))
+
+
+def own_account(deps: Any) -> str:
+    """The worker's own account id, asked only when source accounts are configured
+    (``access.accounts``): a single-account deployment never needs it (``""``)."""
+    if not deps.config.access.accounts:
+        return ""
+    return account_names(deps).own()[0]
 
 
 def read_alarm(body: str, subject: str, deps: Any) -> Alarm:

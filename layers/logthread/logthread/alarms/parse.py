@@ -38,6 +38,10 @@ class MetricRef:
     id: str = ""
     label: str = ""
     expression: str = ""  # set for metric-math expressions, which have no namespace/name
+    # The account the metric lives in, when the alarm names one (``AccountId`` of a metric
+    # data query: an alarm in a monitoring account on a source account's metric); "" = the
+    # alarm's own account.
+    account: str = ""
 
     def dimension(self, name: str) -> str:
         """The value of dimension ``name``, or ``""``."""
@@ -266,7 +270,14 @@ def _math_metric(m: dict[str, Any]) -> MetricRef:
         id=f.string(m.get("Id")),
         label=f.string(m.get("Label")),
         expression=f.string(m.get("Expression")),
+        account=_account_id(m.get("AccountId")),
     )
+
+
+def _account_id(value: Any) -> str:
+    """A 12-digit account id, else ``""`` (the value goes into ARNs: nothing else passes)."""
+    text = f.string(value).strip()
+    return text if len(text) == 12 and text.isascii() and text.isdigit() else ""
 
 
 # -- EventBridge "CloudWatch Alarm State Change" -------------------------------------------
@@ -307,6 +318,7 @@ def _eventbridge(doc: dict[str, Any], raw: str, subject: str, *, action: bool = 
             id=f.string(m.get("id")),
             label=f.string(m.get("label")),
             expression=f.string(m.get("expression")),
+            account=_account_id(m.get("accountId")),
         )
         for m in f.items(conf.get("metrics"))
         if isinstance(m, dict)

@@ -15,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from logthread import telemetry
+from logthread.readguard import ReadRefused
 from logthread.search.deadline import DeadlineReached, bounded
 
 
@@ -51,6 +52,8 @@ class ApiCalls:
         except DeadlineReached as exc:
             self.add(operation, exc.attempts)
             raise
+        except ReadRefused:
+            raise  # refused by the read guard before anything was sent: nothing to count
         except ClientError as exc:
             retries = exc.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
             self.add(operation, 1 + int(retries or 0))

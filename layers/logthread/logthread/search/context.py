@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from logthread.loggroups import group_params
 from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
 
@@ -51,7 +52,7 @@ def read_range(
         range was read to its end.
     """
     params: dict[str, Any] = {
-        "logGroupName": log_group,
+        **group_params(log_group),
         "logStreamName": log_stream,
         "startTime": window.start_ms,
         # GetLogEvents excludes endTime itself.
@@ -99,7 +100,7 @@ def read_before(
     page = calls.call(
         "GetLogEvents",
         logs.get_log_events,
-        logGroupName=log_group,
+        **group_params(log_group),
         logStreamName=log_stream,
         endTime=before_ms + 1,
         startFromHead=False,
@@ -128,7 +129,7 @@ def read_after(
     page = calls.call(
         "GetLogEvents",
         logs.get_log_events,
-        logGroupName=log_group,
+        **group_params(log_group),
         logStreamName=log_stream,
         startTime=after_ms,
         startFromHead=True,

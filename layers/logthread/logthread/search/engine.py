@@ -48,6 +48,7 @@ from logthread.ids import (
     trace_time_ms,
     validate_request_id,
 )
+from logthread.loggroups import split_target
 from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.deadline import DeadlineReached, deadline_reason, guard
@@ -241,7 +242,8 @@ def _plan_groups(run: _SearchRun) -> list[str]:
     path = choose_path(query, len(groups), run.window, run.walking)
     if path == "insights" and query.functions:
         # StartQuery refuses a whole query naming one missing group.
-        unverified = [function_log_group(f) for f in query.functions]
+        # A source account's function was looked up when resolved (targets.py).
+        unverified = [function_log_group(f) for f in query.functions if not split_target(f)[0]]
         try:
             _, gone = verify_groups(run.logs, unverified, run.calls, run.deadline)
         except DeadlineReached as exc:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from logthread.loggroups import group_params
 from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
 from logthread.search.deadline import DeadlineReached, deadline_reason
@@ -159,7 +160,7 @@ def _first_page_params(
 ) -> dict[str, Any]:
     """The first page's FilterLogEvents parameters (later pages add ``nextToken``)."""
     params: dict[str, Any] = {
-        "logGroupName": log_group,
+        **group_params(log_group),
         "startTime": int(window.start_ms),
         "endTime": int(window.end_ms),
         "filterPattern": filter_pattern,

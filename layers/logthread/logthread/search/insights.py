@@ -14,12 +14,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from logthread.ids import insights_term
+from logthread.loggroups import LogGroupRef, is_arn, query_params
 from logthread.logparse import iso_to_ms
 from logthread.query import TimeWindow
 from logthread.search.calls import ApiCalls
@@ -43,15 +44,21 @@ def query_string(request_id: str) -> str:
     )
 
 
-def _row_to_event(row: list[dict[str, str]]) -> dict[str, Any]:
+def _row_to_event(
+    row: list[dict[str, str]], arns: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     fields = {f.get("field", ""): f.get("value", "") for f in row}
     stamp = fields.get("@timestamp", "")
     timestamp = int(stamp) if stamp.isdigit() else iso_to_ms(stamp)
     group = fields.get("@log", "")
-    # Insights names a group "<account id>:<name>".
-    head, sep, tail = group.partition(":")
-    if sep and head.isdigit() and len(head) == 12:
-        group = tail
+    # Insights names a group "<account id>:<name>": a source account's group is known by
+    # the ARN it was queried with, the own account's by its name (as before).
+    if arns and group in arns:
+        group = arns[group]
+    else:
+        head, sep, tail = group.partition(":")
+        if sep and head.isdigit() and len(head) == 12:
+            group = tail
     return {
         "logGroupName": group,
         "logStreamName": fields.get("@logStream", ""),
@@ -89,7 +96,8 @@ def insights_events(
     logs:
         A boto3 CloudWatch Logs client.
     log_groups:
-        Existing group names (StartQuery refuses the whole query if one is missing).
+        Existing groups, by name or (a source account's) ARN: StartQuery refuses the
+        whole query if one is missing.
     window:
         Epoch-ms bounds; Insights takes seconds, so they are widened to whole seconds.
     request_id:
@@ -108,10 +116,11 @@ def insights_events(
     out = EventList()
     pending = _start_queries(logs, log_groups, window, query_string(request_id), counter)
     rows = _poll(logs, pending, out, deadline, counter, on_progress, sleep)
+    arns = {str(LogGroupRef.from_arn(g)): g for g in log_groups if is_arn(g)}
     for result_rows in rows.values():
         if len(result_rows) >= ROW_LIMIT:
             out.complete, out.reason = False, "insights row limit"
-        out.extend(_row_to_event(row) for row in result_rows)
+        out.extend(_row_to_event(row, arns) for row in result_rows)
     out.sort(key=lambda e: e["timestamp"])
     return out
 
@@ -126,7 +135,7 @@ def _start_queries(
         started = counter.call(
             "StartQuery",
             logs.start_query,
-            logGroupNames=chunk,
+            **query_params(chunk),
             startTime=window.start_ms // 1000,
             endTime=math.ceil(window.end_ms / 1000),
             queryString=text,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 
 from logthread import ids
+from logthread.loggroups import account_of, join_target, split_target
 from logthread.query import SearchResult, TimeWindow
 from logthread.slack.blocks import BUTTON_URL
 from logthread.window import DAY_MS, DEFAULT_LOOKBACK_DAYS
@@ -81,6 +82,10 @@ def region_of(log_groups: Sequence[str]) -> str:
 
 
 def _group_name(group: str) -> str:
+    # A source account's group is searched by its ARN, and the monitoring account's
+    # console opens it by that ARN (without ":*"); any other ARN by its name, as before.
+    if account_of(group):
+        return group.removesuffix(":*")
     # arn:aws:logs:region:account:log-group:NAME[:*]
     if group.startswith("arn:"):
         parts = group.split(":")
@@ -139,7 +144,9 @@ def insights_link(result: SearchResult, *, max_length: int = BUTTON_URL) -> str 
     q = result.query
     try:
         query = insights_query(q.request_id)
-        functions = [ids.function_log_group(f) for f in q.functions]
+        functions = [
+            join_target(a, ids.function_log_group(f)) for a, f in map(split_target, q.functions)
+        ]
     except ValueError:
         return None
     groups = list(result.log_groups_searched) or [*q.log_groups, *functions]

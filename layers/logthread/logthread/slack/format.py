@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from logthread.loggroups import group_label as group_label
 from logthread.mrkdwn import escape
 from logthread.query import SearchResult, TimeWindow
 

@@ -10,6 +10,7 @@ the command's ``response_url`` instead.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, MarkdownTextObject
 
@@ -35,6 +36,7 @@ def post_search(
     asked_by: str = "",
     redactor: Redactor | None = None,
     account: str = "",
+    account_names: Callable[[str], str] | None = None,
 ) -> str:
     """Post ``result`` in Slack; return the thread ts ("" when answered via response_url).
 
@@ -53,6 +55,8 @@ def post_search(
         Hides secrets in every log text before it is posted.
     account:
         mrkdwn naming the account searched, shown with the log groups ("" = not shown).
+    account_names:
+        Account id → name, for the lines of source accounts.
 
     Raises
     ------
@@ -60,7 +64,9 @@ def post_search(
         When posting failed after retries and no fallback applied (the error
         carries the call, for a dead-letter replay).
     """
-    rendered = render_search(result, asked_by=asked_by, redactor=redactor, account=account)
+    rendered = render_search(
+        result, asked_by=asked_by, redactor=redactor, account=account, account_names=account_names
+    )
     try:
         if reply.thread_ts:
             thread_ts = reply.thread_ts

@@ -16,7 +16,7 @@ optional redactor before it reaches a block or a file.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from slack_sdk.models.blocks import (
@@ -29,10 +29,12 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from logthread.loggroups import account_of, join_target, split_target
 from logthread.query import SearchQuery, SearchResult
 from logthread.records import LogRecord
 from logthread.redact import Redactor
 from logthread.slack import blocks as limits
+from logthread.slack.account_render import accounts_note, missing_block, plain_label
 from logthread.slack.console_links import insights_link
 from logthread.slack.format import (
     asked_by_text,
@@ -41,6 +43,7 @@ from logthread.slack.format import (
     format_duration,
     format_time,
     format_window,
+    group_label,
     named_ids,
 )
 from logthread.tasks import button_value
@@ -106,14 +109,24 @@ def _level(record: LogRecord) -> str:
     return {"WARNING": "WARN", "CRITICAL": "CRIT"}.get(level, level)[:5]
 
 
-def timeline_lines(records: Sequence[LogRecord], *, redactor: Redactor | None = None) -> Timeline:
+def timeline_lines(
+    records: Sequence[LogRecord],
+    *,
+    redactor: Redactor | None = None,
+    account_names: Callable[[str], str] | None = None,
+    own_account: str = "",
+) -> Timeline:
     """Plain text lines for ``records`` (unescaped, untruncated: the file's content).
 
     Each record is ``HH:MM:SS.mmm LEVEL message`` in UTC; context lines (other
     requests' neighbours) start with ``·``; a ``── group  stream`` line appears
     whenever the log group or stream changes; continuation lines of a multi-line
-    message are indented.
+    message are indented. When any record is from a source account, every group line
+    names its account (``account_names`` gives names; ``own_account`` is the label of
+    the bot's own account, else "this account").
     """
+    across = any(account_of(r.log_group) for r in records)
+    own = own_account or "this account"
     messages = [r.message or r.raw for r in records]
     hidden = 0
     if redactor is not None:
@@ -129,7 +142,10 @@ def timeline_lines(records: Sequence[LogRecord], *, redactor: Redactor | None = 
     for i, (record, message) in enumerate(zip(records, messages, strict=True)):
         if (record.log_group, record.log_stream) != place:
             place = (record.log_group, record.log_stream)
-            out.lines.append(f"── {record.log_group}  {record.log_stream}".rstrip())
+            label = group_label(record.log_group, account_names)
+            if across and not account_of(record.log_group):
+                label = f"{own} {label}"
+            out.lines.append(f"── {label}  {record.log_stream}".rstrip())
             out.owners.append(i)
         mark = "·" if record.context else " "
         head = f"{mark}{format_time(record.timestamp)} {_level(record):<5}  "
@@ -238,12 +254,12 @@ def _first_error(result: SearchResult, redactor: Redactor | None) -> str:
     return f"\n>*First error:* {code(text)}"
 
 
-def _where(result: SearchResult) -> str:
+def _where(result: SearchResult, account_names: Callable[[str], str] | None = None) -> str:
     groups = result.log_groups_searched or [
         *result.query.log_groups,
-        *(f"/aws/lambda/{f}" for f in result.query.functions),
+        *(join_target(a, f"/aws/lambda/{f}") for a, f in map(split_target, result.query.functions)),
     ]
-    shown = ", ".join(code(g) for g in groups[:10])
+    shown = ", ".join(code(group_label(g, account_names)) for g in groups[:10])
     more = f" and {len(groups) - 10} more" if len(groups) > 10 else ""
     where = (shown + more) or "the default log groups"
     return f"{where} · {format_window(result.window or result.query.window)}"
@@ -295,11 +311,14 @@ def _partial(result: SearchResult) -> SectionBlock | None:
     )
 
 
-def _nothing_found(result: SearchResult, who: str, title: str) -> list[Block]:
+def _nothing_found(
+    result: SearchResult, who: str, title: str, names: Callable[[str], str] | None
+) -> list[Block]:
     rid = code(result.query.request_id)
     blocks: list[Block | None] = [
         SectionBlock(text=f":mag: *{escape(title)}*: no log lines found for {rid}{who}"),
-        SectionBlock(text=f"*Where I looked:* {_where(result)}"),
+        SectionBlock(text=f"*Where I looked:* {_where(result, names)}"),
+        missing_block(result, names),
         _partial(result),
         SectionBlock(
             text="*What to try next*\n"
@@ -321,6 +340,7 @@ def render_search(
     redactor: Redactor | None = None,
     max_sections: int = TIMELINE_SECTIONS,
     account: str = "",
+    account_names: Callable[[str], str] | None = None,
 ) -> RenderedSearch:
     """Render ``result`` as a parent message and a thread reply.
 
@@ -339,6 +359,9 @@ def render_search(
         Timeline sections in the reply (each up to 3,000 characters).
     account:
         mrkdwn naming the account searched (``""``: not shown), after the log groups.
+    account_names:
+        Account id → name (``""``: none), for the source accounts' groups: every line of
+        a result that spans accounts is under a group line naming its account.
     """
     if redactor is None:
         # Slack-bound text is never left unredacted: no redactor means the built-ins.
@@ -350,7 +373,7 @@ def render_search(
     rid = result.query.request_id
     if not result.found:
         filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', rid)[:64]}.log"
-        blocks = _nothing_found(result, who, title)
+        blocks = _nothing_found(result, who, title, account_names)
         text = escape(f"{title}: no log lines found for {rid}")
         return RenderedSearch(text, blocks, text, list(blocks), None, filename)
     named, plain_ids = named_ids(result)
@@ -358,14 +381,19 @@ def render_search(
     one = ids[0] if len(ids) == 1 else rid
     filename = f"logthread-{re.sub(r'[^A-Za-z0-9_-]', '_', one)[:64]}.log"
 
-    timeline = timeline_lines(result.records, redactor=redactor)
+    timeline = timeline_lines(
+        result.records,
+        redactor=redactor,
+        account_names=account_names,
+        own_account=plain_label(account),
+    )
     sections, shown, shortened = preformatted_sections(timeline, max_sections=max_sections)
     summary = summary_line(result)
     parent: list[Block | None] = [
         SectionBlock(
             text=f":mag: *{escape(title)}* for {named}{who}\n{summary}"[: limits.SECTION_TEXT]
         ),
-        _context(f"Looked in {_where(result)}" + (f" · account {account}" if account else "")),
+        _context(f"Looked in {_where(result, account_names)}" + accounts_note(result, account)),
         _partial(result),
         _actions(result),
     ]
@@ -395,7 +423,8 @@ def render_search(
     full_log = None
     if left or shortened:
         header = (
-            f"# logthread: request {plain_ids}\n# looked in {_where(result).replace('`', '')}\n"
+            f"# logthread: request {plain_ids}\n"
+            f"# looked in {_where(result, account_names).replace('`', '')}\n"
         )
         full_log = header + timeline.text() + "\n"
     plain = summary.replace("*", "")

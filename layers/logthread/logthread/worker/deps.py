@@ -82,6 +82,14 @@ class WorkerDeps:
     accounts: AccountNames | None = None
     graphs: Any = None
 
+    def __post_init__(self) -> None:
+        # Every Logs call the worker makes passes the one read guard (logthread.readguard),
+        # whoever built the deps; the own account id is read only when an ARN is checked.
+        from logthread import readguard
+
+        names = self.accounts
+        readguard.install(self.logs, self.config.access, lambda: names.own()[0] if names else "")
+
     def now_ms(self) -> int:
         """The clock in epoch milliseconds."""
         return int(self.now() * 1000)

@@ -120,13 +120,15 @@ def _answer(task: SearchTask, deps: WorkerDeps, who: dict[str, str]) -> str:
         return ""
 
     asked_by = task.reply.user_id or str(task.extra.get("asked_by") or "")
+    names = account_names(deps)
     ts = post_search(
         deps.chat,
         result,
         task.reply,
         asked_by=asked_by,
         redactor=_redactor(deps.config),
-        account=account_label(*account_names(deps).own_named()),
+        account=account_label(*names.own_named()),
+        account_names=names.name,
     )
     logger.info(
         "search answered",
