@@ -6,8 +6,9 @@ who and what it is working for (:func:`log_keys`); neither knows of Lambda.
 - **Metrics** go nowhere unless a Lambda handler is :func:`recording` into a
   Powertools ``Metrics`` instance (EMF, namespace from
   ``POWERTOOLS_METRICS_NAMESPACE``). So the terminal and the tests of the core
-  never print EMF. Counts are summed during the invocation, from any thread (the
-  search runs a pool), and written when it ends: plain counts into the handler's
+  never print EMF. Counts are summed during the invocation, from its own thread and
+  the threads it starts with its context (the search's, :func:`in_context`), never
+  from another invocation's or a stray thread of the process, and written when it ends: plain counts into the handler's
   ``Metrics`` (flushed by its ``log_metrics``), counts by one low-cardinality
   dimension (the AWS API, the Slack operation) as one EMF document per value.
   Alarm names, users and request ids are never dimensions: they go in the logs.
@@ -19,13 +20,18 @@ who and what it is working for (:func:`log_keys`); neither knows of Lambda.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
 
-__all__ = ["count", "log_keys", "log_scope", "record_search", "recording"]
+__all__ = ["count", "in_context", "log_keys", "log_scope", "record_search", "recording"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # Metric names (EMF, unit Count).
 SEARCHES = "Searches"
@@ -42,10 +48,20 @@ REFUSED = "RequestsRefused"  # dimension Kind
 # The keys the core appends; removed when a message's handling ends.
 KEYS = ("slack_user", "slack_team", "slack_channel", "request_id", "alarm")
 
-_lock = threading.Lock()
-_target: Any = None  # the handler's Powertools Metrics while an invocation records
-_depth = 0
-_counts: dict[tuple[str, str, str], float] = {}  # (name, dimension, value)
+
+@dataclass(eq=False)
+class _Tally:
+    """One invocation's counts, (name, dimension, value) -> count, until it ends."""
+
+    metrics: Any
+    depth: int = 0
+    counts: dict[tuple[str, str, str], float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_tally: contextvars.ContextVar[_Tally | None] = contextvars.ContextVar(
+    "logthread_metrics", default=None
+)
 
 # The service logger the handlers configure (POWERTOOLS_SERVICE_NAME, "logthread" in the template).
 SERVICE_LOGGER = "logthread"
@@ -62,22 +78,35 @@ def recording(metrics: Any) -> Iterator[None]:
     """Record the core's metrics into ``metrics`` (a Powertools ``Metrics``) meanwhile.
 
     Lambda handlers wrap an invocation in it, inside ``@metrics.log_metrics``.
-    Nested or concurrent use with the same instance writes once, at the last exit.
+    Nested use with the same instance writes once, at the outermost exit.
     """
-    global _target, _depth
-    with _lock:
-        _target = metrics
-        _depth += 1
+    tally = _tally.get()
+    if tally is None or tally.metrics is not metrics:
+        tally = _Tally(metrics)
+    token = _tally.set(tally)
+    tally.depth += 1
     try:
         yield
     finally:
-        with _lock:
-            _depth -= 1
-            counts = dict(_counts) if _depth == 0 else {}
-            if _depth == 0:
-                _counts.clear()
-                _target = None
-        _write(metrics, counts)
+        tally.depth -= 1
+        _tally.reset(token)
+        if tally.depth == 0:
+            with tally.lock:
+                counts, tally.counts = dict(tally.counts), {}
+            _write(metrics, counts)
+
+
+def in_context(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn``, to run in a thread this invocation starts: it counts into its metrics.
+
+    Each call copies the context once: one wrapped function per thread.
+    """
+    context = contextvars.copy_context()
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        return context.run(fn, *args, **kwargs)
+
+    return run
 
 
 def count(name: str, value: float = 1, *, dimension: tuple[str, str] | None = None) -> None:
@@ -92,13 +121,13 @@ def count(name: str, value: float = 1, *, dimension: tuple[str, str] | None = No
     dimension:
         ``(name, value)`` of one low-cardinality dimension, e.g. ``("Api", "FilterLogEvents")``.
     """
-    if _target is None or not value:
+    tally = _tally.get()
+    if tally is None or not value:
         return
     dim, dim_value = dimension or ("", "")
-    with _lock:
-        if _target is not None:
-            key = (name, dim, dim_value)
-            _counts[key] = _counts.get(key, 0) + value
+    key = (name, dim, dim_value)
+    with tally.lock:
+        tally.counts[key] = tally.counts.get(key, 0) + value
 
 
 def record_search(result: Any) -> None:
@@ -121,6 +150,13 @@ def _write(metrics: Any, counts: Mapping[tuple[str, str, str], float]) -> None:
     if not counts:
         return
     single_count = getattr(metrics, "single_count", None)  # logthread.lambdalog.Metrics
+    if single_count is None:
+        from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+        if is_metrics_disabled():
+            # Powertools neither prints nor clears a disabled instance's metrics: added
+            # here, they would come out in the next invocation that prints (a test's).
+            return
     provider = getattr(metrics, "provider", metrics)
     for (name, dim, dim_value), value in sorted(counts.items()):
         if not dim:

@@ -27,6 +27,7 @@ from aws_lambda_powertools import Logger
 
 from logthread.query import SearchQuery, SearchResult
 from logthread.search.walk import describe_error, mark_partial
+from logthread.telemetry import in_context
 
 logger = Logger(service="logthread", child=True)
 
@@ -83,7 +84,7 @@ def search_in_time(
 
     # A daemon thread: if it is still stuck when the result is posted, Lambda freezes
     # it, and on thaw its calls are refused at once (its deadline has passed).
-    worker = threading.Thread(target=run, name="logthread-search", daemon=True)
+    worker = threading.Thread(target=in_context(run), name="logthread-search", daemon=True)
     started = time.monotonic()
     worker.start()
     worker.join(max(0.0, remaining() / 1000 - POST_RESERVE_S))

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from logthread.query import SearchResult, TimeWindow
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.filter import filter_events
+from logthread.telemetry import in_context
 from logthread.window import DAY_MS, DaySlice, day_slices, is_lambda_group
 
 POOL_SIZE = 4
@@ -181,7 +182,7 @@ def run_filter(plan: FilterPlan, groups: list[str], result: SearchResult) -> lis
     missing = 0
     pool = ThreadPoolExecutor(max_workers=max(1, min(POOL_SIZE, len(groups))))
     try:
-        futures = {pool.submit(_search_group, plan, group): group for group in groups}
+        futures = {pool.submit(in_context(_search_group), plan, group): group for group in groups}
         done, not_done = wait(futures, timeout=max(0.0, plan.deadline - time.monotonic()) + 1.0)
         if not_done:
             mark_partial(result, "deadline")
