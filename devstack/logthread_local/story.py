@@ -105,7 +105,7 @@ FOLLOW_UPS = {"follow_up_minutes": 0.05, "follow_up_for_minutes": 10}
 
 
 def second_kind_failures(now_ms: int | None = None, count: int = 4) -> list[tuple[int, str]]:
-    """``count`` requests failing another way (a ``KeyError``), in the last 1.4 s.
+    """``count`` requests failing another way (a ``KeyError``), stamped now.
 
     The incident goes on: while the alarm stays in ALARM, a second kind of error
     starts, which only a follow-up can bring to the thread.
@@ -114,8 +114,10 @@ def second_kind_failures(now_ms: int | None = None, count: int = 4) -> list[tupl
     lines: list[tuple[int, str]] = []
     for i in range(count):
         rid = str(uuid.uuid4())
-        # Within the last 1.4 s: after where the last look stopped reading (half the 3 s).
-        start = now_ms - 1_400 + i * (1_200 // count)
+        # Stamped now, within a few ms of each other: every look reads only up to its
+        # ingestion lag behind its own now, so none has read past them yet, and one
+        # look counts them all (a slow machine makes the looks late, never early).
+        start = now_ms + i * 10
         lines.append((start, f"START RequestId: {rid} Version: $LATEST"))
         trace = (
             f"{SECOND_KIND}\nTraceback (most recent call last):\n"
