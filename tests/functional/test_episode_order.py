@@ -182,3 +182,23 @@ def test_two_oks_before_their_alarms_each_become_their_episode_message(
     for message in slack.messages(CHANNEL):
         assert texts(message).startswith(":white_check_mark: RESOLVED")
         assert "lasted 26 min 0 s" in texts(message)
+
+
+def test_the_ok_of_an_episode_two_back_still_resolves_its_message(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    # Three episodes (ALARM +0 / OK +26, ALARM +60 / OK +86, ALARM +120): the ALARMs first.
+    first = now_ms - 150 * MINUTE
+    for start in (first, first + 60 * MINUTE, first + 120 * MINUTE):
+        hoge_failure(logs, start)
+        deliver(deps, "lambda_errors_hoge.json", start)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)
+    deliver(deps, "lambda_errors_hoge_ok.json", first + 60 * MINUTE)
+
+    oldest, middle, newest = slack.messages(CHANNEL)
+    for resolved in (oldest, middle):
+        assert texts(resolved).startswith(":white_check_mark: RESOLVED")
+        assert "lasted 26 min 0 s" in texts(resolved)
+        assert len(_back_to_ok(slack, resolved)) == 1
+    assert not texts(newest).startswith(":white_check_mark: RESOLVED")
+    assert not _back_to_ok(slack, newest)

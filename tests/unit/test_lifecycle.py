@@ -70,8 +70,8 @@ def _replaced(before: Episode, began: str = "OK") -> Episode:
     [
         # The episode before began from ALARM: an older ALARM is its own earlier start.
         (_replaced(episode(started=500, began="ALARM")), "ALARM", 200, Transition.EXTEND_PREVIOUS),
-        # ... but not when it began from OK: that one ended before.
-        (_replaced(episode(started=500, began="OK")), "ALARM", 200, Transition.NOTE),
+        # ... but not when it began from OK: an episode of its own, before that one.
+        (_replaced(episode(started=500, began="OK")), "ALARM", 200, Transition.OPEN_EARLIER),
         # Once moved back, the span it covers takes notes of its own.
         (
             _replaced(replace(episode(started=500, began="OK"), earliest_ms=200)),
@@ -191,3 +191,34 @@ def test_decide_between_orphan_oks(
     record: Episode, state: str, at: int, previous_state: str, expected: Transition
 ) -> None:
     assert decide(record, state, at, previous_state).transition is expected
+
+
+# Episodes older than the one before: ALARM 100 .. OK 200, then 300 .. 400, both closed.
+OLDEST = replace(episode(CLOSED, started=100, ended=200), owner="e0", ts="0.1")
+OLDER = replace(episode(CLOSED, started=300, ended=400, began="OK"), owner="e1", ts="0.2")
+REMEMBERED = replace(
+    episode(started=1000, began="OK"),
+    previous=replace(episode(started=600, began="OK"), owner="e2", ts="0.3"),
+    older=(OLDEST, OLDER),
+)
+
+
+@pytest.mark.parametrize(
+    ("state", "at", "previous_state", "expected", "older"),
+    [
+        ("ALARM", 150, "ALARM", Transition.RECALL, 0),  # a repeat inside the oldest
+        ("INSUFFICIENT_DATA", 350, "ALARM", Transition.RECALL, 1),
+        ("OK", 350, "ALARM", Transition.RECALL, 1),
+        # In the gap between the older ones and the one before: an episode of its own.
+        ("ALARM", 500, "OK", Transition.OPEN_EARLIER, -1),
+        ("OK", 500, "ALARM", Transition.STANDALONE_OK_EARLIER, -1),
+        # From INSUFFICIENT_DATA an OK may end no episode: no message of its own.
+        ("OK", 500, "INSUFFICIENT_DATA", Transition.NOTE, -1),
+        ("ALARM", 700, "ALARM", Transition.NOTE_PREVIOUS, -1),  # the one before holds it
+    ],
+)
+def test_decide_recalls_an_older_episode(
+    state: str, at: int, previous_state: str, expected: Transition, older: int
+) -> None:
+    decision = decide(REMEMBERED, state, at, previous_state)
+    assert (decision.transition, decision.older) == (expected, older)

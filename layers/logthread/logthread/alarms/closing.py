@@ -93,7 +93,8 @@ def on_orphan_ok(
         "subject": alarm.subject,
     }
     if earlier:
-        record = store.claim_previous(alarm.episode_key, **fields)
+        read = store.get(alarm.episode_key)
+        record = store.claim_previous(alarm.episode_key, read=read, **fields)
         mine = record is not None
     else:
         record, mine = store.claim_orphan(alarm.episode_key, replacing=replacing, **fields)

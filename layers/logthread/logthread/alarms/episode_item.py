@@ -6,7 +6,7 @@ An item ``episode#<alarm key>`` holds the alarm's current episode and, under
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 OPEN = "open"
@@ -50,6 +50,9 @@ class Episode:
     ok_body, ok_subject:
         The OK that closed it, so that it can be taken out again (a detached
         orphan) when an older notification shows the episode had ended before.
+    older:
+        Episodes older than ``previous`` (oldest first, at most :data:`MAX_OLDER`),
+        kept so that a notification of a third episode back still finds its thread.
     detached:
         An orphan made of the OK that had closed an episode too late: its own
         message is posted by whichever delivery finds it without one.
@@ -94,6 +97,7 @@ class Episode:
     ok_body: str = ""
     ok_subject: str = ""
     detached: bool = False
+    older: tuple[Episode, ...] = ()
 
     @property
     def begins_ms(self) -> int:
@@ -116,6 +120,10 @@ def string_attr(value: str) -> dict[str, str]:
 def number_attr(value: float) -> dict[str, str]:
     return {"N": str(int(value))}
 
+
+# Episodes kept beyond ``previous``, and how much of each one's notification.
+MAX_OLDER = 6
+MAX_OLDER_BODY_CHARS = 16_000
 
 # Every attribute the ``previous`` episode may have (to forget it).
 PREVIOUS_NAMES = tuple(
@@ -164,6 +172,26 @@ def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
     return out
 
 
+def older_attributes(episodes: tuple[Episode, ...]) -> dict[str, dict[str, Any]]:
+    """``episodes`` (oldest first) as the ``older`` attribute; {} when there are none."""
+    kept = episodes[-MAX_OLDER:]
+    if not kept:
+        return {}
+    entries = []
+    for episode in kept:
+        short = replace(episode, body=episode.body[:MAX_OLDER_BODY_CHARS], previous=None)
+        attributes = {k.removeprefix("prev_"): v for k, v in previous_attributes(short).items()}
+        entries.append({"M": attributes})
+    return {"older": {"L": entries}}
+
+
+def carried_older(episode: Episode) -> dict[str, dict[str, Any]]:
+    """The ``older`` attribute of an item replacing ``episode``'s (whose ``previous`` it
+    keeps): its older ones, and the ``previous`` it drops."""
+    dropped = (episode.previous,) if episode.previous is not None else ()
+    return older_attributes((*episode.older, *dropped))
+
+
 def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
     """The episode in ``item`` (``prefix`` "prev_" reads the one it replaced)."""
 
@@ -175,6 +203,12 @@ def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
         return int(value) if value is not None else None
 
     previous = from_item(item, "prev_") if not prefix and "prev_owner" in item else None
+    older: tuple[Episode, ...] = ()
+    if not prefix:
+        key = item.get("key", {"S": ""})
+        older = tuple(
+            from_item({**e.get("M", {}), "key": key}) for e in item.get("older", {}).get("L", [])
+        )
     return Episode(
         key=str(item.get("key", {}).get("S", "")).strip(),
         owner=s("owner"),
@@ -199,6 +233,7 @@ def from_item(item: dict[str, Any], prefix: str = "") -> Episode:
         ok_body=str(item.get(prefix + "ok_body", {}).get("S", "")),
         ok_subject=s("ok_subject"),
         detached=bool(n("detached")),
+        older=older,
     )
 
 

@@ -28,6 +28,7 @@ from logthread.alarms.episode_item import (
     MAX_REASON_CHARS,
     OPEN,
     Episode,
+    carried_older,
     from_item,
     previous_attributes,
     read_episode_item,
@@ -135,6 +136,7 @@ class EpisodeStore(OutOfOrderWrites, PostedSteps):
         condition = "attribute_not_exists(id) OR #exp < :now"
         if replacing is not None:
             item.update(previous_attributes(replacing))
+            item.update(carried_older(replacing))
             values |= {":prev_owner": _s(replacing.owner), ":open": _s(OPEN)}
             names |= {"#owner": "owner", "#state": "state"}
             condition += (

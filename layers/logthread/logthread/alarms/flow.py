@@ -159,7 +159,7 @@ def _process(notification: dict[str, str], deps: Any) -> dict[str, Any]:
 
 
 # How often a delivery re-reads the episode after losing a conditional write to another.
-MAX_DECISIONS = 4
+MAX_DECISIONS = 6
 
 
 def _episode_step(run: Run, channel: str) -> dict[str, Any]:
@@ -191,6 +191,10 @@ def _episode_step(run: Run, channel: str) -> dict[str, Any]:
                 "why": decision.why,
             },
         )
+        if decision.transition is Transition.RECALL:
+            assert episode is not None
+            store.recall(alarm.episode_key, episode, decision.older)
+            continue  # decide again, with that episode as the one before
         done = _carry_out(decision.transition, run, channel, episode, change_ms)
         if done is not None:
             return done

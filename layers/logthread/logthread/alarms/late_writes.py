@@ -22,7 +22,9 @@ from logthread.alarms.episode_item import (
     OPEN,
     PREVIOUS_NAMES,
     Episode,
+    carried_older,
     from_item,
+    older_attributes,
     previous_attributes,
 )
 from logthread.alarms.episode_item import number_attr as _n
@@ -77,6 +79,7 @@ class OutOfOrderWrites:
             "claimed_at": _n(now),
             "expiration": _n(now + self.ttl_seconds),
             **previous_attributes(reopened),
+            **carried_older(closed),
         }
         try:
             self.client.put_item(
@@ -161,12 +164,14 @@ class OutOfOrderWrites:
         started_ms: int = 0,
         ended_ms: int | None = None,
         opened_from: str = "",
+        read: Episode | None = None,
     ) -> Episode | None:
         """Record an episode older than the current one, delivered after it, as ``previous``.
 
         An ALARM (``started_ms``) opens it; an OK (``ended_ms``, no start) records it
-        as an orphan. Returns it (also to a retry of ``owner``), or None when the item
-        has another ``previous`` already or no current episode newer than it.
+        as an orphan. A ``previous`` the current episode (``read``) has is moved to the
+        ``older`` ones, if the item still holds it. Returns it (also to a retry of
+        ``owner``), or None when the item changed or has no current episode newer than it.
         """
         at = started_ms if ended_ms is None else ended_ms
         episode = Episode(
@@ -183,17 +188,28 @@ class OutOfOrderWrites:
             opened_from=opened_from,
         )
         attributes = previous_attributes(episode)
+        displaced = read.previous if read is not None else None
+        condition = "attribute_not_exists(prev_owner)"
+        values = {":at": _n(at), ":zero": _n(0)}
+        remove: list[str] = []
+        if read is not None and displaced is not None:
+            attributes |= carried_older(read)
+            condition = "prev_owner = :displaced"
+            values[":displaced"] = _s(displaced.owner)
+            remove = [n for n in PREVIOUS_NAMES if n not in attributes]
         names = {f"#{name}": name for name in attributes}
+        update = "SET " + ", ".join(f"#{n} = :{n}" for n in attributes)
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
         try:
             out = self.client.update_item(
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
-                UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in attributes),
-                ConditionExpression="attribute_not_exists(prev_owner)"
-                " AND (started_ms > :at OR (started_ms = :zero AND ended_ms > :at))",
+                UpdateExpression=update,
+                ConditionExpression=condition
+                + " AND (started_ms > :at OR (started_ms = :zero AND ended_ms > :at))",
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()}
-                | {":at": _n(at), ":zero": _n(0)},
+                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()} | values,
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
@@ -203,6 +219,42 @@ class OutOfOrderWrites:
             before = current.previous if current is not None else None
             return before if before is not None and before.owner == owner else None
         return from_item(out["Attributes"]).previous
+
+    def recall(self, key: str, read: Episode, index: int) -> bool:
+        """Make ``read.older[index]`` the ``previous`` again, the ``previous`` one of the
+        ``older`` (a notification of that episode arrived); False if the item changed."""
+        recalled = read.older[index]
+        rest = (*read.older[:index], *read.older[index + 1 :])
+        kept = (*rest, read.previous) if read.previous is not None else rest
+        attributes = previous_attributes(recalled) | (
+            older_attributes(kept) or {"older": {"L": []}}
+        )
+        remove = [n for n in PREVIOUS_NAMES if n not in attributes]
+        update = "SET " + ", ".join(f"#{n} = :{n}" for n in attributes)
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
+        condition = "size(#older) = :count AND " + (
+            "prev_owner = :previous"
+            if read.previous is not None
+            else "attribute_not_exists(prev_owner)"
+        )
+        values = {":count": _n(len(read.older))}
+        if read.previous is not None:
+            values[":previous"] = _s(read.previous.owner)
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={f"#{n}": n for n in attributes},
+                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()} | values,
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
 
     def set_previous_ts(self, key: str, *, owner: str, ts: str) -> None:
         """Record the message ts of the ``previous`` episode ``owner`` claimed."""
@@ -317,6 +369,7 @@ class OutOfOrderWrites:
         names, values = {"#exp": "expiration"}, {":now": _n(now)}
         if replacing is not None:
             item.update(previous_attributes(replacing))
+            item.update(carried_older(replacing))
             condition += " OR (#owner = :prev_owner AND started_ms = :zero AND ended_ms < :ended)"
             names["#owner"] = "owner"
             values |= {":prev_owner": _s(replacing.owner), ":zero": _n(0), ":ended": _n(ended_ms)}

@@ -33,6 +33,10 @@ alarm's episode record already knows, never by when it arrived:
   ALARMs), or an ALARM from OK between them: the closing OK ended a later episode
   whose ALARM is still to come; it becomes an orphan of its own and the episode is
   kept open as ``previous`` (:mod:`logthread.alarms.detach`), then decided again.
+- ``RECALL``: a notification of an episode older than the one before (kept among the
+  ``older`` ones): that episode becomes ``previous`` again, and the notification is
+  decided again; one in the gap before the one before opens an episode of its own there
+  (``OPEN_EARLIER`` / ``STANDALONE_OK_EARLIER``), the one before joining the older ones.
 - ``NOTE`` / ``NOTE_PREVIOUS``: anything else (older than what the thread shows,
   INSUFFICIENT_DATA, an OK after the end): a reply in the thread of the episode
   it belongs to; no message changes state.
@@ -62,6 +66,7 @@ class Transition(enum.Enum):
     RESOLVE = "resolve"
     RESOLVE_PREVIOUS = "resolve-previous"
     STANDALONE_OK = "standalone-ok"
+    RECALL = "recall"  # an episode older than the one before: back as ``previous``, then decide
     DETACH = "detach"  # the OK that closed the episode ended a later one: take it out
     EXTEND = "extend"  # an earlier ALARM of the current episode (it began from ALARM)
     EXTEND_PREVIOUS = "extend-previous"
@@ -74,6 +79,7 @@ class Transition(enum.Enum):
 class Decision:
     transition: Transition
     why: str
+    older: int = -1  # RECALL: which of the episode's ``older`` ones
 
 
 def decide(
@@ -112,8 +118,21 @@ def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) 
     if not episode.orphan and change_ms >= episode.begins_ms:
         return Decision(Transition.NOTE, f"a late {state} of this episode")
     before = episode.previous
-    if before is None and state == "OK":
-        # An OK before this episode began ended one before it: remembered like an orphan.
+    recalled = _older_one(episode, change_ms)
+    if recalled >= 0:
+        return Decision(Transition.RECALL, "an episode older than the one before", recalled)
+    if state == "OK" and (
+        before is None
+        or (
+            # From ALARM, it surely ended an episode (from INSUFFICIENT_DATA it may be none).
+            previous_state == "ALARM"
+            and (
+                change_ms < before.begins_ms
+                or (not before.is_open and change_ms > (before.ended_ms or 0))
+            )
+        )
+    ):
+        # An OK in no episode remembered ended one of its own: remembered like an orphan.
         return Decision(Transition.STANDALONE_OK_EARLIER, "the OK of an earlier episode")
     orphan_ok = before is not None and before.orphan and change_ms <= (before.ended_ms or 0)
     adopted = before is not None and _adopted_by(before, change_ms)
@@ -121,13 +140,12 @@ def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) 
         return Decision(Transition.ADOPT_EARLIER, "its OK arrived first")
     after_before = before is None or (not before.is_open and change_ms > (before.ended_ms or 0))
     if state == "ALARM" and after_before:
-        if episode.opened_from == "OK" and before is None:
+        if episode.opened_from == "OK":
             # The current episode began from OK, so this older ALARM was an episode of its own.
             return Decision(
                 Transition.OPEN_EARLIER, "an earlier episode, delivered after a later one"
             )
-        if episode.opened_from != "OK":
-            return Decision(Transition.EXTEND, "an earlier ALARM of this episode")
+        return Decision(Transition.EXTEND, "an earlier ALARM of this episode")
     if before is None or not before.ts:
         return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
     if after_before:
@@ -136,10 +154,42 @@ def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) 
     if change_ms < before.begins_ms:
         if state == "ALARM" and before.started_ms and before.opened_from != "OK":
             return Decision(Transition.EXTEND_PREVIOUS, "an earlier ALARM of the episode before")
+        if state == "ALARM" and before.started_ms:
+            return Decision(Transition.OPEN_EARLIER, "an episode before the one before")
         return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
     if state == "OK" and before.is_open:
         return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before this one")
     return Decision(Transition.NOTE_PREVIOUS, f"a late {state} of the episode before")
+
+
+def _anchor(episode: Episode) -> int:
+    return episode.begins_ms if episode.started_ms else episode.ended_ms or 0
+
+
+def _holds(episode: Episode, change_ms: int, others: list[Episode]) -> bool:
+    """Whether ``change_ms`` falls in ``episode`` as known: inside its span, or (an orphan
+    OK) at or before its end with no other episode remembered in between."""
+    end = episode.ended_ms if not episode.is_open else None
+    if episode.started_ms:
+        return episode.begins_ms <= change_ms and (end is None or change_ms <= end)
+    return change_ms <= (end or 0) and not any(
+        change_ms < _anchor(o) < (end or 0) for o in others if o is not episode
+    )
+
+
+def _older_one(episode: Episode, change_ms: int) -> int:
+    """The index in ``episode.older`` of the episode ``change_ms`` falls in, unless the one
+    before holds it; -1 if none does."""
+    if not episode.older:
+        return -1
+    before = episode.previous
+    known = [*episode.older, *([before] if before is not None else [])]
+    if before is not None and _holds(before, change_ms, known):
+        return -1
+    for index in range(len(episode.older) - 1, -1, -1):
+        if _holds(episode.older[index], change_ms, known):
+            return index
+    return -1
 
 
 def _alarm(episode: Episode | None, change_ms: int, previous_state: str) -> Decision:

@@ -103,6 +103,7 @@ def on_earlier_alarm(run: Run, channel: str, change_ms: int) -> dict[str, Any] |
         body=alarm.raw,
         subject=alarm.subject,
         opened_from=alarm.previous_state,
+        read=store.get(alarm.episode_key),
     )
     if episode is None:
         return None
