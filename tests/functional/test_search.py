@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -419,3 +420,24 @@ def test_insights_rows_as_cloudwatch_writes_them() -> None:
     arn = "arn:aws:logs:us-east-1:210987654321:log-group:/aws/lambda/HogeService"
     row[3] = {"field": "@log", "value": "210987654321:/aws/lambda/HogeService"}
     assert _row_to_event(row, {"210987654321:/aws/lambda/HogeService": arn})["logGroupName"] == arn
+
+
+@pytest.mark.parametrize(
+    "target", ["charge", "charge:live", "arn:aws:lambda:us-east-1:123456789012:function:charge"]
+)
+def test_a_function_with_its_alias_or_as_an_arn_is_that_functions_group(
+    logs_client: Any, target: str
+) -> None:
+    # Only a 12-digit id before ":" names another account: "charge:live" is an alias.
+    rid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    now, group = int(time.time() * 1000), "/aws/lambda/charge"
+    stream = target.replace(":", "-")  # the module's moto keeps the group between cases
+    with contextlib.suppress(logs_client.exceptions.ResourceAlreadyExistsException):
+        logs_client.create_log_group(logGroupName=group)
+    logs_client.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs_client.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": now - 60_000, "message": f"START RequestId: {rid} Version: 1"}],
+    )
+    assert search(logs_client, SearchQuery(rid, functions=(target,))).found

@@ -168,6 +168,15 @@ def split_target(target: str) -> tuple[str, str]:
     return "", target
 
 
+def split_resolved(target: str) -> tuple[str, str]:
+    """:func:`split_target` for a target whose account is already an id (the search's):
+    what precedes a ``:`` is an account only when it is a 12-digit id, so a function's
+    ``name:alias`` or its ARN stays the function (:func:`logthread.ids.function_log_group`).
+    """
+    account, rest = split_target(target)
+    return (account, rest) if is_account_id(account) else ("", target)
+
+
 def join_target(account: str, target: str) -> str:
     return f"{account}:{target}" if account else target
 

@@ -48,7 +48,7 @@ from logthread.ids import (
     trace_time_ms,
     validate_request_id,
 )
-from logthread.loggroups import split_target
+from logthread.loggroups import split_resolved
 from logthread.query import SearchQuery, SearchResult, TimeWindow
 from logthread.search.calls import ApiCalls, error_code
 from logthread.search.deadline import DeadlineReached, deadline_reason, guard
@@ -243,7 +243,7 @@ def _plan_groups(run: _SearchRun) -> list[str]:
     if path == "insights" and query.functions:
         # StartQuery refuses a whole query naming one missing group.
         # A source account's function was looked up when resolved (targets.py).
-        unverified = [function_log_group(f) for f in query.functions if not split_target(f)[0]]
+        unverified = [function_log_group(f) for f in query.functions if not split_resolved(f)[0]]
         try:
             _, gone = verify_groups(run.logs, unverified, run.calls, run.deadline)
         except DeadlineReached as exc:

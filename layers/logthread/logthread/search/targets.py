@@ -1,7 +1,7 @@
 """Which log groups a search reads: functions, group names and name prefixes.
 
 A target may name a source account (``"<account id>:<function-or-group>"``, see
-:func:`logthread.loggroups.split_target`): its groups are listed with
+:func:`logthread.loggroups.split_resolved`): its groups are listed with
 DescribeLogGroups across linked accounts and searched by ARN. A source account's
 group is always looked up first, so an account that is not linked (it lists
 nothing) is never read. Groups are returned as identifiers: the plain name in the
@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from logthread.ids import function_log_group, validate_log_group
-from logthread.loggroups import LogGroupRef, is_arn, split_target
+from logthread.loggroups import LogGroupRef, is_arn, split_resolved
 from logthread.search.calls import ApiCalls
 
 MAX_GROUPS = 250
@@ -97,11 +97,11 @@ def resolve_log_groups(
     # A source account's listing per prefix, all its accounts at once (20 per call).
     wanted: dict[str, list[str]] = {}
     for target in functions:
-        account, name = split_target(target)
+        account, name = split_resolved(target)
         if account:
             wanted.setdefault(function_log_group(name), []).append(account)
     for raw in log_groups:
-        account, text = split_target(raw)
+        account, text = split_resolved(raw)
         if account:
             wanted.setdefault(validate_log_group(text).removesuffix("*"), []).append(account)
     linked = {
@@ -110,7 +110,7 @@ def resolve_log_groups(
     }
 
     for target in functions:
-        account, name = split_target(target)
+        account, name = split_resolved(target)
         group = function_log_group(name)
         if account:
             arn = LogGroupRef(account, group).arn(region)
@@ -122,7 +122,7 @@ def resolve_log_groups(
         else:
             found.append(group)
     for raw in log_groups:
-        account, text = split_target(raw)
+        account, text = split_resolved(raw)
         text = validate_log_group(text)
         prefix = text.removesuffix("*")
         if account:
