@@ -147,3 +147,27 @@ def test_an_account_id_that_is_not_one_is_dropped() -> None:
     doc = json.loads(alarm.raw)
     doc["Trigger"]["Metrics"][1]["AccountId"] = "2109876543:log-group:x"
     assert parse(json.dumps(doc)).metrics[1].account == ""
+
+
+def test_with_accounts_listed_and_the_own_id_unknown_another_account_is_not_read_as_own() -> None:
+    # One failed STS call left the own id unknown: an alarm of an account not allowed must
+    # not thread the monitoring account's group of the same name as if it were its own.
+    env = load_fixture("alarms/eventbridge_from_source_account.json")
+    alarm = parse(env["Message"].replace(SOURCE, "444444444444"), env.get("Subject", ""))
+    the_plan = plan(alarm, from_mapping(ALLOWED, env={}), logs=NoLogs(), now_ms=0, own_account="")
+    assert the_plan.log_groups == ()
+    assert any("444444444444" in note for note in the_plan.notes)
+
+
+def test_the_graph_is_not_drawn_for_a_metric_of_an_account_not_allowed() -> None:
+    from types import SimpleNamespace
+
+    from logthread.alarms.graph import _may_draw
+
+    env = load_fixture("alarms/cross_account_metric_math.json")
+    allowed = from_mapping(ALLOWED, env={})
+    names = SimpleNamespace(own=lambda: (OWN, ""))
+    deps = SimpleNamespace(config=allowed, accounts=names)
+    assert _may_draw(deps, parse(env["Message"], env.get("Subject", "")))
+    other = parse(env["Message"].replace(SOURCE, "444444444444"), env.get("Subject", ""))
+    assert not _may_draw(deps, other)

@@ -60,6 +60,21 @@ def test_single_account_reads_pass_as_before_without_the_own_id() -> None:
             {"logGroupNames": ["/aws/lambda/a"], "queryString": " source logGroups()"},
             "SOURCE",
         ),
+        (
+            "StartQuery",
+            {"logGroupNames": ["/aws/lambda/a"], "queryString": "# c\nSOURCE logGroups()"},
+            "SOURCE",
+        ),
+        (
+            "StartQuery",
+            {"logGroupNames": ["/aws/lambda/a"], "queryString": "fields @m | SOURCE logGroups()"},
+            "SOURCE",
+        ),
+        (
+            "StartQuery",
+            {"logGroupNames": ["/aws/lambda/a"], "queryString": "SELECT 1", "queryLanguage": "SQL"},
+            "query language",
+        ),
         ("DescribeLogGroups", {"includeLinkedAccounts": True}, "accountIdentifiers"),
         (
             "DescribeLogGroups",

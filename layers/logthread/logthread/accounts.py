@@ -54,7 +54,6 @@ class AccountNames:
     def own(self) -> tuple[str, str]:
         """``(id, alias)`` of the account the worker runs in (``""`` for what is unknown)."""
         if self._own is None:
-            self._own = ("", "")
             own_id = alias = ""
             try:
                 if self._sts is not None:
@@ -63,7 +62,10 @@ class AccountNames:
                     aliases = self._iam().list_account_aliases().get("AccountAliases") or []
                     alias = str(aliases[0]) if aliases else ""
             except (BotoCoreError, ClientError):
-                pass  # not allowed or not reachable: named by the configuration only
+                # Not allowed or not reachable: named by the configuration only. An id not
+                # read is asked again next time (access checks compare with it).
+                if not own_id:
+                    return ("", "")
             self._own = (own_id, alias)
         return self._own
 

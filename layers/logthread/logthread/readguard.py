@@ -40,7 +40,8 @@ __all__ = ["LINKED_TTL_S", "ReadGuard", "ReadRefused", "install"]
 LINKED_TTL_S = 300.0
 _HOOK_ID = "logthread-read-guard"
 _REGION_RE = re.compile(r"^arn:[^:]+:logs:(?P<region>[^:]+):")
-_SOURCE_RE = re.compile(r"^\s*SOURCE\b", re.IGNORECASE)
+# The command, on any line (after a comment) or after a pipe: the bot's queries never have it.
+_SOURCE_RE = re.compile(r"(?:^|\|)\s*SOURCE\s+logGroups\b", re.IGNORECASE | re.MULTILINE)
 
 # Operations that take one group, by logGroupName or logGroupIdentifier.
 _ONE_GROUP = {"FilterLogEvents", "GetLogEvents", "DescribeLogStreams"}
@@ -118,8 +119,11 @@ class ReadGuard:
             return
         if operation == "StartQuery":
             query = str(params.get("queryString", ""))
-            if _SOURCE_RE.match(query):
+            if _SOURCE_RE.search(query):
                 raise ReadRefused(operation, "a query may not choose its own log groups (SOURCE)")
+            if params.get("queryLanguage", "CWLI") != "CWLI":
+                # SQL and PPL queries name their log groups inside the query string.
+                raise ReadRefused(operation, "only Logs Insights' own query language")
             names = [params["logGroupName"]] if "logGroupName" in params else []
             names += list(params.get("logGroupNames") or ())
             names += list(params.get("logGroupIdentifiers") or ())

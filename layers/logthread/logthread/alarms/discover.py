@@ -265,7 +265,8 @@ def _owner(account: str, own: str, access: Access, notes: list[str]) -> str | No
         return ""
     if access.may_read_account(account):  # listed in access.accounts (12-digit ids only)
         return account
-    if not own:  # no telling it from the own account (single-account): read as before
+    if not own and not access.accounts:
+        # Single-account, the own id unknown: no telling them apart, read as before.
         return ""
     note = (
         f"logs of account {account} not read: it is not among the accounts logthread may "

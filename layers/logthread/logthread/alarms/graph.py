@@ -71,6 +71,18 @@ def _metric_row(metric: MetricRef, visible: bool) -> list[Any]:
     return [*row, options] if options else row
 
 
+def _may_draw(deps: Any, alarm: Alarm) -> bool:
+    """Whether every account the alarm's metrics name may be read (a notification names
+    them, so a metric of an account not in ``access.accounts`` is never drawn)."""
+    accounts = {m.account for m in alarm.metrics if m.account}
+    if not accounts:
+        return True
+    names = getattr(deps, "accounts", None)
+    own = names.own()[0] if names is not None else ""
+    access = deps.config.access
+    return all(a == own or access.may_read_account(a) for a in accounts)
+
+
 def metric_widget(
     alarm: Alarm,
     *,
@@ -145,7 +157,7 @@ def post_graph(
     """
     deps, alarm = run.deps, run.alarm
     cloudwatch = getattr(deps, "graphs", None)
-    if cloudwatch is None or not ts:
+    if cloudwatch is None or not ts or not _may_draw(deps, alarm):
         return ""
     now = deps.now_ms()
     changed = alarm.state_change_ms or now
