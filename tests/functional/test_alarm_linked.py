@@ -77,6 +77,8 @@ def test_an_alarm_on_a_source_accounts_metric_threads_that_accounts_lines(
     assert story.SOURCE_REQUEST_ID in text
     assert story.shows_source_failure(text)
     assert story.SOURCE_ACCOUNT_NAME in text  # the account is named, not only numbered
+    # ... also on the group line of the failing request's lines.
+    assert f"{story.SOURCE_ACCOUNT_NAME} {SOURCE} {story.SOURCE_LOG_GROUP}" in text
     assert not story.shows_failing_request(text)  # nothing of the own account's HogeService
     proxy = stack.logs_proxy
     assert proxy is not None

@@ -294,9 +294,13 @@ def thread(run: Run, channel: str, ts: str, findings: Findings, *, again: bool =
         summary = summary_reply(discovery, redactor=run.redactor, kinds_listed=kinds)
         run.post("summary", channel, summary, ts)
     redactor = run.redactor
+    names = getattr(run.deps, "accounts", None)  # a source account's lines say whose they are
+    account_names = names.name if names is not None else None
     for result in findings.results:
         rid = result.query.request_id
-        rendered = render_search(result, title="Failing request", redactor=redactor)
+        rendered = render_search(
+            result, title="Failing request", redactor=redactor, account_names=account_names
+        )
         message = Message(rendered.thread_text, list(rendered.thread_blocks))
         run.post(f"request#{rid}", channel, message, ts)
         if rendered.full_log is not None:
