@@ -202,3 +202,27 @@ def test_the_ok_of_an_episode_two_back_still_resolves_its_message(
         assert len(_back_to_ok(slack, resolved)) == 1
     assert not texts(newest).startswith(":white_check_mark: RESOLVED")
     assert not _back_to_ok(slack, newest)
+
+
+def test_an_ok_that_closed_the_episode_before_too_late_is_taken_out_of_it_too(
+    deps: WorkerDeps, logs: Any, slack: SlackStandin, now_ms: int
+) -> None:
+    # ALARM +0 / OK +26, ALARM +60 / OK +86, ALARM +120: the third ALARM, then the second
+    # OK (which closes the first episode "at" +86), then the second ALARM, then the first OK.
+    first = now_ms - 150 * MINUTE
+    for start in (first, first + 60 * MINUTE, first + 120 * MINUTE):
+        hoge_failure(logs, start)
+    deliver(deps, "lambda_errors_hoge.json", first)
+    deliver(deps, "lambda_errors_hoge.json", first + 120 * MINUTE)
+    deliver(deps, "lambda_errors_hoge_ok.json", first + 60 * MINUTE)  # the OK at +86
+    middle = deliver(deps, "lambda_errors_hoge.json", first + 60 * MINUTE)
+    deliver(deps, "lambda_errors_hoge_ok.json", first)  # the OK at +26
+
+    oldest, newest, taken_out = slack.messages(CHANNEL)
+    assert middle["ts"] == taken_out["ts"]
+    for resolved in (oldest, taken_out):
+        assert texts(resolved).startswith(":white_check_mark: RESOLVED")
+        assert "lasted 26 min 0 s" in texts(resolved)
+    (reply,) = _back_to_ok(slack, oldest)
+    assert "after 26 min 0 s" in reply
+    assert not texts(newest).startswith(":white_check_mark: RESOLVED")

@@ -222,3 +222,22 @@ def test_decide_recalls_an_older_episode(
 ) -> None:
     decision = decide(REMEMBERED, state, at, previous_state)
     assert (decision.transition, decision.older) == (expected, older)
+
+
+def test_decide_detaches_the_ok_that_closed_the_episode_before_too_late() -> None:
+    closed_before = replace(CLOSED_BY_900, owner="e1", ts="0.5")
+    record = replace(episode(started=2000, began="OK"), previous=closed_before)
+    assert decide(record, "OK", 500, "ALARM").transition is Transition.DETACH_PREVIOUS
+    assert decide(record, "ALARM", 500, "OK").transition is Transition.DETACH_PREVIOUS
+    assert decide(record, "ALARM", 500, "ALARM").transition is Transition.NOTE_PREVIOUS
+
+
+def test_an_alarm_from_ok_is_not_held_by_an_older_open_episode_but_by_the_orphan() -> None:
+    # After a detach: the orphan OK at 900 before the current one, the episode it had
+    # closed (open again, from 100) among the older ones.
+    reopened = replace(episode(started=100), owner="e0", ts="0.1")
+    orphan = replace(ORPHAN, ended_ms=900, owner="x", ts="0.9")
+    record = replace(episode(started=2000, began="OK"), previous=orphan, older=(reopened,))
+    assert decide(record, "ALARM", 500, "OK").transition is Transition.ADOPT_EARLIER
+    ok = decide(record, "OK", 300, "ALARM")
+    assert (ok.transition, ok.older) == (Transition.RECALL, 0)

@@ -28,19 +28,16 @@ def on_ok(run: Run, episode: Episode, *, previous: bool = False) -> dict[str, An
     alarm, store = run.alarm, run.store
     ended = alarm.state_change_ms or run.deps.now_ms()
     # The OK's reason is kept: an ALARM still searching re-renders this resolved form.
-    if previous:
-        closed = store.close_previous(
-            alarm.episode_key, by=run.key, ended_ms=ended, reason=alarm.reason
-        )
-    else:  # and the OK itself, to take it out again if it ended a later episode (detach)
-        closed = store.close(
-            alarm.episode_key,
-            by=run.key,
-            ended_ms=ended,
-            reason=alarm.reason,
-            body=alarm.raw,
-            subject=alarm.subject,
-        )
+    # And the OK itself, to take it out again if it ended a later episode (detach).
+    close = store.close_previous if previous else store.close
+    closed = close(
+        alarm.episode_key,
+        by=run.key,
+        ended_ms=ended,
+        reason=alarm.reason,
+        body=alarm.raw,
+        subject=alarm.subject,
+    )
     if closed is None:  # another delivery changed the episode first: decide again
         return None
     if not closed.ts:

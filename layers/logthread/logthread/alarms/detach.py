@@ -31,22 +31,31 @@ from logthread.slack.deadletter import is_deferred
 OK_REPLIES = ("transition", "recap")
 
 
-def detach(run: Run, closed: Episode) -> None:
-    """Detach the OK that closed ``closed`` (the current episode, as read), then finish."""
-    orphan = run.store.detach(run.alarm.episode_key, closed)
-    if orphan is not None:
-        finish(run, orphan)
+def detach(run: Run, read: Episode, *, previous: bool = False) -> None:
+    """Detach the OK that closed the current episode (``read``, as read) or, ``previous``,
+    the episode before it; then finish."""
+    store, key = run.store, run.alarm.episode_key
+    if not previous:
+        orphan = store.detach(key, read)
+        if orphan is not None:
+            finish(run, orphan, orphan.previous)
+        return
+    orphan = store.detach_previous(key, read)
+    current = store.get(key) if orphan is not None else None
+    if orphan is not None and current is not None:
+        finish(run, orphan, current.older[-1] if current.older else None, previous=True)
 
 
-def finish(run: Run, orphan: Episode) -> None:
+def finish(run: Run, orphan: Episode, reopened: Episode | None, *, previous: bool = False) -> None:
     """Bring Slack in line with a detached orphan (idempotent: every move is a step of
-    the detached OK, whoever carries it out)."""
+    the detached OK, whoever carries it out). ``reopened``: the episode it had closed;
+    ``previous``: the orphan is the current episode's ``previous``."""
     store, chat = run.store, run.deps.chat
     ok = Run(run.deps, read_alarm(orphan.body, orphan.subject, run.deps), orphan.owner, store)
-    before = orphan.previous
+    before = reopened
     if before is not None and before.ts:
         opened = read_alarm(before.body, before.subject, run.deps)
-        reopened = alarm_message(
+        message = alarm_message(
             opened,
             found_ids=before.request_ids,
             rescan_key=run.alarm.episode_key,
@@ -54,7 +63,7 @@ def finish(run: Run, orphan: Episode) -> None:
         )
 
         def reopen() -> str:
-            chat.edit(before.channel, before.ts, text=reopened.text, blocks=reopened.blocks)
+            chat.edit(before.channel, before.ts, text=message.text, blocks=message.blocks)
             return before.ts
 
         ok.once("detach-reopen", reopen)
@@ -64,12 +73,13 @@ def finish(run: Run, orphan: Episode) -> None:
                 ok.once(f"detach-{step}", _deleter(run, before.channel, record[0]))
     # Its own step: an orphan an ALARM adopted made its "alarm" post the episode's message.
     ts = ok.post("detached", orphan.channel, alarm_message(ok.alarm, redactor=run.redactor))
+    key = run.alarm.episode_key
     if is_deferred(ts):
-        # Its ts can't be known: forget the alarm's episodes, so the next ALARM opens a
-        # thread Slack can find instead of waiting for this one forever.
-        store.abandon(run.alarm.episode_key, owner=orphan.owner)
+        # Its ts can't be known: forget it, so that the next ALARM opens a thread Slack can
+        # find instead of waiting for this one forever.
+        (store.abandon_previous if previous else store.abandon)(key, owner=orphan.owner)
         return
-    store.set_ts(run.alarm.episode_key, owner=orphan.owner, ts=ts)
+    (store.set_previous_ts if previous else store.set_ts)(key, owner=orphan.owner, ts=ts)
 
 
 def _deleter(run: Run, channel: str, ts: str) -> Callable[[], str]:

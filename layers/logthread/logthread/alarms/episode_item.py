@@ -144,6 +144,9 @@ PREVIOUS_NAMES = tuple(
         "ok_reason",
         "resolved_body",
         "resolved_subject",
+        "ok_body",
+        "ok_subject",
+        "detached",
     ]
 )
 
@@ -169,6 +172,14 @@ def previous_attributes(episode: Episode) -> dict[str, dict[str, Any]]:
         out["prev_request_ids"] = {"SS": list(episode.request_ids)}
     if episode.ok_reason:
         out["prev_ok_reason"] = string_attr(episode.ok_reason)
+    if episode.ok_body:
+        out["prev_ok_body"] = string_attr(episode.ok_body)
+        out["prev_ok_subject"] = string_attr(episode.ok_subject)
+    if episode.resolved_body:
+        out["prev_resolved_body"] = string_attr(episode.resolved_body)
+        out["prev_resolved_subject"] = string_attr(episode.resolved_subject)
+    if episode.detached:
+        out["prev_detached"] = number_attr(1)
     return out
 
 

@@ -173,7 +173,11 @@ def _episode_step(run: Run, channel: str) -> dict[str, Any]:
     for _ in range(MAX_DECISIONS):
         episode = store.get(alarm.episode_key)
         if episode is not None and episode.detached:
-            detach.finish(run, episode)  # a detach left half-way: Slack first
+            detach.finish(run, episode, episode.previous)  # a detach left half-way: Slack first
+            continue
+        if episode is not None and episode.previous is not None and episode.previous.detached:
+            reopened = episode.older[-1] if episode.older else None
+            detach.finish(run, episode.previous, reopened, previous=True)
             continue
         if episode is not None and _started_here(run, episode):
             # This notification wrote the record and died before its message was up:
@@ -227,9 +231,9 @@ def _carry_out(
         return on_alarm(run, channel, replacing=episode, expect_empty=episode is None)
     if transition is Transition.STANDALONE:
         return standalone(run, channel)
-    if transition is Transition.DETACH:
+    if transition in (Transition.DETACH, Transition.DETACH_PREVIOUS):
         assert episode is not None
-        detach.detach(run, episode)
+        detach.detach(run, episode, previous=transition is Transition.DETACH_PREVIOUS)
         return None  # decide again on what the episode is now
     if transition is Transition.STANDALONE_OK:
         return on_orphan_ok(run, channel, change_ms, replacing=episode)

@@ -261,13 +261,20 @@ class OutOfOrderWrites:
         self.client.update_item(
             TableName=self.table_name,
             Key={"id": _s(f"episode#{key}")},
-            UpdateExpression="SET prev_ts = :ts",
+            UpdateExpression="SET prev_ts = :ts REMOVE prev_detached",
             ConditionExpression="prev_owner = :owner",
             ExpressionAttributeValues={":ts": _s(ts), ":owner": _s(owner)},
         )
 
     def close_previous(
-        self, key: str, *, by: str, ended_ms: int, reason: str = ""
+        self,
+        key: str,
+        *,
+        by: str,
+        ended_ms: int,
+        reason: str = "",
+        body: str = "",
+        subject: str = "",
     ) -> Episode | None:
         """Resolve the episode the current one replaced; None if it can't (or is done).
 
@@ -278,7 +285,8 @@ class OutOfOrderWrites:
                 TableName=self.table_name,
                 Key={"id": _s(f"episode#{key}")},
                 UpdateExpression="SET prev_state = :closed, prev_ended_ms = :ended,"
-                " prev_closed_by = :by, prev_ok_reason = :reason",
+                " prev_closed_by = :by, prev_ok_reason = :reason, prev_ok_body = :body,"
+                " prev_ok_subject = :subject",
                 ConditionExpression="(prev_state = :open AND prev_started_ms <= :ended)"
                 " OR prev_closed_by = :by",
                 ExpressionAttributeValues={
@@ -287,6 +295,8 @@ class OutOfOrderWrites:
                     ":ended": _n(ended_ms),
                     ":by": _s(by),
                     ":reason": _s(reason[:MAX_REASON_CHARS]),
+                    ":body": _s(body[:MAX_BODY_CHARS]),
+                    ":subject": _s(subject),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -295,6 +305,60 @@ class OutOfOrderWrites:
                 return None
             raise
         return from_item(out["Attributes"]).previous
+
+    def detach_previous(self, key: str, read: Episode) -> Episode | None:
+        """:meth:`detach` for the episode before the current one (``read.previous``): it
+        joins the ``older`` ones, open again, and the OK that closed it becomes the
+        ``previous`` orphan, ``detached``. None if the item changed meanwhile."""
+        closed = read.previous
+        if closed is None:
+            return None
+        reopened = replace(closed, state=OPEN, ended_ms=None, closed_by="", ok_reason="")
+        reopened = replace(reopened, ok_body="", ok_subject="", resolved_body="")
+        ok_body, ok_subject = (
+            (closed.ok_body, closed.ok_subject)
+            if closed.ok_body
+            else (closed.resolved_body, closed.resolved_subject)
+        )
+        orphan = Episode(
+            key=key,
+            owner=closed.closed_by,
+            channel=closed.channel,
+            ts="",
+            started_ms=0,
+            state=CLOSED,
+            ended_ms=closed.ended_ms,
+            closed_by=closed.closed_by,
+            body=ok_body,
+            subject=ok_subject,
+            detached=True,
+        )
+        attributes = previous_attributes(orphan) | older_attributes((*read.older, reopened))
+        remove = [n for n in PREVIOUS_NAMES if n not in attributes]
+        update = "SET " + ", ".join(f"#{n} = :{n}" for n in attributes)
+        if remove:
+            update += " REMOVE " + ", ".join(remove)
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key={"id": _s(f"episode#{key}")},
+                UpdateExpression=update,
+                ConditionExpression="prev_closed_by = :by AND prev_ended_ms = :ended"
+                " AND prev_started_ms = :started",
+                ExpressionAttributeNames={f"#{n}": n for n in attributes},
+                ExpressionAttributeValues={f":{n}": v for n, v in attributes.items()}
+                | {
+                    ":by": _s(closed.closed_by),
+                    ":ended": _n(closed.ended_ms or 0),
+                    ":started": _n(closed.started_ms),
+                },
+            )
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return None
+            raise
+        current = self.get(key)
+        return current.previous if current is not None else None
 
     def extend(self, key: str, *, change_ms: int, opened_from: str, previous: bool) -> None:
         """An ALARM older than the episode's earliest, delivered late, is its earliest now.

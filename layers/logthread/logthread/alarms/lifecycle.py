@@ -68,6 +68,7 @@ class Transition(enum.Enum):
     STANDALONE_OK = "standalone-ok"
     RECALL = "recall"  # an episode older than the one before: back as ``previous``, then decide
     DETACH = "detach"  # the OK that closed the episode ended a later one: take it out
+    DETACH_PREVIOUS = "detach-previous"  # the same, for the episode before
     EXTEND = "extend"  # an earlier ALARM of the current episode (it began from ALARM)
     EXTEND_PREVIOUS = "extend-previous"
     NOTE = "note"
@@ -118,7 +119,7 @@ def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) 
     if not episode.orphan and change_ms >= episode.begins_ms:
         return Decision(Transition.NOTE, f"a late {state} of this episode")
     before = episode.previous
-    recalled = _older_one(episode, change_ms)
+    recalled = _older_one(episode, change_ms, state == "ALARM" and previous_state == "OK")
     if recalled >= 0:
         return Decision(Transition.RECALL, "an episode older than the one before", recalled)
     if state == "OK" and (
@@ -159,6 +160,8 @@ def _earlier(episode: Episode, state: str, change_ms: int, previous_state: str) 
         return Decision(Transition.NOTE, f"a {state} older than every episode remembered")
     if state == "OK" and before.is_open:
         return Decision(Transition.RESOLVE_PREVIOUS, "the OK of the episode before this one")
+    if _closed_too_late(before, change_ms) and "OK" in (state, previous_state):
+        return Decision(Transition.DETACH_PREVIOUS, "the OK that closed the one before is later")
     return Decision(Transition.NOTE_PREVIOUS, f"a late {state} of the episode before")
 
 
@@ -166,30 +169,36 @@ def _anchor(episode: Episode) -> int:
     return episode.begins_ms if episode.started_ms else episode.ended_ms or 0
 
 
-def _holds(episode: Episode, change_ms: int, others: list[Episode]) -> bool:
+def _holds(episode: Episode, change_ms: int, others: list[Episode], from_ok: bool) -> bool:
     """Whether ``change_ms`` falls in ``episode`` as known: inside its span, or (an orphan
-    OK) at or before its end with no other episode remembered in between."""
+    OK) at or before its end with no other episode remembered in between. An ALARM that
+    came from OK (``from_ok``) began an episode: none that began before it holds it."""
     end = episode.ended_ms if not episode.is_open else None
     if episode.started_ms:
+        if from_ok and episode.begins_ms < change_ms:
+            return False
         return episode.begins_ms <= change_ms and (end is None or change_ms <= end)
     return change_ms <= (end or 0) and not any(
         change_ms < _anchor(o) < (end or 0) for o in others if o is not episode
     )
 
 
-def _older_one(episode: Episode, change_ms: int) -> int:
-    """The index in ``episode.older`` of the episode ``change_ms`` falls in, unless the one
-    before holds it; -1 if none does."""
+def _older_one(episode: Episode, change_ms: int, from_ok: bool) -> int:
+    """The index in ``episode.older`` of the episode ``change_ms`` falls in, unless it is
+    the one before; -1 if none is. An episode whose span holds it wins over an orphan OK
+    that could still be adopted."""
     if not episode.older:
         return -1
     before = episode.previous
     known = [*episode.older, *([before] if before is not None else [])]
-    if before is not None and _holds(before, change_ms, known):
+    holding = [e for e in known if _holds(e, change_ms, known, from_ok)]
+    if not holding:
         return -1
-    for index in range(len(episode.older) - 1, -1, -1):
-        if _holds(episode.older[index], change_ms, known):
-            return index
-    return -1
+    started = [e for e in holding if e.started_ms]
+    chosen = max(started, key=lambda e: e.begins_ms) if started else holding[-1]
+    if chosen is before:
+        return -1
+    return next(i for i, e in enumerate(episode.older) if e is chosen)
 
 
 def _alarm(episode: Episode | None, change_ms: int, previous_state: str) -> Decision:
