@@ -241,3 +241,12 @@ def test_an_alarm_from_ok_is_not_held_by_an_older_open_episode_but_by_the_orphan
     assert decide(record, "ALARM", 500, "OK").transition is Transition.ADOPT_EARLIER
     ok = decide(record, "OK", 300, "ALARM")
     assert (ok.transition, ok.older) == (Transition.RECALL, 0)
+
+
+def test_an_episode_kept_twice_is_never_recalled_back_and_forth() -> None:
+    # The one before, also among the older ones (a retried claim had moved it there):
+    # deciding again must not swap one copy for the other forever.
+    before = replace(episode(started=100), owner="e0", ts="0.1")
+    record = replace(episode(started=2000, began="OK"), previous=before, older=(replace(before),))
+    decision = decide(record, "OK", 300, "ALARM")
+    assert decision.transition is Transition.RESOLVE_PREVIOUS

@@ -187,8 +187,10 @@ class OutOfOrderWrites:
             subject=subject,
             opened_from=opened_from,
         )
-        attributes = previous_attributes(episode)
         displaced = read.previous if read is not None else None
+        if displaced is not None and displaced.owner == owner:
+            return displaced  # recorded by an earlier attempt of this notification
+        attributes = previous_attributes(episode)
         condition = "attribute_not_exists(prev_owner)"
         values = {":at": _n(at), ":zero": _n(0)}
         remove: list[str] = []

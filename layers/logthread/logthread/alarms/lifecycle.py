@@ -195,8 +195,9 @@ def _older_one(episode: Episode, change_ms: int, from_ok: bool) -> int:
     if not holding:
         return -1
     started = [e for e in holding if e.started_ms]
-    chosen = max(started, key=lambda e: e.begins_ms) if started else holding[-1]
-    if chosen is before:
+    # The latest begin wins; on a tie, the one before (already where it needs to be).
+    chosen = max(started, key=lambda e: (e.begins_ms, e is before)) if started else holding[-1]
+    if chosen is before or (before is not None and before.owner == chosen.owner):
         return -1
     return next(i for i, e in enumerate(episode.older) if e is chosen)
 
