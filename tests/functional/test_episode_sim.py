@@ -149,6 +149,20 @@ def test_a_crash_between_the_alarm_message_and_its_record_does_not_post_it_twice
     assert_clean(report)
 
 
+def test_an_orphan_ok_that_crashed_before_recording_its_message_is_adopted_later(
+    sim: Simulation,
+) -> None:
+    """The OK's message is up and its step recorded, but not the record's ts; a newer ALARM
+    keeps that orphan as the one before; its late ALARM must adopt it, not wait forever."""
+    report = sim.run_script(
+        {0: [("ALARM", 0), ("OK", 10), ("ALARM", 30)]},
+        [Step("a0.1", crash="W:record_step"), Step("a0.2"), Step("a0.0"), Step("a0.1")],
+    )
+
+    assert report.crashes == 1
+    assert_clean(report)
+
+
 @pytest.mark.xfail(
     strict=True, reason="open: nothing said yet that the episode it repeats had ended"
 )

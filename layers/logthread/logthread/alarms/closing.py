@@ -115,7 +115,13 @@ def on_late_alarm(run: Run, change_ms: int, *, earlier: bool = False) -> dict[st
     current = store.get(alarm.episode_key)
     orphan = current.previous if earlier and current is not None else current
     if orphan is not None and not orphan.ts:
-        raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
+        # Its OK posted the message and died before recording its ts on the episode: the
+        # step it recorded has it (a crash between the two).
+        posted = store.step(orphan.owner, "alarm")
+        if not posted or is_deferred(posted):
+            raise EpisodeBusy(f"the message for {alarm.name!r} is being posted")
+        set_ts = store.set_previous_ts if earlier else store.set_ts
+        set_ts(alarm.episode_key, owner=orphan.owner, ts=posted)
     episode = store.adopt(
         alarm.episode_key,
         started_ms=change_ms,
